@@ -1,0 +1,133 @@
+import type { Hono } from "hono";
+import type { ClientCredential, ClientRecord } from "../clients/model";
+import { deleteClient, findClient, listClients, saveClient } from "../clients/registry";
+import { generateClientSecret, hashClientSecret, sealClientSecret } from "../clients/secrets";
+import { type ClientDraft, clientView, validateClient } from "../clients/validation";
+import type { Env } from "../env";
+import { OAuthError } from "../errors";
+import { type AppEnv, pathParam } from "../http/context";
+import { endpoint } from "../http/endpoint";
+import { randomBytes, toBase64Url } from "../lib/bytes";
+import { nowSeconds } from "../lib/time";
+import { audit } from "../log";
+import { serverKeys } from "../tokens/server-secret";
+import { readJson } from "./body";
+
+/**
+ * /admin/clients: create, read, list, update, delete, rotate secret. A secret
+ * is generated here, shown once in the response that creates or rotates it,
+ * and stored only as a hash (or sealed, for client_secret_jwt).
+ */
+
+const notFound = () => new OAuthError("not_found", "There is no client with this client_id.");
+
+/** The credential for a method, with a new secret when the method needs one. */
+async function credentialFor(
+  env: Env,
+  draft: ClientDraft,
+  previous?: ClientCredential,
+): Promise<{ credential: ClientCredential; secret?: string }> {
+  const method = draft.method;
+  if (method === "none") return { credential: { method } };
+  if (method === "private_key_jwt")
+    return { credential: { method, jwks: draft.jwks ?? { keys: [] } } };
+  // Basic and post store the same hash, so switching between them keeps the secret.
+  if (
+    (method === "client_secret_basic" || method === "client_secret_post") &&
+    previous &&
+    "secretHash" in previous
+  ) {
+    return { credential: { method, secretHash: previous.secretHash } };
+  }
+  if (method === "client_secret_jwt" && previous?.method === "client_secret_jwt")
+    return { credential: previous };
+  return newSecretCredential(env, method);
+}
+
+async function newSecretCredential(
+  env: Env,
+  method: "client_secret_basic" | "client_secret_post" | "client_secret_jwt",
+): Promise<{ credential: ClientCredential; secret: string }> {
+  const secret = generateClientSecret();
+  if (method === "client_secret_jwt") {
+    return {
+      credential: {
+        method,
+        sealedSecret: await sealClientSecret(secret, (await serverKeys(env)).clientSecret),
+      },
+      secret,
+    };
+  }
+  return { credential: { method, secretHash: await hashClientSecret(secret) }, secret };
+}
+
+function record(
+  draft: ClientDraft,
+  clientId: string,
+  credential: ClientCredential,
+  createdAt: number,
+): ClientRecord {
+  const { method: _method, jwks: _jwks, ...rest } = draft;
+  return {
+    client_id: clientId,
+    ...rest,
+    credential,
+    created_at: createdAt,
+    updated_at: nowSeconds(),
+  };
+}
+
+export function adminClientRoutes(app: Hono<AppEnv>): void {
+  endpoint(app, "/admin/clients", {
+    GET: async (c) => c.json(await listClients(c.env, c.req.query("cursor"))),
+    POST: async (c) => {
+      const draft = validateClient(await readJson(c.req.raw), c.get("config"));
+      const clientId = toBase64Url(randomBytes(16));
+      const { credential, secret } = await credentialFor(c.env, draft);
+      const client = record(draft, clientId, credential, nowSeconds());
+      await saveClient(c.env, client);
+      audit("client.created", { clientId });
+      return c.json({ ...clientView(client), ...(secret ? { client_secret: secret } : {}) }, 201);
+    },
+  });
+  endpoint(app, "/admin/clients/:id", {
+    GET: async (c) => {
+      const client = await findClient(c.env, pathParam(c, "id"));
+      if (!client) throw notFound();
+      return c.json(clientView(client));
+    },
+    PATCH: async (c) => {
+      const existing = await findClient(c.env, pathParam(c, "id"));
+      if (!existing) throw notFound();
+      const draft = validateClient(await readJson(c.req.raw), c.get("config"), existing);
+      const { credential, secret } = await credentialFor(c.env, draft, existing.credential);
+      const client = record(draft, existing.client_id, credential, existing.created_at);
+      await saveClient(c.env, client);
+      audit("client.updated", { clientId: client.client_id });
+      return c.json({ ...clientView(client), ...(secret ? { client_secret: secret } : {}) });
+    },
+    DELETE: async (c) => {
+      const clientId = pathParam(c, "id");
+      if (!(await deleteClient(c.env, clientId))) throw notFound();
+      audit("client.deleted", { clientId });
+      return c.body(null, 204);
+    },
+  });
+  endpoint(app, "/admin/clients/:id/secret", {
+    POST: async (c) => {
+      const client = await findClient(c.env, pathParam(c, "id"));
+      if (!client) throw notFound();
+      const method = client.credential.method;
+      if (method === "none" || method === "private_key_jwt") {
+        throw new OAuthError(
+          "invalid_request",
+          `A client using ${method} has no secret to rotate.`,
+        );
+      }
+      const { credential, secret } = await newSecretCredential(c.env, method);
+      await saveClient(c.env, { ...client, credential, updated_at: nowSeconds() });
+      audit("client.secret_rotated", { clientId: client.client_id });
+      return c.json({ client_id: client.client_id, client_secret: secret });
+    },
+  });
+}

@@ -1,0 +1,63 @@
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { requireAdmin } from "./admin/auth";
+import { adminClientRoutes } from "./admin/clients";
+import { adminKeyRoutes } from "./admin/keys";
+import { adminUserRoutes } from "./admin/users";
+import { devRoutes } from "./dev/routes";
+import { ensureDevSeed } from "./dev/seed";
+import { OAuthError } from "./errors";
+import type { AppEnv } from "./http/context";
+import { errorResponse } from "./http/error-response";
+import { headerLimits, withConfig } from "./http/guards";
+import { noStore } from "./http/no-store";
+import { authorizeRoutes } from "./routes/authorize";
+import { discoveryRoutes } from "./routes/discovery";
+import { introspectRoutes } from "./routes/introspect";
+import { jwksRoutes } from "./routes/jwks";
+import { revokeRoutes } from "./routes/revoke";
+import { tokenRoutes } from "./routes/token";
+import { userinfoRoutes } from "./routes/userinfo";
+
+const notFound = () => new OAuthError("not_found", "There is no endpoint at this path.");
+
+/** The Hono app: shared middleware, every route, and the one error mapping. */
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use(headerLimits);
+  app.use(withConfig);
+  app.use(async (c, next) => {
+    const config = c.get("config");
+    if (config.development) await ensureDevSeed(c.env, config.issuer, config.scopes);
+    await next();
+  });
+  // Browser apps (public clients) call these directly; none of them uses cookies.
+  for (const path of ["/.well-known/*", "/jwks", "/token", "/revoke", "/userinfo"]) {
+    app.use(
+      path,
+      cors({ origin: "*", allowHeaders: ["Authorization", "Content-Type"], maxAge: 600 }),
+    );
+  }
+  app.use("/admin/*", noStore, requireAdmin);
+  app.use("/dev/*", async (c, next) => {
+    if (!c.get("config").development) throw notFound();
+    await next();
+  });
+
+  discoveryRoutes(app);
+  jwksRoutes(app);
+  authorizeRoutes(app);
+  tokenRoutes(app);
+  revokeRoutes(app);
+  introspectRoutes(app);
+  userinfoRoutes(app);
+  adminClientRoutes(app);
+  adminUserRoutes(app);
+  adminKeyRoutes(app);
+  devRoutes(app);
+
+  app.notFound((c) => errorResponse(notFound(), c));
+  app.onError(errorResponse);
+  return app;
+}

@@ -1,0 +1,153 @@
+import type { ClientRecord } from "../clients/model";
+import { refreshPolicy } from "../clients/policy";
+import type { OAuthErrorCode } from "../errors";
+import { familyStub, newFamilyId } from "../families/stub";
+import type { AppContext } from "../http/context";
+import { nowSeconds } from "../lib/time";
+import { ConsentPage } from "../pages/consent";
+import { LoginPage } from "../pages/login";
+import { renderPage } from "../pages/render";
+import { encodeFamilyToken, newSecret, secretHash } from "../tokens/family-token";
+import { serverKeys } from "../tokens/server-secret";
+import { clearSession, type LoginSession, readSession } from "../users/session";
+import { csrfToken, sealInteraction } from "./interaction";
+import { type AuthorizationRequest, redirectWith } from "./request";
+
+/**
+ * What happens once an authorization request is valid: sign the user in
+ * (unless a session stands), ask for consent (unless already given, or the
+ * client is first-party), then issue a code and send the browser back.
+ */
+
+export interface FlowState {
+  /** The session just created by the login form (so prompt=login does not loop). */
+  freshSession?: LoginSession;
+  /** The user just allowed the request on the consent page. */
+  consented?: boolean;
+}
+
+export async function continueAuthorization(
+  c: AppContext,
+  client: ClientRecord,
+  request: AuthorizationRequest,
+  flow: FlowState = {},
+): Promise<Response> {
+  const session = flow.freshSession ?? (await readSession(c));
+  const status = c.req.method === "GET" ? 302 : 303;
+  const mustLogin =
+    !session ||
+    (request.prompt.includes("login") && !flow.freshSession) ||
+    (request.maxAge !== undefined && nowSeconds() - session.authTime > request.maxAge);
+  if (mustLogin) {
+    if (request.prompt.includes("none"))
+      return redirectError(c, request, "login_required", "The user is not signed in.");
+    return renderLogin(c, client, request);
+  }
+
+  const user = c.env.USER.getByName(session.sub);
+  const account = await user.beginAuthorization(session.version, client.client_id);
+  if (!account.ok) {
+    clearSession(c);
+    if (request.prompt.includes("none"))
+      return redirectError(c, request, "login_required", "The user must sign in again.");
+    return renderLogin(c, client, request);
+  }
+
+  const consentNeeded =
+    client.consent === "required" &&
+    ((request.prompt.includes("consent") && !flow.consented) ||
+      !request.scope.every((s) => account.consented.includes(s)));
+  if (consentNeeded) {
+    if (request.prompt.includes("none")) {
+      return redirectError(
+        c,
+        request,
+        "consent_required",
+        "The user has not allowed this request.",
+      );
+    }
+    return renderPage(
+      c,
+      <ConsentPage
+        clientName={client.client_name}
+        username={account.username}
+        scopes={request.scope}
+        interaction={await sealInteraction(c.env, request)}
+        csrf={await csrfToken(c)}
+      />,
+    );
+  }
+
+  // OIDC Core §11: offline access needs consent for offline_access (given above,
+  // or implicit for first-party clients); the client's policy decides the rest.
+  const policy = refreshPolicy(client, c.get("config"));
+  const refreshAllowed =
+    policy.issue && (!policy.requireOfflineAccess || request.scope.includes("offline_access"));
+
+  const familyId = newFamilyId(c.env);
+  if (!(await user.registerFamily(session.version, familyId, client.client_id))) {
+    clearSession(c);
+    return renderLogin(c, client, request);
+  }
+  const secret = newSecret();
+  const config = c.get("config");
+  const created = await familyStub(c.env, familyId)?.createPending({
+    grant: {
+      clientId: client.client_id,
+      sub: session.sub,
+      scope: request.scope,
+      authTime: session.authTime,
+    },
+    code: {
+      hash: await secretHash(secret),
+      expiresAt: Date.now() + config.authorizationCodeLifetime * 1000,
+      redirectUri: request.redirectUri,
+      refreshAllowed,
+      ...(request.codeChallenge ? { codeChallenge: request.codeChallenge } : {}),
+      ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
+    },
+  });
+  if (!created) throw new Error("a new family was not empty");
+  const code = await encodeFamilyToken(
+    { kind: "authorization_code", familyId, generation: 0, secret },
+    (await serverKeys(c.env)).tokenTag,
+  );
+  return c.redirect(
+    redirectWith(request.redirectUri, config.issuer, { code, state: request.state }),
+    status,
+  );
+}
+
+export async function renderLogin(
+  c: AppContext,
+  client: ClientRecord,
+  request: AuthorizationRequest,
+  problem?: { error: string; username?: string; status: number },
+): Promise<Response> {
+  return renderPage(
+    c,
+    <LoginPage
+      clientName={client.client_name}
+      interaction={await sealInteraction(c.env, request)}
+      csrf={await csrfToken(c)}
+      {...(problem ? { error: problem.error } : {})}
+      {...(problem?.username ? { username: problem.username } : {})}
+    />,
+    problem?.status ?? 200,
+  );
+}
+
+/** RFC 6749 §4.1.2.1: the error goes back to the (already validated) redirect URI. */
+export function redirectError(
+  c: AppContext,
+  target: Pick<AuthorizationRequest, "redirectUri" | "state">,
+  error: OAuthErrorCode,
+  description: string,
+): Response {
+  const to = redirectWith(target.redirectUri, c.get("config").issuer, {
+    error,
+    error_description: description,
+    state: target.state,
+  });
+  return c.redirect(to, c.req.method === "GET" ? 302 : 303);
+}

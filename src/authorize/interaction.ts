@@ -1,0 +1,86 @@
+import { getCookie, setCookie } from "hono/cookie";
+import type { Env } from "../env";
+import type { AppContext } from "../http/context";
+import { fromBase64Url, randomToken, timingSafeEqual, toBase64Url, utf8 } from "../lib/bytes";
+import { serverKeys } from "../tokens/server-secret";
+import type { AuthorizationRequest } from "./request";
+
+/**
+ * State carried by the login and consent forms.
+ *
+ * - The authorization request travels in a hidden field, HMAC-signed with an
+ *   expiry, so a page can resume it without server-side storage and nobody
+ *   can alter it on the way.
+ * - CSRF: a random value in an HttpOnly SameSite=Lax cookie, and in each form
+ *   its HMAC. A cross-site page can neither read the cookie nor compute the
+ *   HMAC. (Hono's Origin check runs in front of the form endpoints too.)
+ */
+
+const INTERACTION_LIFETIME_MS = 10 * 60_000;
+const CSRF_COOKIE = "ets_csrf";
+
+async function mac(env: Env, purpose: string, data: string): Promise<string> {
+  const key = (await serverKeys(env)).csrf;
+  return toBase64Url(
+    new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(`${purpose}:${data}`))),
+  );
+}
+
+async function macMatches(
+  env: Env,
+  purpose: string,
+  data: string,
+  presented: string,
+): Promise<boolean> {
+  return timingSafeEqual(utf8(await mac(env, purpose, data)), utf8(presented));
+}
+
+export async function sealInteraction(env: Env, request: AuthorizationRequest): Promise<string> {
+  const body = toBase64Url(
+    utf8(JSON.stringify({ r: request, exp: Date.now() + INTERACTION_LIFETIME_MS })),
+  );
+  return `${body}.${await mac(env, "interaction", body)}`;
+}
+
+export async function openInteraction(
+  env: Env,
+  sealed: string | undefined,
+): Promise<AuthorizationRequest | undefined> {
+  if (!sealed || sealed.length > 16_384) return undefined;
+  const [body, tag, extra] = sealed.split(".");
+  if (!body || !tag || extra !== undefined || !(await macMatches(env, "interaction", body, tag)))
+    return undefined;
+  const bytes = fromBase64Url(body);
+  if (!bytes) return undefined;
+  const { r, exp } = JSON.parse(new TextDecoder().decode(bytes)) as {
+    r: AuthorizationRequest;
+    exp: number;
+  };
+  return exp > Date.now() ? r : undefined;
+}
+
+export function isLocalhost(url: string): boolean {
+  const { hostname } = new URL(url);
+  return hostname === "localhost" || hostname === "127.0.0.1" || hostname === "[::1]";
+}
+
+/** The CSRF token for this browser's forms, creating its cookie on first use. */
+export async function csrfToken(c: AppContext): Promise<string> {
+  let nonce = getCookie(c, CSRF_COOKIE);
+  if (!nonce || nonce.length > 64) {
+    nonce = randomToken();
+    setCookie(c, CSRF_COOKIE, nonce, {
+      httpOnly: true,
+      secure: !isLocalhost(c.req.url),
+      sameSite: "Lax",
+      path: "/",
+    });
+  }
+  return mac(c.env, "csrf", nonce);
+}
+
+export async function csrfValid(c: AppContext, presented: string | undefined): Promise<boolean> {
+  const nonce = getCookie(c, CSRF_COOKIE);
+  if (!nonce || !presented) return false;
+  return macMatches(c.env, "csrf", nonce, presented);
+}

@@ -1,0 +1,175 @@
+import { allowsGrant, type ClientRecord } from "../clients/model";
+import { matchRedirectUri } from "../clients/redirect-uris";
+import { findClient } from "../clients/registry";
+import type { Env } from "../env";
+import { OAuthError, type OAuthErrorCode } from "../errors";
+import { parseScope } from "../grants/scope";
+import { Params } from "../http/form";
+
+/**
+ * An authorization request (RFC 6749 §4.1.1, RFC 7636, OIDC Core §3.1.2.1),
+ * validated in the order RFC 6749 §4.1.2.1 needs: first what makes a redirect
+ * safe (the client and its redirect URI), and only then the rest, whose
+ * errors go back to the client.
+ */
+
+export type Prompt = "none" | "login" | "consent";
+
+export interface AuthorizationRequest {
+  clientId: string;
+  redirectUri: string;
+  scope: string[];
+  state?: string;
+  nonce?: string;
+  codeChallenge?: string;
+  prompt: Prompt[];
+  maxAge?: number;
+}
+
+/** An error that must not be redirected: shown to the user on a page instead. */
+export class UnsafeRedirectError extends Error {
+  constructor(readonly description: string) {
+    super(description);
+  }
+}
+
+/** An error to send back to the client's redirect URI. */
+export class RedirectableError extends OAuthError {
+  constructor(
+    code: OAuthErrorCode,
+    description: string,
+    readonly redirectUri: string,
+    readonly state: string | undefined,
+  ) {
+    super(code, description);
+  }
+}
+
+const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+const PROMPTS: readonly Prompt[] = ["none", "login", "consent"];
+
+/** Parses the query (GET) or form (POST); a duplicated parameter is an error like any other. */
+export function readAuthorizationParams(raw: string): Params | UnsafeRedirectError {
+  try {
+    return Params.parse(raw);
+  } catch (error) {
+    return new UnsafeRedirectError(
+      error instanceof OAuthError ? error.description : "The request is malformed.",
+    );
+  }
+}
+
+export async function validateAuthorizationRequest(
+  env: Env,
+  params: Params,
+): Promise<{ client: ClientRecord; request: AuthorizationRequest }> {
+  const clientId = params.get("client_id");
+  if (!clientId) throw new UnsafeRedirectError("The request has no client_id.");
+  const client = await findClient(env, clientId);
+  if (!client)
+    throw new UnsafeRedirectError("The application that sent you here is not registered.");
+  const presented = params.get("redirect_uri");
+  if (!presented) throw new UnsafeRedirectError("The request has no redirect_uri.");
+  if (!matchRedirectUri(client.redirect_uris, presented)) {
+    throw new UnsafeRedirectError("The redirect_uri is not one the application registered.");
+  }
+  const state = params.get("state");
+  const fail = (code: OAuthErrorCode, description: string) =>
+    new RedirectableError(code, description, presented, state);
+
+  const responseType = params.get("response_type");
+  if (!responseType) throw fail("invalid_request", "The response_type parameter is missing.");
+  if (responseType !== "code")
+    throw fail("unsupported_response_type", "Only response_type=code is supported.");
+  const responseMode = params.get("response_mode");
+  if (responseMode !== undefined && responseMode !== "query") {
+    throw fail("invalid_request", "Only response_mode=query is supported.");
+  }
+  if (!allowsGrant(client, "authorization_code")) {
+    throw fail(
+      "unauthorized_client",
+      "This client is not registered for the authorization code flow.",
+    );
+  }
+  if (params.has("request"))
+    throw fail("request_not_supported", "Request objects are not supported.");
+  if (params.has("request_uri"))
+    throw fail("request_uri_not_supported", "request_uri is not supported.");
+
+  const scopeParam = params.get("scope");
+  const fallback = client.scopes.filter((s) => s !== "offline_access");
+  const scope = scopeParam === undefined ? fallback : parseScope(scopeParam);
+  if (!scope || scope.length === 0)
+    throw fail("invalid_scope", "The scope parameter is malformed.");
+  const outside = scope.filter((s) => !client.scopes.includes(s));
+  if (outside.length > 0) {
+    throw fail(
+      "invalid_scope",
+      `The application may not ask for: ${outside.slice(0, 5).join(", ")}.`,
+    );
+  }
+
+  const method = params.get("code_challenge_method");
+  const challenge = params.get("code_challenge");
+  if (method !== undefined && method !== "S256") {
+    throw fail("invalid_request", "Only code_challenge_method=S256 is supported.");
+  }
+  if (challenge === undefined && method !== undefined)
+    throw fail("invalid_request", "code_challenge is missing.");
+  if (challenge !== undefined) {
+    // RFC 7636 §4.3 defaults the method to plain, which we do not accept.
+    if (method === undefined)
+      throw fail(
+        "invalid_request",
+        "code_challenge_method=S256 is required with a code_challenge.",
+      );
+    if (!S256_CHALLENGE.test(challenge))
+      throw fail("invalid_request", "The code_challenge is not an S256 challenge.");
+  } else if (client.credential.method === "none") {
+    throw fail("invalid_request", "A public client must use PKCE (code_challenge with S256).");
+  }
+
+  const prompt = (params.get("prompt") ?? "").split(" ").filter(Boolean) as Prompt[];
+  if (prompt.some((p) => !PROMPTS.includes(p)))
+    throw fail("invalid_request", "prompt may contain only none, login and consent.");
+  if (prompt.includes("none") && prompt.length > 1)
+    throw fail("invalid_request", "prompt=none cannot be combined with other values.");
+
+  const maxAgeParam = params.get("max_age");
+  const maxAge = maxAgeParam === undefined ? undefined : Number(maxAgeParam);
+  if (maxAge !== undefined && (!Number.isInteger(maxAge) || maxAge < 0)) {
+    throw fail("invalid_request", "max_age must be a whole number of seconds.");
+  }
+  const nonce = params.get("nonce");
+  if (nonce !== undefined && nonce.length > 512)
+    throw fail("invalid_request", "The nonce is longer than 512 characters.");
+  if (state !== undefined && state.length > 2048)
+    throw fail("invalid_request", "The state is longer than 2048 characters.");
+
+  return {
+    client,
+    request: {
+      clientId: client.client_id,
+      redirectUri: presented,
+      scope,
+      prompt,
+      ...(state !== undefined ? { state } : {}),
+      ...(nonce !== undefined ? { nonce } : {}),
+      ...(challenge !== undefined ? { codeChallenge: challenge } : {}),
+      ...(maxAge !== undefined ? { maxAge } : {}),
+    },
+  };
+}
+
+/** RFC 6749 §4.1.2 and §4.1.2.1, with RFC 9207's `iss`. */
+export function redirectWith(
+  redirectUri: string,
+  issuer: string,
+  values: Record<string, string | undefined>,
+): string {
+  const url = new URL(redirectUri);
+  for (const [name, value] of Object.entries(values))
+    if (value !== undefined) url.searchParams.set(name, value);
+  url.searchParams.set("iss", issuer);
+  return url.toString();
+}

@@ -1,0 +1,272 @@
+import {
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  type JWTPayload,
+  errors as joseErrors,
+  jwtVerify,
+} from "jose";
+import type { ProviderConfig } from "../config";
+import type { Env } from "../env";
+import { OAuthError } from "../errors";
+import type { Params } from "../http/form";
+import { nowSeconds } from "../lib/time";
+import { advertise } from "../routes/discovery";
+import { serverKeys } from "../tokens/server-secret";
+import { AUTH_METHODS, type AuthMethod, type ClientRecord } from "./model";
+import { findClient } from "./registry";
+import { clientSecretMatches, openClientSecret } from "./secrets";
+
+/**
+ * Client authentication for the token, revocation and introspection
+ * endpoints (RFC 6749 §2.3, RFC 7523 §2.2, OIDC Core §9). One request, one
+ * method, and it must be the method the client registered.
+ */
+
+export const JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+const PRIVATE_KEY_ALGS = ["ES256", "ES384", "PS256", "RS256", "EdDSA", "Ed25519"];
+const SECRET_ALGS = ["HS256", "HS384", "HS512"];
+/** Assertions may live at most this long, which bounds the replay store. */
+const MAX_ASSERTION_LIFETIME = 3600;
+const CLOCK_SKEW = 30;
+
+advertise({
+  clientAuthMethods: AUTH_METHODS,
+  clientAuthSigningAlgs: [...PRIVATE_KEY_ALGS.filter((a) => a !== "Ed25519"), ...SECRET_ALGS],
+});
+
+interface Presented {
+  method: AuthMethod;
+  clientId: string;
+  secret?: string;
+  assertion?: string;
+  viaHeader: boolean;
+}
+
+function failure(description: string, viaHeader: boolean): OAuthError {
+  // RFC 6749 §5.2: a client that tried the Authorization header gets 401 and a matching challenge.
+  return new OAuthError("invalid_client", description, {
+    status: 401,
+    headers: viaHeader
+      ? { "WWW-Authenticate": 'Basic realm="edge-token-service", charset="UTF-8"' }
+      : {},
+  });
+}
+
+/** RFC 6749 §2.3.1: both halves are form-urlencoded before base64. */
+function parseBasic(header: string): { clientId: string; secret: string } | undefined {
+  const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(header.trim());
+  if (!match?.[1]) return undefined;
+  let decoded: string;
+  try {
+    decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+      Uint8Array.from(atob(match[1]), (ch) => ch.charCodeAt(0)),
+    );
+  } catch {
+    return undefined;
+  }
+  const colon = decoded.indexOf(":");
+  if (colon <= 0) return undefined;
+  try {
+    const form = (s: string) => decodeURIComponent(s.replace(/\+/g, " "));
+    return { clientId: form(decoded.slice(0, colon)), secret: form(decoded.slice(colon + 1)) };
+  } catch {
+    return undefined;
+  }
+}
+
+function presentedCredentials(request: Request, params: Params): Presented {
+  const header = request.headers.get("authorization");
+  const basicTried = header !== null && /^basic\b/i.test(header.trim());
+  const usesAssertion = params.has("client_assertion") || params.has("client_assertion_type");
+  const usesPostSecret = params.has("client_secret");
+  const count = [basicTried, usesAssertion, usesPostSecret].filter(Boolean).length;
+  if (count > 1)
+    throw failure("The request uses more than one client authentication method.", basicTried);
+
+  if (basicTried) {
+    const basic = parseBasic(header as string);
+    if (!basic) throw failure("The Basic authorization header is malformed.", true);
+    const bodyId = params.get("client_id");
+    if (bodyId !== undefined && bodyId !== basic.clientId) {
+      throw failure("The client_id parameter does not match the authenticated client.", true);
+    }
+    return {
+      method: "client_secret_basic",
+      clientId: basic.clientId,
+      secret: basic.secret,
+      viaHeader: true,
+    };
+  }
+  if (usesAssertion) {
+    if (params.get("client_assertion_type") !== JWT_BEARER_ASSERTION) {
+      throw failure(`client_assertion_type must be ${JWT_BEARER_ASSERTION}.`, false);
+    }
+    const assertion = params.get("client_assertion");
+    if (!assertion) throw failure("The client_assertion parameter is missing.", false);
+    const clientId = assertionIssuer(assertion);
+    const bodyId = params.get("client_id");
+    if (bodyId !== undefined && bodyId !== clientId) {
+      throw failure("The client_id parameter does not match the client assertion.", false);
+    }
+    // Which of the two JWT methods is decided by the client's registration.
+    return { method: "private_key_jwt", clientId, assertion, viaHeader: false };
+  }
+  const clientId = params.get("client_id");
+  if (!clientId) throw failure("Client authentication is required.", false);
+  if (usesPostSecret) {
+    return {
+      method: "client_secret_post",
+      clientId,
+      secret: params.get("client_secret") as string,
+      viaHeader: false,
+    };
+  }
+  return { method: "none", clientId, viaHeader: false };
+}
+
+function assertionIssuer(assertion: string): string {
+  if (assertion.length > 8192 || assertion.split(".").length !== 3) {
+    throw failure("The client assertion is not a JWT.", false);
+  }
+  let payload: JWTPayload;
+  try {
+    payload = decodeJwt(assertion); // unverified: only to find whose keys verify it
+  } catch {
+    throw failure("The client assertion is not a JWT.", false);
+  }
+  if (typeof payload.iss !== "string" || payload.iss === "")
+    throw failure("The client assertion has no iss.", false);
+  return payload.iss;
+}
+
+export interface AuthenticationContext {
+  env: Env;
+  config: ProviderConfig;
+  request: Request;
+  params: Params;
+  /** The URL of the endpoint being called, an acceptable assertion audience. */
+  endpointUrl: string;
+}
+
+/** Authenticates the calling client, or throws 401 invalid_client. */
+export async function authenticateClient(ctx: AuthenticationContext): Promise<ClientRecord> {
+  const presented = presentedCredentials(ctx.request, ctx.params);
+  const client = await findClient(ctx.env, presented.clientId);
+  if (!client) throw failure("Client authentication failed.", presented.viaHeader);
+  const registered = client.credential.method;
+  const jwtMethod = presented.method === "private_key_jwt";
+  const methodMatches = jwtMethod
+    ? registered === "private_key_jwt" || registered === "client_secret_jwt"
+    : registered === presented.method;
+  if (!methodMatches) {
+    throw failure(`This client must authenticate with ${registered}.`, presented.viaHeader);
+  }
+
+  switch (client.credential.method) {
+    case "none":
+      return client;
+    case "client_secret_basic":
+    case "client_secret_post":
+      if (!(await clientSecretMatches(presented.secret ?? "", client.credential.secretHash))) {
+        throw failure("Client authentication failed.", presented.viaHeader);
+      }
+      return client;
+    case "client_secret_jwt": {
+      const secret = await openClientSecret(
+        client.credential.sealedSecret,
+        (await serverKeys(ctx.env)).clientSecret,
+      );
+      if (!secret) throw failure("Client authentication failed.", false);
+      await verifyAssertion(ctx, client, presented.assertion as string, secret, SECRET_ALGS);
+      return client;
+    }
+    case "private_key_jwt":
+      await verifyAssertion(
+        ctx,
+        client,
+        presented.assertion as string,
+        createLocalJWKSet(client.credential.jwks),
+        PRIVATE_KEY_ALGS,
+      );
+      return client;
+  }
+}
+
+async function verifyAssertion(
+  ctx: AuthenticationContext,
+  client: ClientRecord,
+  assertion: string,
+  key: Uint8Array | ReturnType<typeof createLocalJWKSet>,
+  algorithms: string[],
+): Promise<void> {
+  const alg = safeAlg(assertion);
+  if (!alg || !algorithms.includes(alg)) {
+    throw failure(
+      `The client assertion must be signed with one of ${algorithms.filter((a) => a !== "Ed25519").join(", ")}.`,
+      false,
+    );
+  }
+  const audiences = [ctx.config.issuer, `${ctx.config.issuer}/token`, ctx.endpointUrl];
+  const options = {
+    algorithms,
+    audience: audiences,
+    clockTolerance: CLOCK_SKEW,
+    requiredClaims: ["exp", "jti", "sub", "iss"],
+  };
+  let payload: JWTPayload;
+  try {
+    const verified =
+      key instanceof Uint8Array
+        ? await jwtVerify(assertion, key, options)
+        : await jwtVerify(assertion, key, options);
+    payload = verified.payload;
+  } catch (error) {
+    throw failure(assertionProblem(error), false);
+  }
+  // RFC 7523 §3: iss and sub are both the client_id.
+  if (payload.iss !== client.client_id || payload.sub !== client.client_id) {
+    throw failure("The client assertion's iss and sub must both be the client_id.", false);
+  }
+  const exp = payload.exp as number;
+  if (exp - nowSeconds() > MAX_ASSERTION_LIFETIME) {
+    throw failure(
+      `The client assertion must expire within ${MAX_ASSERTION_LIFETIME} seconds.`,
+      false,
+    );
+  }
+  const jti = payload.jti as string;
+  if (typeof jti !== "string" || jti.length === 0 || jti.length > 256) {
+    throw failure("The client assertion's jti must be a string of 1 to 256 characters.", false);
+  }
+  const guard = ctx.env.REPLAY_GUARD.getByName(client.client_id);
+  if (!(await guard.consume(jti, (exp + CLOCK_SKEW) * 1000))) {
+    throw failure("The client assertion was already used (its jti has been seen).", false);
+  }
+}
+
+function safeAlg(jwt: string): string | undefined {
+  try {
+    return decodeProtectedHeader(jwt).alg;
+  } catch {
+    return undefined;
+  }
+}
+
+function assertionProblem(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return "The client assertion has expired.";
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.claim === "aud")
+      return "The client assertion's audience must be the issuer or this endpoint.";
+    if (error.claim === "nbf" || error.claim === "iat")
+      return "The client assertion is not yet valid.";
+    return `The client assertion's ${error.claim} claim is missing or invalid.`;
+  }
+  if (
+    error instanceof joseErrors.JWSSignatureVerificationFailed ||
+    error instanceof joseErrors.JWKSNoMatchingKey
+  ) {
+    return "The client assertion's signature does not verify with the client's keys.";
+  }
+  return "The client assertion is invalid.";
+}

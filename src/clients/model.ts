@@ -1,0 +1,62 @@
+import type { JWK } from "jose";
+import type { Rotation } from "../config";
+
+/**
+ * A registered client, as the registry stores it. The credential is a
+ * discriminated union on the authentication method, so a public client with
+ * a secret, or a private_key_jwt client without keys, cannot be written down.
+ */
+
+export const AUTH_METHODS = [
+  "client_secret_basic",
+  "client_secret_post",
+  "client_secret_jwt",
+  "private_key_jwt",
+  "none",
+] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+export const GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials"] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
+
+export type ClientCredential =
+  | { method: "none" }
+  | { method: "client_secret_basic" | "client_secret_post"; secretHash: string }
+  /** The secret itself is needed to check the HMAC, so it is sealed, not hashed. */
+  | { method: "client_secret_jwt"; sealedSecret: string }
+  | { method: "private_key_jwt"; jwks: { keys: JWK[] } };
+
+/** The client's own refresh settings; what it leaves out comes from the provider defaults. */
+export interface RefreshSettings {
+  issue?: boolean;
+  rotation?: Rotation;
+  /** ForgeRock's "issue refresh tokens on refreshing": false returns no token on refresh. */
+  issue_on_refresh?: boolean;
+  grace_seconds?: number;
+  absolute_lifetime?: number;
+  idle_lifetime?: number;
+  require_offline_access?: boolean;
+}
+
+export interface ClientRecord {
+  client_id: string;
+  client_name: string;
+  credential: ClientCredential;
+  redirect_uris: string[];
+  grant_types: GrantType[];
+  scopes: string[];
+  access_token_lifetime?: number;
+  refresh_token: RefreshSettings;
+  /** "implicit": first-party clients whose users are not asked. */
+  consent: "required" | "implicit";
+  /** A resource server may introspect any client's tokens (RFC 7662 §4). */
+  resource_server: boolean;
+  created_at: number;
+  updated_at: number;
+}
+
+export const clientType = (client: ClientRecord): "public" | "confidential" =>
+  client.credential.method === "none" ? "public" : "confidential";
+
+export const allowsGrant = (client: ClientRecord, grant: GrantType): boolean =>
+  client.grant_types.includes(grant);

@@ -1,0 +1,55 @@
+import type { ProviderConfig } from "../config";
+import type { FamilyPolicy } from "../families/state";
+import type { ClientRecord } from "./model";
+
+/**
+ * A client's refresh-token policy: its own settings over the provider
+ * defaults (wrangler vars), resolved into a shape with no contradictions.
+ */
+export type RefreshPolicy =
+  | { issue: false }
+  | {
+      issue: true;
+      /** "rotate": a new token on each refresh. "reuse": the same token keeps working. */
+      rotation: "rotate" | "reuse";
+      /** With "reuse": whether the refresh response repeats the token (false: ForgeRock's toggle off). */
+      returnOnRefresh: boolean;
+      graceSeconds: number;
+      absoluteLifetime: number;
+      idleLifetime: number;
+      requireOfflineAccess: boolean;
+    };
+
+export function refreshPolicy(client: ClientRecord, config: ProviderConfig): RefreshPolicy {
+  const own = client.refresh_token;
+  const defaults = config.refresh;
+  const absoluteLifetime = own.absolute_lifetime ?? defaults.absoluteLifetime;
+  const issue = (own.issue ?? defaults.issue) && absoluteLifetime > 0; // Curity: a lifetime of 0 means none
+  if (!issue || !client.grant_types.includes("refresh_token")) return { issue: false };
+  const issueOnRefresh = own.issue_on_refresh ?? true;
+  return {
+    issue: true,
+    rotation: issueOnRefresh ? (own.rotation ?? defaults.rotation) : "reuse",
+    returnOnRefresh: issueOnRefresh,
+    graceSeconds: own.grace_seconds ?? defaults.graceSeconds,
+    absoluteLifetime,
+    idleLifetime: own.idle_lifetime ?? defaults.idleLifetime,
+    requireOfflineAccess: own.require_offline_access ?? defaults.requireOfflineAccess,
+  };
+}
+
+/** The part of the policy the family Durable Object enforces. */
+export function familyPolicy(policy: RefreshPolicy): FamilyPolicy {
+  if (!policy.issue)
+    return { rotation: "reuse", graceSeconds: 0, absoluteLifetime: 0, idleLifetime: 0 };
+  return {
+    rotation: policy.rotation,
+    graceSeconds: policy.graceSeconds,
+    absoluteLifetime: policy.absoluteLifetime,
+    idleLifetime: policy.idleLifetime,
+  };
+}
+
+export function accessTokenLifetime(client: ClientRecord, config: ProviderConfig): number {
+  return client.access_token_lifetime ?? config.accessTokenLifetime;
+}

@@ -1,0 +1,48 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env";
+
+/**
+ * The `jti`s of one client's assertions (RFC 7523 §3, item 7), kept until the
+ * assertion expires, so a captured assertion cannot be replayed within its
+ * lifetime. One instance per client, named by client_id; a check-and-record
+ * is one synchronous SQL transaction, so two racing uses of one jti cannot
+ * both pass.
+ */
+export class ReplayGuard extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS seen (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)",
+    );
+  }
+
+  /** Records the jti; false when it was already used and has not expired. */
+  consume(jti: string, expiresAt: number): boolean {
+    const now = Date.now();
+    const sql = this.ctx.storage.sql;
+    const fresh = this.ctx.storage.transactionSync(() => {
+      const seen = sql
+        .exec<{ expires_at: number }>("SELECT expires_at FROM seen WHERE jti = ?", jti)
+        .toArray()[0];
+      if (seen && seen.expires_at > now) return false;
+      sql.exec("INSERT OR REPLACE INTO seen (jti, expires_at) VALUES (?, ?)", jti, expiresAt);
+      return true;
+    });
+    if (fresh) void this.scheduleCleanup(expiresAt);
+    return fresh;
+  }
+
+  private async scheduleCleanup(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.ctx.storage.sql.exec("DELETE FROM seen WHERE expires_at <= ?", now);
+    const next = this.ctx.storage.sql
+      .exec<{ next: number | null }>("SELECT MIN(expires_at) AS next FROM seen")
+      .toArray()[0]?.next;
+    if (next) await this.ctx.storage.setAlarm(next);
+  }
+}

@@ -1,0 +1,132 @@
+import type { Env } from "./env";
+import { OAuthError } from "./errors";
+
+/**
+ * Provider-wide settings, read from wrangler vars in this one place. A
+ * client's own settings (src/clients/policy.ts) win over the defaults here.
+ */
+
+export type Rotation = "rotate" | "reuse";
+
+/** Refresh-token defaults; see RefreshPolicy for what each field means. */
+export interface RefreshDefaults {
+  issue: boolean;
+  rotation: Rotation;
+  graceSeconds: number;
+  absoluteLifetime: number;
+  idleLifetime: number;
+  requireOfflineAccess: boolean;
+}
+
+export interface ProviderConfig {
+  issuer: string;
+  /** True only under `wrangler dev` (ENVIRONMENT=development). */
+  development: boolean;
+  scopes: readonly string[];
+  accessTokenLifetime: number;
+  idTokenLifetime: number;
+  authorizationCodeLifetime: number;
+  loginSessionLifetime: number;
+  refresh: RefreshDefaults;
+  signingKeyRotationSeconds: number;
+}
+
+/** Upper bounds that keep key retention and revocation-list TTLs finite. */
+export const LIMITS = {
+  maxAccessTokenLifetime: 86_400,
+  maxIdTokenLifetime: 86_400,
+  maxAuthorizationCodeLifetime: 60,
+  maxGraceSeconds: 60,
+  /** Form bodies of the OAuth endpoints (RFC 6749 requests are small). */
+  maxFormBytes: 16 * 1024,
+  /** JSON bodies of the admin API (a client's JWKS can be a few KB). */
+  maxJsonBytes: 64 * 1024,
+  maxHeaderBytes: 8 * 1024,
+  maxTotalHeaderBytes: 32 * 1024,
+} as const;
+
+const STANDARD_SCOPES = ["openid", "profile", "email", "offline_access"] as const;
+
+function configError(name: string, why: string): OAuthError {
+  return new OAuthError("server_error", `The service is misconfigured (${name} ${why}).`);
+}
+
+function seconds(env: Env, name: keyof Env, fallback: number, max: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw configError(name, `must be a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function flag(env: Env, name: keyof Env, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  throw configError(name, 'must be "true" or "false"');
+}
+
+export function isDevelopment(env: Env): boolean {
+  return env.ENVIRONMENT === "development";
+}
+
+function issuerOf(env: Env, requestUrl: string): string {
+  const configured = env.ISSUER?.trim();
+  if (configured) return configured.replace(/\/+$/, "");
+  // The request origin is trusted only in development: in production a Host
+  // header would otherwise choose the issuer of the tokens we sign.
+  if (isDevelopment(env)) return new URL(requestUrl).origin;
+  throw configError("ISSUER", "is not set");
+}
+
+const cache = new WeakMap<Env, Omit<ProviderConfig, "issuer">>();
+
+export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
+  let base = cache.get(env);
+  if (!base) {
+    const rotation = env.REFRESH_TOKEN_ROTATION || "rotate";
+    if (rotation !== "rotate" && rotation !== "reuse") {
+      throw configError("REFRESH_TOKEN_ROTATION", 'must be "rotate" or "reuse"');
+    }
+    const extra = (env.SUPPORTED_SCOPES ?? "").split(/\s+/).filter(Boolean);
+    base = {
+      development: isDevelopment(env),
+      scopes: [...new Set([...STANDARD_SCOPES, ...extra])],
+      accessTokenLifetime: seconds(
+        env,
+        "ACCESS_TOKEN_LIFETIME",
+        900,
+        LIMITS.maxAccessTokenLifetime,
+        1,
+      ),
+      idTokenLifetime: seconds(env, "ID_TOKEN_LIFETIME", 3600, LIMITS.maxIdTokenLifetime, 1),
+      authorizationCodeLifetime: seconds(
+        env,
+        "AUTHORIZATION_CODE_LIFETIME",
+        60,
+        LIMITS.maxAuthorizationCodeLifetime,
+        1,
+      ),
+      loginSessionLifetime: seconds(env, "LOGIN_SESSION_LIFETIME", 28_800, 30 * 86_400, 60),
+      refresh: {
+        issue: flag(env, "REFRESH_TOKEN_ISSUE", true),
+        rotation,
+        graceSeconds: seconds(env, "REFRESH_TOKEN_GRACE_SECONDS", 5, LIMITS.maxGraceSeconds),
+        absoluteLifetime: seconds(
+          env,
+          "REFRESH_TOKEN_ABSOLUTE_LIFETIME",
+          2_592_000,
+          10 * 365 * 86_400,
+        ),
+        idleLifetime: seconds(env, "REFRESH_TOKEN_IDLE_LIFETIME", 604_800, 10 * 365 * 86_400),
+        requireOfflineAccess: flag(env, "REFRESH_TOKEN_REQUIRE_OFFLINE_ACCESS", false),
+      },
+      signingKeyRotationSeconds: seconds(env, "SIGNING_KEY_ROTATION_DAYS", 30, 365, 1) * 86_400,
+    };
+    cache.set(env, base);
+  }
+  return { ...base, issuer: issuerOf(env, requestUrl) };
+}

@@ -1,0 +1,80 @@
+import type { ClientRecord } from "../clients/model";
+import { findClient, saveClient } from "../clients/registry";
+import { hashClientSecret } from "../clients/secrets";
+import type { Env } from "../env";
+import { nowSeconds } from "../lib/time";
+import { logError } from "../log";
+import { createUser } from "../users/accounts";
+import { hashPassword } from "../users/passwords";
+
+/**
+ * The development seed: two demo clients and a demo user, created on the
+ * first request under `wrangler dev` (ENVIRONMENT=development) and never in a
+ * deployed worker. Their credentials are fixed and public (README, "Quick
+ * start"); real clients get server-generated secrets from the admin API.
+ */
+export const DEMO = {
+  confidential: { clientId: "demo-confidential", secret: "demo-confidential-secret" },
+  public: { clientId: "demo-public" },
+  user: { username: "demo", password: "demo-password" },
+} as const;
+
+const redirectUris = (origin: string) => [
+  `${origin}/dev/callback`,
+  "http://localhost:8787/dev/callback",
+  "http://127.0.0.1:8787/dev/callback",
+];
+
+let seeded: Promise<void> | undefined;
+
+export function ensureDevSeed(env: Env, origin: string, scopes: readonly string[]): Promise<void> {
+  seeded ??= seed(env, origin, scopes).catch((error) => {
+    seeded = undefined; // try again on the next request
+    logError("dev_seed_failed", error);
+  });
+  return seeded;
+}
+
+async function seed(env: Env, origin: string, scopes: readonly string[]): Promise<void> {
+  const now = nowSeconds();
+  const base = {
+    redirect_uris: [...new Set(redirectUris(origin))],
+    scopes: [...scopes],
+    refresh_token: {},
+    consent: "required" as const,
+    resource_server: false,
+    created_at: now,
+    updated_at: now,
+  };
+  const clients: ClientRecord[] = [
+    {
+      ...base,
+      client_id: DEMO.confidential.clientId,
+      client_name: "Demo Confidential App",
+      credential: {
+        method: "client_secret_basic",
+        secretHash: await hashClientSecret(DEMO.confidential.secret),
+      },
+      grant_types: ["authorization_code", "refresh_token", "client_credentials"],
+    },
+    {
+      ...base,
+      client_id: DEMO.public.clientId,
+      client_name: "Demo Public App",
+      credential: { method: "none" },
+      grant_types: ["authorization_code", "refresh_token"],
+    },
+  ];
+  for (const client of clients) {
+    if (!(await findClient(env, client.client_id))) await saveClient(env, client);
+  }
+  if (!(await env.USERNAME.getByName(DEMO.user.username).owner())) {
+    await createUser(env, {
+      username: DEMO.user.username,
+      password: await hashPassword(DEMO.user.password),
+      name: "Demo User",
+      email: "demo@example.com",
+      email_verified: true,
+    });
+  }
+}

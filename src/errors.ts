@@ -1,0 +1,86 @@
+/**
+ * The one error type of the service. Every refusal, from any endpoint, is an
+ * OAuthError; `app.onError` turns it into the response the RFCs describe, so
+ * no handler formats an error body itself.
+ *
+ * Descriptions are written by us and must never echo a token, a secret, or
+ * any other request value back to the caller.
+ */
+
+/** RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, OIDC Core §3.1.2.6. */
+export type OAuthErrorCode =
+  | "invalid_request"
+  | "invalid_client"
+  | "invalid_grant"
+  | "unauthorized_client"
+  | "unsupported_grant_type"
+  | "unsupported_response_type"
+  | "unsupported_token_type"
+  | "invalid_scope"
+  | "access_denied"
+  | "server_error"
+  | "temporarily_unavailable"
+  | "invalid_token"
+  | "insufficient_scope"
+  | "login_required"
+  | "consent_required"
+  | "interaction_required"
+  | "request_not_supported"
+  | "request_uri_not_supported"
+  // Not an OAuth code, but the same shape keeps every error body uniform.
+  | "not_found";
+
+const defaultStatus: Record<OAuthErrorCode, number> = {
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  unsupported_response_type: 400,
+  unsupported_token_type: 400,
+  invalid_scope: 400,
+  access_denied: 403,
+  server_error: 500,
+  temporarily_unavailable: 503,
+  invalid_token: 401,
+  insufficient_scope: 403,
+  login_required: 400,
+  consent_required: 400,
+  interaction_required: 400,
+  request_not_supported: 400,
+  request_uri_not_supported: 400,
+  not_found: 404,
+};
+
+export interface OAuthErrorOptions {
+  status?: number;
+  headers?: Record<string, string>;
+}
+
+export class OAuthError extends Error {
+  readonly code: OAuthErrorCode;
+  readonly description: string;
+  readonly status: number;
+  readonly headers: Record<string, string>;
+
+  constructor(code: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
+    super(`${code}: ${description}`);
+    this.name = "OAuthError";
+    this.code = code;
+    this.description = description;
+    this.status = options.status ?? defaultStatus[code];
+    this.headers = options.headers ?? {};
+  }
+
+  toJSON(): { error: OAuthErrorCode; error_description: string } {
+    return { error: this.code, error_description: this.description };
+  }
+}
+
+/** Shorthands for the errors the handlers raise most; each names the RFC code. */
+export const invalidRequest = (description: string, options?: OAuthErrorOptions) =>
+  new OAuthError("invalid_request", description, options);
+export const invalidGrant = (description: string) => new OAuthError("invalid_grant", description);
+export const invalidScope = (description: string) => new OAuthError("invalid_scope", description);
+export const unauthorizedClient = (description: string) =>
+  new OAuthError("unauthorized_client", description);

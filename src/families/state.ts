@@ -1,0 +1,405 @@
+/**
+ * The life of one grant, as pure functions of (state, input, now).
+ *
+ * The TokenFamily Durable Object applies them one at a time inside a storage
+ * transaction; keeping them pure keeps every rule in one readable place and
+ * lets the tests drive them with arbitrary interleavings.
+ *
+ *   (none) ──createPending──▶ pending ──redeem──▶ active ──refresh*──▶ active
+ *                               │                  │ │
+ *                               └──code expires──▶ (deleted)     └──idle/absolute expiry──▶ (deleted)
+ *   pending | active ──revoke / reuse detected / code replayed──▶ revoked ──last access token expires──▶ (deleted)
+ *
+ * Every time here (`now`, `...At`) is in milliseconds since the epoch;
+ * lifetimes in the policy are in seconds.
+ *
+ * Tokens are never stored: only the SHA-256 of their secret, and, for the
+ * grace window, the successor sealed under a key derived from its
+ * predecessor's secret (see src/tokens/family-token.ts).
+ */
+
+export type Rotation = "rotate" | "reuse";
+
+/** The lifetimes and rotation rules in force, resolved by the Worker on each call. */
+export interface FamilyPolicy {
+  rotation: Rotation;
+  /** 0 to 60 seconds. */
+  graceSeconds: number;
+  /** Seconds from the grant's creation; > 0. */
+  absoluteLifetime: number;
+  /** Seconds since the last refresh; 0 means no idle limit. */
+  idleLifetime: number;
+}
+
+/** What the family remembers of the authorization (who, for whom, what). */
+export interface Grant {
+  clientId: string;
+  sub: string;
+  scope: readonly string[];
+  authTime: number;
+}
+
+export interface PendingCode {
+  hash: string;
+  expiresAt: number;
+  redirectUri: string;
+  /** S256 challenge, when the authorization request carried one. */
+  codeChallenge?: string;
+  nonce?: string;
+  /** Whether this grant may have refresh tokens (client policy and offline_access consent). */
+  refreshAllowed: boolean;
+}
+
+export interface TokenRecord {
+  generation: number;
+  hash: string;
+}
+
+export interface PreviousToken extends TokenRecord {
+  sealedSuccessor: string;
+  rotatedAt: number;
+}
+
+export interface RefreshChain {
+  current: TokenRecord;
+  previous?: PreviousToken;
+}
+
+export type RevocationReason =
+  | "revoked_by_client"
+  | "refresh_token_reuse"
+  | "authorization_code_reuse"
+  | "user_blocked"
+  | "user_deleted"
+  | "admin";
+
+export type FamilyState =
+  | { status: "pending"; familyId: string; grant: Grant; code: PendingCode; createdAt: number }
+  | {
+      status: "active";
+      familyId: string;
+      grant: Grant;
+      codeHash: string;
+      createdAt: number;
+      lastUsedAt: number;
+      expiresAt: number;
+      refresh?: RefreshChain;
+      /** The latest `exp` of any access token issued from this family. */
+      accessTokensUntil: number;
+    }
+  | {
+      status: "revoked";
+      familyId: string;
+      grant: Grant;
+      codeHash?: string;
+      createdAt: number;
+      revokedAt: number;
+      reason: RevocationReason;
+      accessTokensUntil: number;
+    };
+
+export type ActiveFamily = Extract<FamilyState, { status: "active" }>;
+export type RevokedFamily = Extract<FamilyState, { status: "revoked" }>;
+
+export type Refusal =
+  | "unknown"
+  | "wrong_client"
+  | "expired"
+  | "revoked"
+  | "reuse_detected"
+  | "code_mismatch"
+  | "pkce_failed"
+  | "no_refresh_token"
+  | "scope_exceeded";
+
+/** A transition: the state to store (undefined: delete the family), and what to answer. */
+export interface Step<R> {
+  state: FamilyState | undefined;
+  result: R;
+  /** Set when this step revoked the family, so the caller can publish it and log it. */
+  revoked?: RevokedFamily;
+}
+
+const refuse = <R>(
+  state: FamilyState | undefined,
+  reason: Refusal,
+): Step<R | { ok: false; reason: Refusal }> => ({
+  state,
+  result: { ok: false, reason },
+});
+
+export function expiryOf(createdAt: number, lastUsedAt: number, policy: FamilyPolicy): number {
+  const absolute = createdAt + policy.absoluteLifetime * 1000;
+  return policy.idleLifetime > 0
+    ? Math.min(absolute, lastUsedAt + policy.idleLifetime * 1000)
+    : absolute;
+}
+
+export function revoke(state: FamilyState, reason: RevocationReason, now: number): RevokedFamily {
+  if (state.status === "revoked") return state;
+  return {
+    status: "revoked",
+    familyId: state.familyId,
+    grant: state.grant,
+    codeHash: state.status === "pending" ? state.code.hash : state.codeHash,
+    createdAt: state.createdAt,
+    revokedAt: now,
+    reason,
+    accessTokensUntil: state.status === "active" ? state.accessTokensUntil : 0,
+  };
+}
+
+// ── authorization code ────────────────────────────────────────────────────
+
+export interface CreatePendingInput {
+  familyId: string;
+  grant: Grant;
+  code: PendingCode;
+}
+
+export function createPending(
+  state: FamilyState | undefined,
+  input: CreatePendingInput,
+  now: number,
+): Step<{ ok: boolean }> {
+  // A family id is fresh (newUniqueId); finding state here means a bug, not a race to win.
+  if (state) return { state, result: { ok: false } };
+  return { state: { status: "pending", ...input, createdAt: now }, result: { ok: true } };
+}
+
+export interface RedeemInput {
+  codeHash: string;
+  clientId: string;
+  redirectUri: string;
+  /** BASE64URL(SHA256(code_verifier)) computed by the Worker, when a verifier was sent. */
+  verifierChallenge?: string;
+  /** The first refresh token, when the client's policy allows one now. */
+  refresh?: TokenRecord;
+  policy: FamilyPolicy;
+  accessTokenExpiresAt: number;
+}
+
+export type RedeemResult =
+  | { ok: true; grant: Grant; nonce?: string; refreshIssued: boolean }
+  | { ok: false; reason: Refusal };
+
+export function redeem(
+  state: FamilyState | undefined,
+  input: RedeemInput,
+  now: number,
+): Step<RedeemResult> {
+  if (!state) return refuse(state, "unknown");
+  if (state.status !== "pending") {
+    // RFC 6749 §4.1.2: a code used twice is refused, and what it issued is revoked.
+    if (state.codeHash === input.codeHash && state.grant.clientId === input.clientId) {
+      if (state.status === "revoked") return refuse(state, "revoked");
+      const revoked = revoke(state, "authorization_code_reuse", now);
+      return { state: revoked, result: { ok: false, reason: "reuse_detected" }, revoked };
+    }
+    return refuse(state, "code_mismatch");
+  }
+  const { code, grant } = state;
+  if (code.hash !== input.codeHash) return refuse(state, "code_mismatch");
+  if (grant.clientId !== input.clientId) return refuse(state, "wrong_client");
+  if (now >= code.expiresAt) return refuse(state, "expired");
+  if (code.redirectUri !== input.redirectUri) return refuse(state, "code_mismatch");
+  // RFC 7636 §4.6, and RFC 9700 §2.1.1: a verifier without a challenge is refused too.
+  if (code.codeChallenge !== input.verifierChallenge) return refuse(state, "pkce_failed");
+
+  const refresh = code.refreshAllowed && input.refresh ? { current: input.refresh } : undefined;
+  const next: ActiveFamily = {
+    status: "active",
+    familyId: state.familyId,
+    grant,
+    codeHash: code.hash,
+    createdAt: now,
+    lastUsedAt: now,
+    expiresAt: refresh ? expiryOf(now, now, input.policy) : input.accessTokenExpiresAt,
+    accessTokensUntil: input.accessTokenExpiresAt,
+    ...(refresh ? { refresh } : {}),
+  };
+  return {
+    state: next,
+    result: {
+      ok: true,
+      grant,
+      refreshIssued: refresh !== undefined,
+      ...(code.nonce ? { nonce: code.nonce } : {}),
+    },
+  };
+}
+
+// ── refresh ───────────────────────────────────────────────────────────────
+
+export interface RefreshInput {
+  clientId: string;
+  presented: TokenRecord;
+  /**
+   * The scope asked for, when the request names one. RFC 6749 §6: it must be
+   * within the original grant; it is checked here, before anything rotates.
+   */
+  scope?: readonly string[];
+  /** The successor the Worker prepared (when the policy rotates), used only if this call rotates. */
+  successor?: TokenRecord & { sealed: string };
+  policy: FamilyPolicy;
+  accessTokenExpiresAt: number;
+}
+
+export type RefreshResult =
+  | { ok: true; outcome: "rotated"; grant: Grant; generation: number }
+  | { ok: true; outcome: "unchanged"; grant: Grant }
+  | { ok: true; outcome: "grace"; grant: Grant; sealedSuccessor: string }
+  | { ok: false; reason: Refusal };
+
+export function refresh(
+  state: FamilyState | undefined,
+  input: RefreshInput,
+  now: number,
+): Step<RefreshResult> {
+  if (!state || state.status === "pending") return refuse(state, "unknown");
+  if (state.status === "revoked") return refuse(state, "revoked");
+  if (state.grant.clientId !== input.clientId) return refuse(state, "wrong_client");
+  const chain = state.refresh;
+  if (!chain) return refuse(state, "no_refresh_token");
+  if (now >= expiryOf(state.createdAt, state.lastUsedAt, input.policy))
+    return refuse(state, "expired");
+
+  const { presented } = input;
+  const { current, previous } = chain;
+  const knownToken =
+    (presented.generation === current.generation && presented.hash === current.hash) ||
+    (previous !== undefined &&
+      presented.generation === previous.generation &&
+      presented.hash === previous.hash);
+  if (knownToken && input.scope?.some((s) => !state.grant.scope.includes(s))) {
+    return refuse(state, "scope_exceeded");
+  }
+  const used = (s: ActiveFamily): ActiveFamily => ({
+    ...s,
+    lastUsedAt: now,
+    expiresAt: expiryOf(s.createdAt, now, input.policy),
+    accessTokensUntil: Math.max(s.accessTokensUntil, input.accessTokenExpiresAt),
+  });
+
+  if (presented.generation === current.generation) {
+    if (presented.hash !== current.hash) return refuse(state, "unknown");
+    if (input.policy.rotation === "reuse") {
+      return { state: used(state), result: { ok: true, outcome: "unchanged", grant: state.grant } };
+    }
+    const generation = current.generation + 1;
+    if (input.successor?.generation !== generation)
+      throw new Error("rotation needs the next generation's successor");
+    const next: ActiveFamily = {
+      ...used(state),
+      refresh: {
+        current: { generation, hash: input.successor.hash },
+        previous: { ...current, sealedSuccessor: input.successor.sealed, rotatedAt: now },
+      },
+    };
+    return {
+      state: next,
+      result: { ok: true, outcome: "rotated", grant: state.grant, generation },
+    };
+  }
+
+  // The immediately previous token, again, while its successor is unused (else
+  // the chain would have moved on) and within the grace window: the same
+  // successor, so a lost response can be retried and a race cannot fork.
+  if (
+    previous &&
+    presented.generation === previous.generation &&
+    presented.hash === previous.hash &&
+    now - previous.rotatedAt < input.policy.graceSeconds * 1000
+  ) {
+    return {
+      state: used(state),
+      result: {
+        ok: true,
+        outcome: "grace",
+        grant: state.grant,
+        sealedSuccessor: previous.sealedSuccessor,
+      },
+    };
+  }
+
+  if (presented.generation < current.generation) {
+    // A genuine (tag-verified) token this family rotated out: someone holds a
+    // copy. OAuth 2.1 §4.3.1, RFC 9700 §4.14.2: revoke the whole family.
+    const revoked = revoke(state, "refresh_token_reuse", now);
+    return { state: revoked, result: { ok: false, reason: "reuse_detected" }, revoked };
+  }
+  return refuse(state, "unknown");
+}
+
+// ── revocation and inspection ─────────────────────────────────────────────
+
+export interface RevokeWithTokenInput {
+  clientId: string;
+  presented: TokenRecord;
+}
+
+/**
+ * RFC 7009 with a refresh token: any genuine token of the family, presented
+ * by the client it was issued to, revokes the family. Another client's
+ * attempt changes nothing (and is answered like an unknown token).
+ */
+export function revokeWithToken(
+  state: FamilyState | undefined,
+  input: RevokeWithTokenInput,
+  now: number,
+): Step<{ revoked: boolean }> {
+  if (state?.status !== "active" || !state.refresh) return { state, result: { revoked: false } };
+  if (state.grant.clientId !== input.clientId) return { state, result: { revoked: false } };
+  const { current } = state.refresh;
+  const genuine =
+    input.presented.generation < current.generation ||
+    (input.presented.generation === current.generation && input.presented.hash === current.hash);
+  if (!genuine) return { state, result: { revoked: false } };
+  const revoked = revoke(state, "revoked_by_client", now);
+  return { state: revoked, result: { revoked: true }, revoked };
+}
+
+export function revokeFamily(
+  state: FamilyState | undefined,
+  reason: RevocationReason,
+  now: number,
+): Step<{ revoked: boolean }> {
+  if (!state || state.status === "revoked") return { state, result: { revoked: false } };
+  const revoked = revoke(state, reason, now);
+  return { state: revoked, result: { revoked: true }, revoked };
+}
+
+export type Inspection =
+  | { active: false }
+  | { active: true; grant: Grant; createdAt: number; lastUsedAt: number; issuedAt: number };
+
+/**
+ * Introspection of a refresh token (RFC 7662): live only if it is the current
+ * one of a live family. Expiry depends on the client's policy, which the
+ * Worker applies to `createdAt` and `lastUsedAt`.
+ */
+export function inspect(state: FamilyState | undefined, presented: TokenRecord): Inspection {
+  if (state?.status !== "active" || !state.refresh) return { active: false };
+  const { current, previous } = state.refresh;
+  if (presented.generation !== current.generation || presented.hash !== current.hash)
+    return { active: false };
+  return {
+    active: true,
+    grant: state.grant,
+    createdAt: state.createdAt,
+    lastUsedAt: state.lastUsedAt,
+    issuedAt: previous?.rotatedAt ?? state.createdAt,
+  };
+}
+
+/** When the family's storage may be deleted; the alarm is set for this time. */
+export function cleanupAt(state: FamilyState): number {
+  switch (state.status) {
+    case "pending":
+      return state.code.expiresAt;
+    case "active":
+      return Math.max(state.expiresAt, state.accessTokensUntil);
+    case "revoked":
+      return state.accessTokensUntil;
+  }
+}

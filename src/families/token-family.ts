@@ -1,0 +1,192 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env";
+import { audit, logError, securityEvent } from "../log";
+import { publishFamilyRevocation } from "../revocation/lists";
+import {
+  type CreatePendingInput,
+  cleanupAt,
+  createPending,
+  type FamilyState,
+  type Inspection,
+  inspect,
+  type RedeemInput,
+  type RedeemResult,
+  type RefreshInput,
+  type RefreshResult,
+  type RevocationReason,
+  type RevokedFamily,
+  type RevokeWithTokenInput,
+  redeem,
+  refresh,
+  revokeFamily,
+  revokeWithToken,
+  type Step,
+  type TokenRecord,
+} from "./state";
+
+const KEY = "family";
+/** Set once a revocation is in the KV list, so the alarm does not write it again. */
+const PUBLISHED = "revocation-published";
+/** A failed KV publication is retried this soon by the alarm. */
+const PUBLISH_RETRY_MS = 5_000;
+
+export interface FamilySummary {
+  familyId: string;
+  status: FamilyState["status"];
+  clientId: string;
+  scope: readonly string[];
+  createdAt: number;
+  lastUsedAt?: number;
+  expiresAt?: number;
+  refreshToken: boolean;
+}
+
+/**
+ * One grant: its authorization code, its chain of refresh tokens, its
+ * revocation. The only place where a grant's state changes.
+ *
+ * Every operation reads and writes state inside one `transactionSync` with no
+ * `await` in between, so the Durable Object's one-event-at-a-time execution
+ * is the whole concurrency story: two racing refreshes are simply two
+ * transitions in some order. If anything throws halfway, the transaction
+ * rolls back and the state is as it was.
+ */
+export class TokenFamily extends DurableObject<Env> {
+  /**
+   * Fault injection for the tests: when it names the operation being
+   * applied, the transition throws after writing, inside the transaction.
+   */
+  failAfterWrite?: string;
+
+  private apply<R>(
+    operation: string,
+    transition: (state: FamilyState | undefined, now: number) => Step<R>,
+  ): {
+    step: Step<R>;
+    before: FamilyState | undefined;
+  } {
+    const now = Date.now();
+    const storage = this.ctx.storage;
+    let before: FamilyState | undefined;
+    const step = storage.transactionSync(() => {
+      before = storage.kv.get<FamilyState>(KEY);
+      const step = transition(before, now);
+      if (step.state !== before) {
+        if (step.state) storage.kv.put(KEY, step.state);
+        else storage.kv.delete(KEY);
+      }
+      if (this.failAfterWrite === operation) throw new Error(`injected fault in ${operation}`);
+      return step;
+    });
+    if (step.state && step.state.status !== before?.status) {
+      void storage.setAlarm(step.revoked ? now + PUBLISH_RETRY_MS : cleanupAt(step.state));
+    }
+    return { step, before };
+  }
+
+  createPending(input: Omit<CreatePendingInput, "familyId">): boolean {
+    const familyId = this.ctx.id.toString();
+    return this.apply("createPending", (s, now) => createPending(s, { ...input, familyId }, now))
+      .step.result.ok;
+  }
+
+  async redeem(input: RedeemInput): Promise<RedeemResult> {
+    const { step } = this.apply("redeem", (s, now) => redeem(s, input, now));
+    if (step.revoked) await this.revoked(step.revoked);
+    return step.result;
+  }
+
+  async refresh(input: RefreshInput): Promise<RefreshResult> {
+    const { step } = this.apply("refresh", (s, now) => refresh(s, input, now));
+    if (step.revoked) await this.revoked(step.revoked);
+    return step.result;
+  }
+
+  async revokeWithToken(input: RevokeWithTokenInput): Promise<boolean> {
+    const { step } = this.apply("revokeWithToken", (s, now) => revokeWithToken(s, input, now));
+    if (step.revoked) await this.revoked(step.revoked);
+    return step.result.revoked;
+  }
+
+  async revoke(reason: RevocationReason): Promise<boolean> {
+    const { step } = this.apply("revoke", (s, now) => revokeFamily(s, reason, now));
+    if (step.revoked) await this.revoked(step.revoked);
+    return step.result.revoked;
+  }
+
+  inspect(presented: TokenRecord): Inspection {
+    return inspect(this.ctx.storage.kv.get<FamilyState>(KEY), presented);
+  }
+
+  summary(): FamilySummary | undefined {
+    const state = this.ctx.storage.kv.get<FamilyState>(KEY);
+    if (!state) return undefined;
+    return {
+      familyId: state.familyId,
+      status: state.status,
+      clientId: state.grant.clientId,
+      scope: state.grant.scope,
+      createdAt: state.createdAt,
+      ...(state.status === "active"
+        ? { lastUsedAt: state.lastUsedAt, expiresAt: state.expiresAt }
+        : {}),
+      refreshToken: state.status === "active" && state.refresh !== undefined,
+    };
+  }
+
+  /** Publishes a revocation to the KV list that introspection reads, and logs it. */
+  private async revoked(family: RevokedFamily): Promise<void> {
+    const fields = {
+      familyId: family.familyId,
+      clientId: family.grant.clientId,
+      sub: family.grant.sub,
+      reason: family.reason,
+    };
+    if (family.reason === "refresh_token_reuse") securityEvent("refresh.reuse_detected", fields);
+    if (family.reason === "authorization_code_reuse") securityEvent("code.reuse_detected", fields);
+    audit("family.revoked", fields);
+    await this.publish(family);
+  }
+
+  private async publish(family: RevokedFamily): Promise<void> {
+    try {
+      await publishFamilyRevocation(this.env, family);
+      this.ctx.storage.kv.put(PUBLISHED, true);
+      // Published: nothing is left to do until the last access token expires.
+      await this.ctx.storage.setAlarm(cleanupAt(family));
+    } catch (error) {
+      // The alarm set with the revocation retries; the refresh side is already exact.
+      logError("revocation_publish_failed", error, { familyId: family.familyId });
+    }
+  }
+
+  override async alarm(): Promise<void> {
+    const state = this.ctx.storage.kv.get<FamilyState>(KEY);
+    if (!state) return;
+    const now = Date.now();
+    const due = cleanupAt(state);
+    if (state.status === "revoked" && due > now && !this.ctx.storage.kv.get(PUBLISHED)) {
+      // The retry of a publication that failed when the family was revoked.
+      await publishFamilyRevocation(this.env, state); // if this throws, the runtime retries the alarm
+      this.ctx.storage.kv.put(PUBLISHED, true);
+    }
+    if (due > now) {
+      await this.ctx.storage.setAlarm(due);
+      return;
+    }
+    if (state.status === "active") {
+      audit("family.expired", {
+        familyId: state.familyId,
+        clientId: state.grant.clientId,
+        sub: state.grant.sub,
+      });
+    }
+    await this.ctx.storage.deleteAll();
+    try {
+      await this.env.USER.getByName(state.grant.sub).forgetFamily(state.familyId);
+    } catch (error) {
+      // The user's index drops unknown families when it next lists them.
+      logError("family_forget_failed", error, { familyId: state.familyId });
+    }
+  }
+}

@@ -1,0 +1,127 @@
+import { invalidRequest } from "../errors";
+
+/**
+ * Parameters of an x-www-form-urlencoded body or a query string, read
+ * strictly: RFC 6749 §3.1 ("parameters sent without a value MUST be treated
+ * as if they were omitted"; "request and response parameters MUST NOT be
+ * included more than once"), UTF-8 only, malformed percent-encoding refused.
+ */
+export class Params {
+  private constructor(private readonly values: ReadonlyMap<string, string>) {}
+
+  static parse(encoded: string): Params {
+    const values = new Map<string, string>();
+    const seen = new Set<string>();
+    for (const pair of encoded.split("&")) {
+      if (pair === "") continue;
+      const eq = pair.indexOf("=");
+      const name = decode(eq === -1 ? pair : pair.slice(0, eq));
+      const value = eq === -1 ? "" : decode(pair.slice(eq + 1));
+      if (seen.has(name)) {
+        throw invalidRequest(`The ${describe(name)} parameter is included more than once.`);
+      }
+      seen.add(name);
+      if (value !== "") values.set(name, value);
+    }
+    return new Params(values);
+  }
+
+  static empty(): Params {
+    return new Params(new Map());
+  }
+
+  get(name: string): string | undefined {
+    return this.values.get(name);
+  }
+
+  /** A parameter the request cannot do without. */
+  require(name: string): string {
+    const value = this.values.get(name);
+    if (value === undefined) throw invalidRequest(`The "${name}" parameter is missing.`);
+    return value;
+  }
+
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+
+  names(): string[] {
+    return [...this.values.keys()];
+  }
+
+  toObject(): Record<string, string> {
+    return Object.fromEntries(this.values);
+  }
+}
+
+function decode(component: string): string {
+  try {
+    return decodeURIComponent(component.replace(/\+/g, " "));
+  } catch {
+    throw invalidRequest(
+      "The request contains malformed percent-encoding or bytes that are not UTF-8.",
+    );
+  }
+}
+
+/** Parameter names are echoed only when they look like parameter names. */
+function describe(name: string): string {
+  return /^[A-Za-z_]{1,40}$/.test(name) ? `"${name}"` : "same";
+}
+
+const fatalUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/** Reads at most `limit` bytes of a body, refusing early with 413 when it is larger. */
+export async function readLimitedText(request: Request, limit: number): Promise<string> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return fatalUtf8.decode(body);
+  } catch {
+    throw invalidRequest("The request body is not valid UTF-8.");
+  }
+}
+
+function tooLarge(limit: number) {
+  return invalidRequest(`The request body is larger than ${limit} bytes.`, { status: 413 });
+}
+
+/** The media type of a request, lower-cased, without parameters. */
+export function mediaType(request: Request): string | undefined {
+  const header = request.headers.get("content-type");
+  return header?.split(";")[0]?.trim().toLowerCase() || undefined;
+}
+
+/** Reads an x-www-form-urlencoded body (RFC 6749 §3.2 requires this media type). */
+export async function readForm(request: Request, limit: number): Promise<Params> {
+  if (mediaType(request) !== "application/x-www-form-urlencoded") {
+    throw invalidRequest("The request body must be application/x-www-form-urlencoded.");
+  }
+  const charset = /charset\s*=\s*"?([^";\s]+)/i.exec(
+    request.headers.get("content-type") ?? "",
+  )?.[1];
+  if (charset && charset.toLowerCase() !== "utf-8") {
+    throw invalidRequest("The request body must be encoded as UTF-8.");
+  }
+  return Params.parse(await readLimitedText(request, limit));
+}

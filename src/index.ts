@@ -1,0 +1,9 @@
+import { createApp } from "./app";
+
+export { ReplayGuard } from "./clients/replay-guard";
+export { TokenFamily } from "./families/token-family";
+export { SigningKeys } from "./tokens/signing-keys";
+export { User } from "./users/user";
+export { Username } from "./users/username";
+
+export default createApp();

@@ -1,0 +1,64 @@
+/**
+ * Structured logging. Every line is one JSON object; audit events carry ids
+ * only. `redact` is the last line of defence for free text (exception
+ * messages) that might contain a request value: anything long and token-like
+ * is masked before it is written.
+ */
+
+const TOKEN_LIKE = /[A-Za-z0-9_\-.~+/=]{20,}/g;
+
+export function redact(text: string): string {
+  return text.replace(TOKEN_LIKE, "[redacted]");
+}
+
+export type AuditEvent =
+  | "token.issued"
+  | "token.refreshed"
+  | "refresh.reuse_detected"
+  | "code.reuse_detected"
+  | "family.revoked"
+  | "family.expired"
+  | "access_token.revoked"
+  | "user.blocked"
+  | "user.login_failed"
+  | "user.locked_out"
+  | "client.created"
+  | "client.updated"
+  | "client.deleted"
+  | "client.secret_rotated"
+  | "signing_key.created";
+
+type Fields = Record<string, string | number | boolean | undefined | readonly string[]>;
+
+function write(level: "info" | "warn" | "error", record: Record<string, unknown>): void {
+  const line = JSON.stringify({ level, time: new Date().toISOString(), ...record });
+  if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
+  else console.log(line);
+}
+
+/** An audit event: what happened to which grant, client or user; never a token. */
+export function audit(event: AuditEvent, fields: Fields, level: "info" | "warn" = "info"): void {
+  write(level, { type: "audit", event, ...fields });
+}
+
+/** A security event is an audit event worth an alert (reuse, lock-out). */
+export function securityEvent(event: AuditEvent, fields: Fields): void {
+  audit(event, fields, "warn");
+}
+
+export function logError(event: string, error: unknown, fields: Fields = {}): void {
+  const err = error instanceof Error ? error : new Error(String(error));
+  const frames = (err.stack ?? "")
+    .split("\n")
+    .slice(1, 8)
+    .map((line) => redact(line.trim()));
+  write("error", {
+    type: "error",
+    event,
+    name: err.name,
+    message: redact(err.message),
+    frames,
+    ...fields,
+  });
+}

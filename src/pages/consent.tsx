@@ -1,0 +1,69 @@
+import { Layout } from "./layout";
+
+/** What each scope lets the application do, in the words the consent page uses. */
+const SCOPE_TEXT: Record<string, { title: string; detail: string }> = {
+  openid: {
+    title: "Know who you are",
+    detail: "Confirm your identity with a unique, stable identifier.",
+  },
+  profile: { title: "See your profile", detail: "Your name and username." },
+  email: { title: "See your email address", detail: "And whether it has been verified." },
+  offline_access: {
+    title: "Stay connected",
+    detail: "Keep access when you are not using the application, until you revoke it.",
+  },
+};
+
+export function describeScope(scope: string): { title: string; detail: string } {
+  return (
+    SCOPE_TEXT[scope] ?? {
+      title: `Use “${scope}”`,
+      detail: "Access granted by this permission on your behalf.",
+    }
+  );
+}
+
+export interface ConsentPageProps {
+  clientName: string;
+  username: string;
+  scopes: readonly string[];
+  interaction: string;
+  csrf: string;
+}
+
+export function ConsentPage(props: ConsentPageProps) {
+  return (
+    <Layout title={`Allow ${props.clientName}?`}>
+      <h1>Allow {props.clientName} to access your account?</h1>
+      <p class="lead">
+        Signed in as <strong>{props.username}</strong>
+      </p>
+      <ul class="scopes" aria-label="Requested permissions">
+        {props.scopes.map((scope) => {
+          const text = describeScope(scope);
+          return (
+            <li>
+              <strong>{text.title}</strong>
+              <span>{text.detail}</span>
+            </li>
+          );
+        })}
+      </ul>
+      <form method="post" action="/consent">
+        <input type="hidden" name="interaction" value={props.interaction} />
+        <input type="hidden" name="csrf" value={props.csrf} />
+        <div class="actions">
+          <button type="submit" name="decision" value="deny" class="secondary">
+            Deny
+          </button>
+          <button type="submit" name="decision" value="allow">
+            Allow
+          </button>
+        </div>
+      </form>
+      <p class="fine">
+        You can withdraw this access later. {props.clientName} will not see your password.
+      </p>
+    </Layout>
+  );
+}

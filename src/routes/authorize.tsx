@@ -1,0 +1,159 @@
+import type { Hono } from "hono";
+import { csrf } from "hono/csrf";
+import { continueAuthorization, redirectError, renderLogin } from "../authorize/flow";
+import { csrfValid, openInteraction } from "../authorize/interaction";
+import {
+  RedirectableError,
+  readAuthorizationParams,
+  UnsafeRedirectError,
+  validateAuthorizationRequest,
+} from "../authorize/request";
+import { findClient } from "../clients/registry";
+import { LIMITS } from "../config";
+import { OAuthError } from "../errors";
+import type { AppContext, AppEnv } from "../http/context";
+import { endpoint } from "../http/endpoint";
+import { mediaType, readForm, readLimitedText } from "../http/form";
+import { randomBytes, toHex } from "../lib/bytes";
+import { nowSeconds } from "../lib/time";
+import { logError } from "../log";
+import { ErrorPage } from "../pages/error";
+import { renderPage } from "../pages/render";
+import { normalizeUsername, USERNAME } from "../users/model";
+import { readSession, writeSession } from "../users/session";
+import { PATHS } from "./discovery";
+
+/**
+ * The browser side: /authorize (GET and POST, OIDC Core §3.1.2.1), and the
+ * login and consent forms it shows. Errors here are pages or redirects, never
+ * JSON: `pageError` is this side's half of the one error mapping.
+ */
+
+function pageError(c: AppContext, error: unknown): Response {
+  if (error instanceof RedirectableError)
+    return redirectError(c, error, error.code, error.description);
+  if (error instanceof UnsafeRedirectError) {
+    return renderPage(
+      c,
+      <ErrorPage title="This sign-in request cannot continue" description={error.description} />,
+      400,
+    );
+  }
+  if (error instanceof OAuthError && error.status < 500) {
+    return renderPage(
+      c,
+      <ErrorPage title="This sign-in request cannot continue" description={error.description} />,
+      error.status,
+    );
+  }
+  const errorId = toHex(randomBytes(8));
+  logError("unhandled_exception", error, { errorId, path: c.req.path });
+  return renderPage(
+    c,
+    <ErrorPage
+      title="Something went wrong"
+      description={`An unexpected error occurred (error id ${errorId}). Please try again.`}
+    />,
+    500,
+  );
+}
+
+const pageHandler =
+  (handler: (c: AppContext) => Promise<Response>) =>
+  async (c: AppContext): Promise<Response> => {
+    try {
+      return await handler(c);
+    } catch (error) {
+      return pageError(c, error);
+    }
+  };
+
+async function authorizeRequest(c: AppContext): Promise<Response> {
+  let raw: string;
+  if (c.req.method === "GET") {
+    raw = new URL(c.req.url).search.slice(1);
+  } else {
+    if (mediaType(c.req.raw) !== "application/x-www-form-urlencoded") {
+      throw new UnsafeRedirectError("The authorization request must be a query string or a form.");
+    }
+    raw = await readLimitedText(c.req.raw, LIMITS.maxFormBytes);
+  }
+  const params = readAuthorizationParams(raw);
+  if (params instanceof UnsafeRedirectError) throw params;
+  const { client, request } = await validateAuthorizationRequest(c.env, params);
+  return continueAuthorization(c, client, request);
+}
+
+const expired = () =>
+  new UnsafeRedirectError(
+    "This form has expired or was altered. Go back to the application and start again.",
+  );
+
+async function login(c: AppContext): Promise<Response> {
+  const form = await readForm(c.req.raw, LIMITS.maxFormBytes);
+  if (!(await csrfValid(c, form.get("csrf")))) throw expired();
+  const request = await openInteraction(c.env, form.get("interaction"));
+  const client = request && (await findClient(c.env, request.clientId));
+  if (!request || !client) throw expired();
+
+  const username = normalizeUsername(form.get("username") ?? "");
+  const password = form.get("password") ?? "";
+  const again = (error: string, status: number) =>
+    renderLogin(c, client, request, { error, status, ...(username ? { username } : {}) });
+  if (!username || !password) return again("Enter your username and password.", 400);
+  if (!USERNAME.test(username)) return again("The username or password is incorrect.", 401);
+
+  const result = await c.env.USERNAME.getByName(username).login(password);
+  if (!result.ok) {
+    switch (result.reason) {
+      case "locked":
+        return again(
+          `Too many failed attempts. Try again in ${Math.ceil(result.retryAfter / 60)} minute${result.retryAfter > 60 ? "s" : ""}.`,
+          429,
+        );
+      case "blocked":
+        return again("This account is blocked. Contact your administrator.", 403);
+      default:
+        return again("The username or password is incorrect.", 401);
+    }
+  }
+  const now = nowSeconds();
+  const session = {
+    sub: result.sub,
+    version: result.sessionVersion,
+    authTime: now,
+    expiresAt: now + c.get("config").loginSessionLifetime,
+  };
+  await writeSession(c, session);
+  return continueAuthorization(c, client, request, { freshSession: session });
+}
+
+async function consent(c: AppContext): Promise<Response> {
+  const form = await readForm(c.req.raw, LIMITS.maxFormBytes);
+  if (!(await csrfValid(c, form.get("csrf")))) throw expired();
+  const request = await openInteraction(c.env, form.get("interaction"));
+  const client = request && (await findClient(c.env, request.clientId));
+  if (!request || !client) throw expired();
+  const decision = form.get("decision");
+  if (decision === "deny")
+    return redirectError(c, request, "access_denied", "The user denied the request.");
+  if (decision !== "allow") throw new UnsafeRedirectError("The consent form was not answered.");
+  const session = await readSession(c);
+  if (!session) return renderLogin(c, client, request);
+  const user = c.env.USER.getByName(session.sub);
+  if (!(await user.grantConsent(session.version, client.client_id, request.scope)))
+    return renderLogin(c, client, request);
+  return continueAuthorization(c, client, request, { consented: true });
+}
+
+export function authorizeRoutes(app: Hono<AppEnv>): void {
+  // Form posts must come from our own pages (Origin check), on top of the CSRF token.
+  app.use("/login", csrf());
+  app.use("/consent", csrf());
+  endpoint(app, PATHS.authorization, {
+    GET: pageHandler(authorizeRequest),
+    POST: pageHandler(authorizeRequest),
+  });
+  endpoint(app, "/login", { POST: pageHandler(login) });
+  endpoint(app, "/consent", { POST: pageHandler(consent) });
+}

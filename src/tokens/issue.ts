@@ -1,0 +1,86 @@
+import type { ClientRecord } from "../clients/model";
+import type { ProviderConfig } from "../config";
+import type { Env } from "../env";
+import { formatScope } from "../grants/scope";
+import { randomBytes, toBase64Url } from "../lib/bytes";
+import { atHash, signJwt } from "./jwt";
+import { keyRing } from "./keyring";
+
+/** Access tokens (RFC 9068) and ID tokens (OIDC Core §2), signed in the Worker. */
+
+export interface AccessTokenInput {
+  client: ClientRecord;
+  /** The user, or the client itself for client_credentials (RFC 9068 §2.2). */
+  sub: string;
+  scope: readonly string[];
+  /** The grant this token belongs to; revoking the family revokes the token. */
+  familyId?: string;
+  authTime?: number;
+  iat: number;
+  exp: number;
+}
+
+export interface IssuedAccessToken {
+  token: string;
+  jti: string;
+}
+
+export async function issueAccessToken(
+  env: Env,
+  config: ProviderConfig,
+  input: AccessTokenInput,
+): Promise<IssuedAccessToken> {
+  const jti = toBase64Url(randomBytes(16));
+  const token = await signJwt(await keyRing(env, config), "at+jwt", {
+    iss: config.issuer,
+    sub: input.sub,
+    aud: config.issuer,
+    client_id: input.client.client_id,
+    scope: formatScope(input.scope),
+    jti,
+    iat: input.iat,
+    exp: input.exp,
+    ...(input.authTime !== undefined ? { auth_time: input.authTime } : {}),
+    ...(input.familyId ? { fid: input.familyId } : {}),
+  });
+  return { token, jti };
+}
+
+export interface IdTokenInput {
+  clientId: string;
+  sub: string;
+  authTime: number;
+  /** Only in the ID token of the authorization code response (OIDC Core §12.2: not on refresh). */
+  nonce?: string;
+  accessToken: string;
+  iat: number;
+}
+
+export async function issueIdToken(
+  env: Env,
+  config: ProviderConfig,
+  input: IdTokenInput,
+): Promise<string> {
+  return signJwt(await keyRing(env, config), "JWT", {
+    iss: config.issuer,
+    sub: input.sub,
+    aud: input.clientId,
+    azp: input.clientId,
+    iat: input.iat,
+    exp: input.iat + config.idTokenLifetime,
+    auth_time: input.authTime,
+    at_hash: await atHash(input.accessToken),
+    jti: toBase64Url(randomBytes(16)),
+    ...(input.nonce !== undefined ? { nonce: input.nonce } : {}),
+  });
+}
+
+/** The successful token response of RFC 6749 §5.1 (and OIDC Core §3.1.3.3). */
+export interface TokenResponse {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  scope: string;
+  refresh_token?: string;
+  id_token?: string;
+}

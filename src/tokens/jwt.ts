@@ -1,0 +1,49 @@
+import { decodeProtectedHeader, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import type { ProviderConfig } from "../config";
+import type { Env } from "../env";
+import { sha256, toBase64Url, utf8 } from "../lib/bytes";
+import type { KeyRing } from "./keyring";
+import { verificationKey } from "./keyring";
+import { SIGNING_ALG } from "./signing-keys";
+
+/** Signs claims with the active key; `typ` names the kind of token (RFC 9068 §2.1). */
+export function signJwt(ring: KeyRing, typ: "at+jwt" | "JWT", claims: JWTPayload): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: SIGNING_ALG, typ, kid: ring.kid })
+    .sign(ring.signingKey);
+}
+
+/**
+ * Verifies one of our own JWTs: our algorithm, a kid we publish, our issuer,
+ * the expected `typ`, not expired. Anything else is `undefined`: callers turn
+ * that into their endpoint's own answer (`active: false`, `invalid_token`).
+ */
+export async function verifyOwnJwt(
+  env: Env,
+  config: ProviderConfig,
+  token: string,
+  typ: "at+jwt" | "JWT",
+): Promise<JWTPayload | undefined> {
+  if (token.length > 8192 || token.split(".").length !== 3) return undefined;
+  try {
+    const header = decodeProtectedHeader(token);
+    if (header.alg !== SIGNING_ALG || typeof header.kid !== "string" || header.typ !== typ)
+      return undefined;
+    const key = await verificationKey(env, config, header.kid);
+    if (!key) return undefined;
+    const { payload } = await jwtVerify(token, key, {
+      algorithms: [SIGNING_ALG],
+      issuer: config.issuer,
+      typ,
+      requiredClaims: ["exp", "iat", "sub", "jti"],
+    });
+    return payload;
+  } catch {
+    return undefined;
+  }
+}
+
+/** OIDC Core §3.1.3.6: the left half of the SHA-256 of the access token, base64url. */
+export async function atHash(accessToken: string): Promise<string> {
+  return toBase64Url((await sha256(utf8(accessToken))).slice(0, 16));
+}

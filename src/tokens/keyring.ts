@@ -1,0 +1,87 @@
+import { importJWK, type JWK } from "jose";
+import type { ProviderConfig } from "../config";
+import type { Env } from "../env";
+import { nowSeconds } from "../lib/time";
+import { SIGNING_ALG } from "./signing-keys";
+
+/**
+ * The Worker's copy of the signing keys: fetched from the SigningKeys Durable
+ * Object at most every few minutes per isolate and imported once, so signing
+ * and verifying a token costs no Durable Object call.
+ */
+export interface KeyRing {
+  kid: string;
+  signingKey: CryptoKey;
+  verificationKeys: ReadonlyMap<string, CryptoKey>;
+  jwks: { keys: JWK[] };
+  validUntil: number;
+}
+
+let current: { ring: Promise<KeyRing>; validUntil: number } | undefined;
+let lastForcedRefresh = 0;
+
+const stub = (env: Env) => env.SIGNING_KEYS.getByName("signing-keys");
+
+async function load(env: Env, config: ProviderConfig, rotate = false): Promise<KeyRing> {
+  const policy = { rotationSeconds: config.signingKeyRotationSeconds };
+  const view = rotate ? await stub(env).rotateNow(policy) : await stub(env).keySet(policy);
+  const verificationKeys = new Map<string, CryptoKey>();
+  for (const jwk of view.published) {
+    verificationKeys.set(jwk.kid as string, (await importJWK(jwk, SIGNING_ALG)) as CryptoKey);
+  }
+  return {
+    kid: view.active.kid,
+    signingKey: (await importJWK(view.active.privateJwk, SIGNING_ALG)) as CryptoKey,
+    verificationKeys,
+    jwks: { keys: view.published },
+    validUntil: view.validUntil,
+  };
+}
+
+function refresh(env: Env, config: ProviderConfig, rotate = false): Promise<KeyRing> {
+  const ring = load(env, config, rotate);
+  current = { ring, validUntil: nowSeconds() + 60 };
+  ring.then(
+    (r) => {
+      if (current?.ring === ring) current.validUntil = r.validUntil;
+    },
+    () => {
+      if (current?.ring === ring) current = undefined; // do not cache a failure
+    },
+  );
+  return ring;
+}
+
+export function keyRing(env: Env, config: ProviderConfig): Promise<KeyRing> {
+  if (current && nowSeconds() < current.validUntil) return current.ring;
+  return refresh(env, config);
+}
+
+/**
+ * The key for a `kid`. An unknown kid may be a key created since this isolate
+ * last looked, so look once more, but at most every 30 s: a flood of tokens
+ * with made-up kids must not become a flood of Durable Object calls.
+ */
+export async function verificationKey(
+  env: Env,
+  config: ProviderConfig,
+  kid: string,
+): Promise<CryptoKey | undefined> {
+  const ring = await keyRing(env, config);
+  const known = ring.verificationKeys.get(kid);
+  if (known) return known;
+  const now = nowSeconds();
+  if (now - lastForcedRefresh < 30) return undefined;
+  lastForcedRefresh = now;
+  return (await refresh(env, config)).verificationKeys.get(kid);
+}
+
+export async function rotateSigningKey(env: Env, config: ProviderConfig): Promise<KeyRing> {
+  return refresh(env, config, true);
+}
+
+/** Tests use this to see a rotation that happened in another isolate. */
+export function forgetKeyRing(): void {
+  current = undefined;
+  lastForcedRefresh = 0;
+}

@@ -1,0 +1,61 @@
+import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
+import { isLocalhost } from "../authorize/interaction";
+import type { AppContext } from "../http/context";
+
+import { fromBase64Url, toBase64Url, utf8 } from "../lib/bytes";
+import { serverKeys } from "../tokens/server-secret";
+
+/**
+ * The login session: a signed cookie (HttpOnly, SameSite=Lax, Secure outside
+ * localhost) so that a second authorization skips the password. It names the
+ * account and the account's session version: a password change, block or
+ * deletion bumps the version and so ends every session at once.
+ */
+export interface LoginSession {
+  sub: string;
+  /** The account's session_version when the user signed in. */
+  version: number;
+  /** When the user entered their password (OIDC auth_time), seconds. */
+  authTime: number;
+  /** Seconds. */
+  expiresAt: number;
+}
+
+const COOKIE = "ets_session";
+
+type AnyContext = AppContext;
+
+export async function readSession(c: AnyContext): Promise<LoginSession | undefined> {
+  const keys = await serverKeys(c.env);
+  const value = await getSignedCookie(c, keys.session as BufferSource, COOKIE);
+  if (!value) return undefined;
+  const bytes = fromBase64Url(value);
+  if (!bytes) return undefined;
+  try {
+    const session = JSON.parse(new TextDecoder().decode(bytes)) as LoginSession;
+    return session.expiresAt > Date.now() / 1000 ? session : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeSession(c: AnyContext, session: LoginSession): Promise<void> {
+  const keys = await serverKeys(c.env);
+  await setSignedCookie(
+    c,
+    COOKIE,
+    toBase64Url(utf8(JSON.stringify(session))),
+    keys.session as BufferSource,
+    {
+      httpOnly: true,
+      secure: !isLocalhost(c.req.url),
+      sameSite: "Lax",
+      path: "/",
+      maxAge: Math.max(0, Math.floor(session.expiresAt - Date.now() / 1000)),
+    },
+  );
+}
+
+export function clearSession(c: AnyContext): void {
+  deleteCookie(c, COOKIE, { path: "/", secure: !isLocalhost(c.req.url) });
+}

@@ -1,0 +1,250 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env";
+import type { RevocationReason } from "../families/state";
+import type { FamilySummary } from "../families/token-family";
+import { audit } from "../log";
+import { claimsFor, type ProfileClaims, type UserRecord, type UserView, userView } from "./model";
+import { type PasswordHash, verifyPassword } from "./passwords";
+
+/**
+ * One user account (named by its `sub`): credentials, blocked state,
+ * remembered consents, and the index of the user's grants (token families).
+ * A Durable Object's reads are strongly consistent, so a block is in force
+ * everywhere the moment `block()` returns: it revokes every family first.
+ */
+
+export type AccountCheck =
+  | { ok: true; user: UserRecord }
+  | { ok: false; reason: "unknown" | "blocked" | "session_ended" };
+
+export type PasswordCheck =
+  | { ok: true; sub: string; sessionVersion: number }
+  | { ok: false; reason: "invalid" | "blocked" };
+
+interface FamilyEntry {
+  clientId: string;
+  createdAt: number;
+}
+
+export interface GrantView {
+  grant_id: string;
+  client_id: string;
+  scope: string;
+  created_at: number;
+  last_refresh_at: number | null;
+  expires_at: number | null;
+  refresh_token: boolean;
+}
+
+export interface UserPatch {
+  name?: string | null;
+  email?: string | null;
+  email_verified?: boolean;
+}
+
+const USER = "user";
+const consentKey = (clientId: string) => `consent:${clientId}`;
+const FAMILY_PREFIX = "family:";
+const familyKey = (familyId: string) => `${FAMILY_PREFIX}${familyId}`;
+/** How many family Durable Objects a fan-out calls at once. */
+const FAN_OUT = 25;
+
+export class User extends DurableObject<Env> {
+  private record(): UserRecord | undefined {
+    return this.ctx.storage.kv.get<UserRecord>(USER);
+  }
+
+  private save(user: UserRecord): void {
+    this.ctx.storage.kv.put(USER, user);
+  }
+
+  create(user: UserRecord): boolean {
+    if (this.record()) return false;
+    this.save(user);
+    return true;
+  }
+
+  view(): UserView | undefined {
+    const user = this.record();
+    return user ? userView(user) : undefined;
+  }
+
+  update(patch: UserPatch): UserView | undefined {
+    const user = this.record();
+    if (!user) return undefined;
+    const next: UserRecord = { ...user, updated_at: Math.floor(Date.now() / 1000) };
+    if (patch.name !== undefined) {
+      if (patch.name === null) delete next.name;
+      else next.name = patch.name;
+    }
+    if (patch.email !== undefined) {
+      if (patch.email === null) delete next.email;
+      else next.email = patch.email;
+      next.email_verified = false; // a new address is unverified until said otherwise
+    }
+    if (patch.email_verified !== undefined) next.email_verified = patch.email_verified;
+    this.save(next);
+    return userView(next);
+  }
+
+  /** A new password ends every login session (their version no longer matches). */
+  setPassword(password: PasswordHash): boolean {
+    const user = this.record();
+    if (!user) return false;
+    this.save({
+      ...user,
+      password,
+      session_version: user.session_version + 1,
+      updated_at: Math.floor(Date.now() / 1000),
+    });
+    return true;
+  }
+
+  async block(): Promise<UserView | undefined> {
+    const user = this.record();
+    if (!user) return undefined;
+    const blocked = { ...user, blocked: true, session_version: user.session_version + 1 };
+    this.save(blocked);
+    audit("user.blocked", { sub: user.sub });
+    // The flag is written first: from here on no new family can be registered,
+    // so revoking the ones in the index leaves none alive.
+    await this.revokeAll("user_blocked");
+    return userView(blocked);
+  }
+
+  unblock(): UserView | undefined {
+    const user = this.record();
+    if (!user) return undefined;
+    const next = { ...user, blocked: false };
+    this.save(next);
+    return userView(next);
+  }
+
+  async remove(): Promise<UserRecord | undefined> {
+    const user = this.record();
+    if (!user) return undefined;
+    this.save({ ...user, blocked: true, session_version: user.session_version + 1 });
+    await this.revokeAll("user_deleted");
+    await this.ctx.storage.deleteAll();
+    return user;
+  }
+
+  async checkPassword(password: string): Promise<PasswordCheck> {
+    const user = this.record();
+    if (!user) return { ok: false, reason: "invalid" };
+    if (!(await verifyPassword(password, user.password))) return { ok: false, reason: "invalid" };
+    // Re-read: the account may have changed while the hash was computed.
+    const now = this.record();
+    if (!now) return { ok: false, reason: "invalid" };
+    // Only someone who knows the password learns that the account is blocked.
+    if (now.blocked) return { ok: false, reason: "blocked" };
+    return { ok: true, sub: now.sub, sessionVersion: now.session_version };
+  }
+
+  /** Whether a login session of this version still stands, with the account. */
+  account(sessionVersion: number): AccountCheck {
+    const user = this.record();
+    if (!user) return { ok: false, reason: "unknown" };
+    if (user.blocked) return { ok: false, reason: "blocked" };
+    if (user.session_version !== sessionVersion) return { ok: false, reason: "session_ended" };
+    return { ok: true, user };
+  }
+
+  /** A login session's account, with what the user already allowed this client. */
+  beginAuthorization(
+    sessionVersion: number,
+    clientId: string,
+  ): { ok: true; username: string; consented: string[] } | { ok: false; reason: string } {
+    const account = this.account(sessionVersion);
+    if (!account.ok) return account;
+    return { ok: true, username: account.user.username, consented: this.consentedScopes(clientId) };
+  }
+
+  consentedScopes(clientId: string): string[] {
+    return this.ctx.storage.kv.get<string[]>(consentKey(clientId)) ?? [];
+  }
+
+  /** Consent is remembered per client as the union of what the user allowed. */
+  grantConsent(sessionVersion: number, clientId: string, scopes: readonly string[]): boolean {
+    if (!this.account(sessionVersion).ok) return false;
+    const merged = [...new Set([...this.consentedScopes(clientId), ...scopes])];
+    this.ctx.storage.kv.put(consentKey(clientId), merged);
+    return true;
+  }
+
+  /** Adds a new grant to the index; refused once the account is blocked or the session ended. */
+  registerFamily(sessionVersion: number, familyId: string, clientId: string): boolean {
+    if (!this.account(sessionVersion).ok) return false;
+    this.ctx.storage.kv.put<FamilyEntry>(familyKey(familyId), { clientId, createdAt: Date.now() });
+    return true;
+  }
+
+  forgetFamily(familyId: string): void {
+    this.ctx.storage.kv.delete(familyKey(familyId));
+  }
+
+  /** The claims the given scopes release (OIDC Core §5.4), for a usable account. */
+  profile(scopes: readonly string[]): ProfileClaims | undefined {
+    const user = this.record();
+    if (!user || user.blocked) return undefined;
+    return claimsFor(user, scopes);
+  }
+
+  private familyIds(): string[] {
+    return [...this.ctx.storage.kv.list({ prefix: FAMILY_PREFIX })].map(([key]) =>
+      key.slice(FAMILY_PREFIX.length),
+    );
+  }
+
+  private family(familyId: string) {
+    return this.env.TOKEN_FAMILY.get(this.env.TOKEN_FAMILY.idFromString(familyId));
+  }
+
+  private async fanOut<T>(ids: string[], call: (id: string) => Promise<T>): Promise<T[]> {
+    const out: T[] = [];
+    for (let i = 0; i < ids.length; i += FAN_OUT) {
+      out.push(...(await Promise.all(ids.slice(i, i + FAN_OUT).map(call))));
+    }
+    return out;
+  }
+
+  /** The grants that can still be used: live families, newest first. */
+  async grants(): Promise<GrantView[]> {
+    const ids = this.familyIds();
+    const summaries = await this.fanOut(ids, (id) => this.family(id).summary());
+    const now = Date.now();
+    const views: GrantView[] = [];
+    summaries.forEach((summary: FamilySummary | undefined, i) => {
+      const id = ids[i] as string;
+      if (!summary) {
+        this.forgetFamily(id); // deleted by its own cleanup
+        return;
+      }
+      if (summary.status !== "active" || (summary.expiresAt ?? 0) <= now) return;
+      views.push({
+        grant_id: id,
+        client_id: summary.clientId,
+        scope: summary.scope.join(" "),
+        created_at: Math.floor(summary.createdAt / 1000),
+        last_refresh_at:
+          summary.lastUsedAt && summary.lastUsedAt !== summary.createdAt
+            ? Math.floor(summary.lastUsedAt / 1000)
+            : null,
+        expires_at: summary.expiresAt ? Math.floor(summary.expiresAt / 1000) : null,
+        refresh_token: summary.refreshToken,
+      });
+    });
+    return views.sort((a, b) => b.created_at - a.created_at);
+  }
+
+  async revokeGrant(familyId: string): Promise<boolean> {
+    if (!this.ctx.storage.kv.get(familyKey(familyId))) return false;
+    return this.family(familyId).revoke("admin");
+  }
+
+  /** Revokes every family in the index; returns how many were live. */
+  async revokeAll(reason: RevocationReason = "admin"): Promise<number> {
+    const results = await this.fanOut(this.familyIds(), (id) => this.family(id).revoke(reason));
+    return results.filter(Boolean).length;
+  }
+}

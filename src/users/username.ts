@@ -1,0 +1,95 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env";
+import { securityEvent } from "../log";
+import { burnPasswordCheck } from "./passwords";
+import type { PasswordCheck } from "./user";
+
+/**
+ * One username (named by its normalised form): which account holds it, and
+ * the failed-login counter for it. Counting here rather than in the account
+ * treats names with and without an account alike, so the lock-out reveals
+ * nothing about which names exist.
+ *
+ * Lock-out: after 5 failures in a row, each further failure locks the name
+ * for 30 s, doubling up to 15 min; a success, or an hour without failures,
+ * resets the count. Every attempt is counted before its password is checked,
+ * so parallel guesses cannot slip through while a hash is being computed.
+ */
+
+export const FREE_ATTEMPTS = 5;
+const BASE_LOCK_MS = 30_000;
+const MAX_LOCK_MS = 15 * 60_000;
+const RESET_AFTER_MS = 60 * 60_000;
+
+interface Attempts {
+  failures: number;
+  lastFailureAt: number;
+  lockedUntil: number;
+}
+
+export type LoginResult = PasswordCheck | { ok: false; reason: "locked"; retryAfter: number };
+
+export function lockDuration(failures: number): number {
+  if (failures < FREE_ATTEMPTS) return 0;
+  return Math.min(BASE_LOCK_MS * 2 ** (failures - FREE_ATTEMPTS), MAX_LOCK_MS);
+}
+
+export class Username extends DurableObject<Env> {
+  owner(): string | undefined {
+    return this.ctx.storage.kv.get<string>("sub");
+  }
+
+  claim(sub: string): boolean {
+    if (this.owner()) return false;
+    this.ctx.storage.kv.put("sub", sub);
+    return true;
+  }
+
+  release(sub: string): void {
+    if (this.owner() === sub) this.ctx.storage.kv.delete("sub");
+  }
+
+  async login(password: string): Promise<LoginResult> {
+    const now = Date.now();
+    let attempts = this.ctx.storage.kv.get<Attempts>("attempts");
+    if (attempts && now - attempts.lastFailureAt > RESET_AFTER_MS) attempts = undefined;
+    if (attempts && attempts.lockedUntil > now) {
+      return {
+        ok: false,
+        reason: "locked",
+        retryAfter: Math.ceil((attempts.lockedUntil - now) / 1000),
+      };
+    }
+    const failures = (attempts?.failures ?? 0) + 1;
+    const reserved: Attempts = {
+      failures,
+      lastFailureAt: now,
+      lockedUntil: now + lockDuration(failures),
+    };
+    this.ctx.storage.kv.put("attempts", reserved);
+    void this.ctx.storage.setAlarm(now + RESET_AFTER_MS + 1000);
+
+    const sub = this.owner();
+    const result: PasswordCheck = sub
+      ? await this.env.USER.getByName(sub).checkPassword(password)
+      : { ok: await burnPasswordCheck(password), reason: "invalid" };
+    if (result.ok) {
+      this.ctx.storage.kv.delete("attempts");
+    } else if (reserved.lockedUntil > now) {
+      // Not the username: people type passwords into that field.
+      securityEvent("user.locked_out", { failures, ...(sub ? { sub } : { account: "none" }) });
+    }
+    return result;
+  }
+
+  override async alarm(): Promise<void> {
+    const attempts = this.ctx.storage.kv.get<Attempts>("attempts");
+    const now = Date.now();
+    if (attempts && now - attempts.lastFailureAt <= RESET_AFTER_MS) {
+      await this.ctx.storage.setAlarm(attempts.lastFailureAt + RESET_AFTER_MS + 1000);
+      return;
+    }
+    this.ctx.storage.kv.delete("attempts");
+    if (!this.owner()) await this.ctx.storage.deleteAll();
+  }
+}

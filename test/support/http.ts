@@ -1,0 +1,51 @@
+import { env, exports } from "cloudflare:workers";
+
+/** Talks to the real Worker (workerd, local Durable Objects and KV) through its default export. */
+
+export const ISSUER = "https://auth.example.test";
+export const ADMIN_TOKEN = env.ADMIN_TOKEN as string;
+
+export function call(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(new Request(new URL(path, ISSUER), init));
+}
+
+export function formBody(params: Record<string, string | undefined>): string {
+  const body = new URLSearchParams();
+  for (const [name, value] of Object.entries(params))
+    if (value !== undefined) body.append(name, value);
+  return body.toString();
+}
+
+/** RFC 6749 §2.3.1: each half is form-urlencoded, then the pair base64-encoded. */
+export function basic(clientId: string, secret: string): string {
+  const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, "+");
+  const bytes = new TextEncoder().encode(`${enc(clientId)}:${enc(secret)}`);
+  return `Basic ${btoa(String.fromCharCode(...bytes))}`;
+}
+
+export function postForm(
+  path: string,
+  params: Record<string, string | undefined>,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return call(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers },
+    body: formBody(params),
+  });
+}
+
+export function adminCall(method: string, path: string, body?: unknown): Promise<Response> {
+  return call(path, {
+    method,
+    headers: {
+      Authorization: `Bearer ${ADMIN_TOKEN}`,
+      ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+}
+
+export async function json<T = Record<string, unknown>>(res: Response): Promise<T> {
+  return (await res.json()) as T;
+}
