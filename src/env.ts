@@ -1,3 +1,4 @@
+import type { BenchFloor } from "./bench/floor";
 import type { ReplayGuard } from "./clients/replay-guard";
 import type { TokenFamily } from "./families/token-family";
 import type { SigningKeys } from "./tokens/signing-keys";
@@ -31,6 +32,8 @@ export interface Env {
   USERNAME: DurableObjectNamespace<Username>;
   SIGNING_KEYS: DurableObjectNamespace<SigningKeys>;
   REPLAY_GUARD: DurableObjectNamespace<ReplayGuard>;
+  /** Bound only by the benchmark's Miniflare config (src/bench/floor.ts). */
+  BENCH_FLOOR?: DurableObjectNamespace<BenchFloor>;
   CLIENTS: KVNamespace;
   REVOCATIONS: KVNamespace;
 }

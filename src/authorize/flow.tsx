@@ -34,10 +34,14 @@ export async function continueAuthorization(
 ): Promise<Response> {
   const session = flow.freshSession ?? (await readSession(c));
   const status = c.req.method === "GET" ? 302 : 303;
+  // OIDC Core §3.1.2.1: prompt=login, and max_age once exceeded (max_age=0 is
+  // prompt=login), ask for a sign-in; one made for this very request satisfies them.
   const mustLogin =
     !session ||
-    (request.prompt.includes("login") && !flow.freshSession) ||
-    (request.maxAge !== undefined && nowSeconds() - session.authTime > request.maxAge);
+    (!flow.freshSession &&
+      (request.prompt.includes("login") ||
+        (request.maxAge !== undefined &&
+          (request.maxAge === 0 || nowSeconds() - session.authTime > request.maxAge))));
   if (mustLogin) {
     if (request.prompt.includes("none"))
       return redirectError(c, request, "login_required", "The user is not signed in.");
@@ -72,7 +76,7 @@ export async function continueAuthorization(
         clientName={client.client_name}
         username={account.username}
         scopes={request.scope}
-        interaction={await sealInteraction(c.env, request)}
+        interaction={await sealInteraction(c.env, flow.freshSession ? signedIn(request) : request)}
         csrf={await csrfToken(c)}
       />,
     );
@@ -116,6 +120,16 @@ export async function continueAuthorization(
     redirectWith(request.redirectUri, config.issuer, { code, state: request.state }),
     status,
   );
+}
+
+/**
+ * The request as the consent form carries it after a sign-in made for it:
+ * without prompt=login and max_age, so that answering the consent page does
+ * not send the user back to the login form.
+ */
+function signedIn(request: AuthorizationRequest): AuthorizationRequest {
+  const { maxAge: _done, ...rest } = request;
+  return { ...rest, prompt: rest.prompt.filter((p) => p !== "login") };
 }
 
 export async function renderLogin(

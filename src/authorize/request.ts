@@ -74,6 +74,10 @@ export async function validateAuthorizationRequest(
     throw new UnsafeRedirectError("The redirect_uri is not one the application registered.");
   }
   const state = params.get("state");
+  // Checked before any redirect: every error redirect echoes the state (§4.1.2.1),
+  // and one that long would make the redirect itself unusable.
+  if (state !== undefined && state.length > 2048)
+    throw new UnsafeRedirectError("The state is longer than 2048 characters.");
   const fail = (code: OAuthErrorCode, description: string) =>
     new RedirectableError(code, description, presented, state);
 
@@ -143,8 +147,6 @@ export async function validateAuthorizationRequest(
   const nonce = params.get("nonce");
   if (nonce !== undefined && nonce.length > 512)
     throw fail("invalid_request", "The nonce is longer than 512 characters.");
-  if (state !== undefined && state.length > 2048)
-    throw fail("invalid_request", "The state is longer than 2048 characters.");
 
   return {
     client,

@@ -160,7 +160,11 @@ export async function authenticateClient(ctx: AuthenticationContext): Promise<Cl
     ? registered === "private_key_jwt" || registered === "client_secret_jwt"
     : registered === presented.method;
   if (!methodMatches) {
-    throw failure(`This client must authenticate with ${registered}.`, presented.viaHeader);
+    // Not naming the registered method: an unauthenticated caller learns nothing about the client.
+    throw failure(
+      "The client used an authentication method it is not registered for.",
+      presented.viaHeader,
+    );
   }
 
   switch (client.credential.method) {
@@ -229,6 +233,10 @@ async function verifyAssertion(
     throw failure("The client assertion's iss and sub must both be the client_id.", false);
   }
   const exp = payload.exp as number;
+  // jose checks iat's type only; an assertion minted in the future is refused like one not yet valid.
+  if (typeof payload.iat === "number" && payload.iat > nowSeconds() + CLOCK_SKEW) {
+    throw failure("The client assertion is not yet valid (its iat is in the future).", false);
+  }
   if (exp - nowSeconds() > MAX_ASSERTION_LIFETIME) {
     throw failure(
       `The client assertion must expire within ${MAX_ASSERTION_LIFETIME} seconds.`,

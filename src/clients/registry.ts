@@ -1,4 +1,6 @@
 import type { Env } from "../env";
+import { OAuthError } from "../errors";
+import { logError } from "../log";
 import type { ClientRecord } from "./model";
 
 /**
@@ -18,7 +20,19 @@ export const CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
 
 export async function findClient(env: Env, clientId: string): Promise<ClientRecord | undefined> {
   if (!CLIENT_ID.test(clientId)) return undefined;
-  return (await env.CLIENTS.get<ClientRecord>(key(clientId), "json")) ?? undefined;
+  try {
+    return (await env.CLIENTS.get<ClientRecord>(key(clientId), "json")) ?? undefined;
+  } catch (error) {
+    // An outage, not a verdict on the client: say so, and let the caller retry.
+    logError("client_registry_unreadable", error);
+    throw new OAuthError(
+      "temporarily_unavailable",
+      "The client registry cannot be read right now; retry shortly.",
+      {
+        headers: { "Retry-After": "5" },
+      },
+    );
+  }
 }
 
 export async function saveClient(env: Env, client: ClientRecord): Promise<void> {

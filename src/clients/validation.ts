@@ -56,6 +56,8 @@ const REFRESH_FIELDS = [
 
 const TEN_YEARS = 10 * 365 * 86_400;
 const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
+/** The members a public key of each type cannot do without (RFC 7518 §6.2.1, §6.3.1; RFC 8037 §2). */
+const PUBLIC_JWK_MEMBERS = { RSA: ["n", "e"], EC: ["crv", "x", "y"], OKP: ["crv", "x"] } as const;
 
 /** The client as the admin API shows it (never a secret or its hash). */
 export interface ClientView {
@@ -285,6 +287,12 @@ function validateJwks(value: unknown): { keys: JWK[] } {
           `jwks.keys[${i}]`,
           "must be a public key (it contains private key material)",
         );
+      }
+      // RFC 7518 §6: without these members the key can verify nothing, and the
+      // client could never authenticate; say so now rather than at the token endpoint.
+      const members = PUBLIC_JWK_MEMBERS[jwk.kty as keyof typeof PUBLIC_JWK_MEMBERS];
+      if (members.some((m) => typeof jwk[m] !== "string" || jwk[m] === "")) {
+        throw fieldError(`jwks.keys[${i}]`, `a ${jwk.kty} key needs ${members.join(", ")}`);
       }
       return jwk as JWK;
     }),

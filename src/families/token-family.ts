@@ -134,6 +134,20 @@ export class TokenFamily extends DurableObject<Env> {
     };
   }
 
+  /**
+   * Read-only, for the benchmark: what this family keeps on disk, to show that
+   * it does not grow with the length of the refresh chain (only the newest two
+   * tokens are stored).
+   */
+  storageBytes(): { databaseBytes: number; stateBytes: number; keys: number } {
+    const storage = this.ctx.storage;
+    return {
+      databaseBytes: storage.sql.databaseSize,
+      stateBytes: JSON.stringify(storage.kv.get<FamilyState>(KEY) ?? null).length,
+      keys: [...storage.kv.list()].length,
+    };
+  }
+
   /** Publishes a revocation to the KV list that introspection reads, and logs it. */
   private async revoked(family: RevokedFamily): Promise<void> {
     const fields = {
@@ -153,7 +167,9 @@ export class TokenFamily extends DurableObject<Env> {
       await publishFamilyRevocation(this.env, family);
       this.ctx.storage.kv.put(PUBLISHED, true);
       // Published: nothing is left to do until the last access token expires.
-      await this.ctx.storage.setAlarm(cleanupAt(family));
+      // A grant revoked before its code was redeemed never had one (0): clean
+      // up now, as setAlarm refuses a time <= 0.
+      await this.ctx.storage.setAlarm(Math.max(cleanupAt(family), Date.now()));
     } catch (error) {
       // The alarm set with the revocation retries; the refresh side is already exact.
       logError("revocation_publish_failed", error, { familyId: family.familyId });

@@ -1,4 +1,5 @@
 import { accessTokenLifetime } from "../clients/policy";
+import { invalidScope } from "../errors";
 import { nowSeconds } from "../lib/time";
 import { audit } from "../log";
 import { issueAccessToken, type TokenResponse } from "../tokens/issue";
@@ -14,6 +15,11 @@ export const clientCredentialsGrant: GrantHandler = {
   async handle({ env, config, client, params }): Promise<TokenResponse> {
     const allowed = client.scopes.filter((s) => !USER_SCOPES.has(s));
     const scope = requestedScope(params.get("scope"), allowed, allowed);
+    if (scope.length === 0) {
+      throw invalidScope(
+        "This client has no scope it can be granted without a user (see its registered scope).",
+      );
+    }
     const iat = nowSeconds();
     const exp = iat + accessTokenLifetime(client, config);
     const accessToken = await issueAccessToken(env, config, {

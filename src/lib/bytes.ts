@@ -12,7 +12,11 @@ export const toBase64Url = (bytes: Uint8Array): string => base64url.encode(bytes
 export function fromBase64Url(text: string): Uint8Array | undefined {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
   try {
-    return base64url.decode(text);
+    const bytes = base64url.decode(text);
+    // Only the canonical spelling: the unused low bits of the last character
+    // would otherwise give every token several spellings, so an altered copy
+    // of a token would still be accepted as that token.
+    return toBase64Url(bytes) === text ? bytes : undefined;
   } catch {
     return undefined;
   }

@@ -38,6 +38,7 @@ export function ConsentPage(props: ConsentPageProps) {
       <p class="lead">
         Signed in as <strong>{props.username}</strong>
       </p>
+      <p class="list-title">{props.clientName} will be able to:</p>
       <ul class="scopes" aria-label="Requested permissions">
         {props.scopes.map((scope) => {
           const text = describeScope(scope);

@@ -16,7 +16,7 @@ export function LoginPage(props: LoginPageProps) {
         to continue to <strong>{props.clientName}</strong>
       </p>
       {props.error ? (
-        <p class="alert" role="alert">
+        <p class="alert" id="login-error" role="alert">
           {props.error}
         </p>
       ) : null}
@@ -42,6 +42,8 @@ export function LoginPage(props: LoginPageProps) {
           name="password"
           autocomplete="current-password"
           required
+          aria-invalid={props.error ? "true" : undefined}
+          aria-describedby={props.error ? "login-error" : undefined}
           autofocus={Boolean(props.username)}
         />
         <div class="actions">

@@ -49,9 +49,10 @@ export async function isAccessTokenRevoked(
   env: Env,
   token: { jti: string; fid?: string },
 ): Promise<boolean> {
-  const [byJti, byFamily] = await Promise.all([
-    env.REVOCATIONS.get(jtiKey(token.jti)),
-    token.fid ? env.REVOCATIONS.get(familyKey(token.fid)) : Promise.resolve(null),
-  ]);
-  return byJti !== null || byFamily !== null;
+  if (!token.fid) return (await env.REVOCATIONS.get(jtiKey(token.jti))) !== null;
+  // One bulk read for both keys: one KV operation instead of two (the
+  // benchmark measured each read as the largest cost of an introspection).
+  const found = await env.REVOCATIONS.get([jtiKey(token.jti), familyKey(token.fid)]);
+  for (const value of found.values()) if (value !== null) return true;
+  return false;
 }

@@ -72,6 +72,14 @@ async function authorizeRequest(c: AppContext): Promise<Response> {
   let raw: string;
   if (c.req.method === "GET") {
     raw = new URL(c.req.url).search.slice(1);
+    // A query is a GET's form: the same bound as a posted one (414 URI Too Long).
+    if (raw.length > LIMITS.maxFormBytes) {
+      throw new OAuthError(
+        "invalid_request",
+        `The request is larger than ${LIMITS.maxFormBytes} bytes.`,
+        { status: 414 },
+      );
+    }
   } else {
     if (mediaType(c.req.raw) !== "application/x-www-form-urlencoded") {
       throw new UnsafeRedirectError("The authorization request must be a query string or a form.");
@@ -146,14 +154,28 @@ async function consent(c: AppContext): Promise<Response> {
   return continueAuthorization(c, client, request, { consented: true });
 }
 
+/** Hono's Origin / Sec-Fetch-Site check, run inside the page handler so a refusal is a page. */
+const sameOriginOnly = csrf();
+
+const fromOurPages =
+  (handler: (c: AppContext) => Promise<Response>) =>
+  async (c: AppContext): Promise<Response> => {
+    try {
+      await sameOriginOnly(c, async () => {});
+    } catch {
+      throw new OAuthError("access_denied", "This form was not sent from this site's own page.", {
+        status: 403,
+      });
+    }
+    return handler(c);
+  };
+
 export function authorizeRoutes(app: Hono<AppEnv>): void {
-  // Form posts must come from our own pages (Origin check), on top of the CSRF token.
-  app.use("/login", csrf());
-  app.use("/consent", csrf());
   endpoint(app, PATHS.authorization, {
     GET: pageHandler(authorizeRequest),
     POST: pageHandler(authorizeRequest),
   });
-  endpoint(app, "/login", { POST: pageHandler(login) });
-  endpoint(app, "/consent", { POST: pageHandler(consent) });
+  // Form posts must come from our own pages (Origin check), on top of the CSRF token.
+  endpoint(app, "/login", { POST: pageHandler(fromOurPages(login)) });
+  endpoint(app, "/consent", { POST: pageHandler(fromOurPages(consent)) });
 }

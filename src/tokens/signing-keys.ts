@@ -67,10 +67,13 @@ export class SigningKeys extends DurableObject<Env> {
     return this.view(this.load(), now);
   }
 
+  /**
+   * Keys are appended in the order they activate (a scheduled key activates
+   * after the active one; a forced key replaces any pending one), so list
+   * order settles ties between keys created within the same second.
+   */
   private activeKey(keys: StoredKey[], now: number): StoredKey | undefined {
-    return keys
-      .filter((k) => k.activatesAt <= now)
-      .sort((a, b) => b.activatesAt - a.activatesAt)[0];
+    return keys.findLast((k) => k.activatesAt <= now);
   }
 
   private needsMaintenance(keys: StoredKey[], now: number, policy: KeyPolicy): boolean {
@@ -79,12 +82,12 @@ export class SigningKeys extends DurableObject<Env> {
     const pending = keys.some((k) => k.activatesAt > now);
     if (!pending && now >= active.activatesAt + policy.rotationSeconds - leadFor(policy))
       return true;
-    return keys.some((k) => this.supersededAt(keys, k) + KEY_RETENTION_SECONDS < now);
+    return keys.some((_, i) => this.supersededAt(keys, i) + KEY_RETENTION_SECONDS < now);
   }
 
-  private supersededAt(keys: StoredKey[], key: StoredKey): number {
-    const later = keys.filter((k) => k.activatesAt > key.activatesAt).map((k) => k.activatesAt);
-    return later.length ? Math.min(...later) : Number.POSITIVE_INFINITY;
+  /** When the key at `index` stopped signing: when the next one activated (or never, yet). */
+  private supersededAt(keys: StoredKey[], index: number): number {
+    return keys[index + 1]?.activatesAt ?? Number.POSITIVE_INFINITY;
   }
 
   private async maintain(now: number, policy: KeyPolicy, immediate: boolean): Promise<void> {
@@ -104,7 +107,8 @@ export class SigningKeys extends DurableObject<Env> {
         ),
       );
     }
-    keys = keys.filter((k) => this.supersededAt(keys, k) + KEY_RETENTION_SECONDS >= now);
+    const all = keys;
+    keys = all.filter((_, i) => this.supersededAt(all, i) + KEY_RETENTION_SECONDS >= now);
     this.ctx.storage.kv.put("keys", keys);
   }
 

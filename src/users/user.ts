@@ -46,6 +46,16 @@ const USER = "user";
 const consentKey = (clientId: string) => `consent:${clientId}`;
 const FAMILY_PREFIX = "family:";
 const familyKey = (familyId: string) => `${FAMILY_PREFIX}${familyId}`;
+const PENDING_REVOCATION = "revocation-pending";
+const REVOCATION_RETRY_MS = 5_000;
+
+interface PendingRevocation {
+  reason: RevocationReason;
+  /** Only families registered until then: a later grant (after an unblock) is not the block's business. */
+  before: number;
+  thenDelete: boolean;
+}
+
 /** How many family Durable Objects a fan-out calls at once. */
 const FAN_OUT = 25;
 
@@ -108,7 +118,7 @@ export class User extends DurableObject<Env> {
     audit("user.blocked", { sub: user.sub });
     // The flag is written first: from here on no new family can be registered,
     // so revoking the ones in the index leaves none alive.
-    await this.revokeAll("user_blocked");
+    await this.revokeEverything({ reason: "user_blocked", before: Date.now(), thenDelete: false });
     return userView(blocked);
   }
 
@@ -124,8 +134,7 @@ export class User extends DurableObject<Env> {
     const user = this.record();
     if (!user) return undefined;
     this.save({ ...user, blocked: true, session_version: user.session_version + 1 });
-    await this.revokeAll("user_deleted");
-    await this.ctx.storage.deleteAll();
+    await this.revokeEverything({ reason: "user_deleted", before: Date.now(), thenDelete: true });
     return user;
   }
 
@@ -242,9 +251,43 @@ export class User extends DurableObject<Env> {
     return this.family(familyId).revoke("admin");
   }
 
-  /** Revokes every family in the index; returns how many were live. */
-  async revokeAll(reason: RevocationReason = "admin"): Promise<number> {
-    const results = await this.fanOut(this.familyIds(), (id) => this.family(id).revoke(reason));
+  /** Revokes every family in the index (registered up to `before`); returns how many were live. */
+  async revokeAll(
+    reason: RevocationReason = "admin",
+    before = Number.POSITIVE_INFINITY,
+  ): Promise<number> {
+    const ids = this.familyIds().filter(
+      (id) => (this.ctx.storage.kv.get<FamilyEntry>(familyKey(id))?.createdAt ?? 0) <= before,
+    );
+    const results = await this.fanOut(ids, (id) => this.family(id).revoke(reason));
     return results.filter(Boolean).length;
+  }
+
+  /**
+   * Block and delete must reach every family even if this call dies halfway
+   * (a family unreachable, the object restarted): the intent is stored first,
+   * with an alarm that finishes the job, retrying until it is done.
+   */
+  private async revokeEverything(pending: PendingRevocation): Promise<void> {
+    this.ctx.storage.kv.put(PENDING_REVOCATION, pending);
+    await this.ctx.storage.setAlarm(Date.now() + REVOCATION_RETRY_MS);
+    await this.revokeAll(pending.reason, pending.before);
+    await this.finish(pending);
+  }
+
+  private async finish(pending: PendingRevocation): Promise<void> {
+    if (pending.thenDelete) {
+      await this.ctx.storage.deleteAll();
+    } else {
+      this.ctx.storage.kv.delete(PENDING_REVOCATION);
+      await this.ctx.storage.deleteAlarm();
+    }
+  }
+
+  override async alarm(): Promise<void> {
+    const pending = this.ctx.storage.kv.get<PendingRevocation>(PENDING_REVOCATION);
+    if (!pending) return;
+    await this.revokeAll(pending.reason, pending.before); // if this throws, the runtime retries the alarm
+    await this.finish(pending);
   }
 }

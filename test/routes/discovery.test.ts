@@ -1,13 +1,170 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { pkce } from "../support/browser";
+import { registerClient, tokenRequest } from "../support/fixtures";
+import { call, ISSUER, json } from "../support/http";
 
-const ISSUER = "https://auth.example.test";
+type Metadata = Record<string, unknown> & {
+  grant_types_supported: string[];
+  token_endpoint_auth_methods_supported: string[];
+  scopes_supported: string[];
+  code_challenge_methods_supported: string[];
+  response_types_supported: string[];
+};
 
-describe("discovery", () => {
-  it("serves RFC 8414 metadata with the configured issuer", async () => {
-    const res = await exports.default.fetch(`${ISSUER}/.well-known/oauth-authorization-server`);
-    expect(res.status).toBe(200);
-    const doc = await res.json<Record<string, unknown>>();
-    expect(doc.issuer).toBe(ISSUER);
+async function metadata(path = "/.well-known/openid-configuration"): Promise<Metadata> {
+  const res = await call(path);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toContain("application/json");
+  return json<Metadata>(res);
+}
+
+const ENDPOINTS: [field: string, method: string][] = [
+  ["authorization_endpoint", "GET"],
+  ["token_endpoint", "POST"],
+  ["userinfo_endpoint", "GET"],
+  ["jwks_uri", "GET"],
+  ["revocation_endpoint", "POST"],
+  ["introspection_endpoint", "POST"],
+];
+
+describe("discovery (RFC 8414, OIDC Discovery 1.0)", () => {
+  it("serves the same document at both well-known paths, with the configured issuer", async () => {
+    const oidc = await metadata("/.well-known/openid-configuration");
+    const oauth = await metadata("/.well-known/oauth-authorization-server");
+    expect(oauth).toEqual(oidc);
+    expect(oidc.issuer).toBe(ISSUER);
+  });
+
+  it.each(ENDPOINTS)("advertises %s under the issuer, and it resolves", async (field, method) => {
+    const doc = await metadata();
+    const url = new URL(doc[field] as string);
+    expect(url.origin).toBe(ISSUER);
+    const res = await call(url.pathname, { method });
+    expect(res.status).not.toBe(404);
+    expect(res.status).not.toBe(405);
+    expect(res.status).toBeLessThan(500);
+  });
+
+  it("advertises only grant types the token endpoint accepts", async () => {
+    const doc = await metadata();
+    expect([...doc.grant_types_supported].sort()).toEqual([
+      "authorization_code",
+      "client_credentials",
+      "refresh_token",
+    ]);
+    const client = await registerClient({
+      grant_types: ["authorization_code", "refresh_token", "client_credentials"],
+    });
+    for (const grant of doc.grant_types_supported) {
+      const res = await tokenRequest(client, { grant_type: grant });
+      const body = await json(res);
+      expect(body.error, grant).not.toBe("unsupported_grant_type");
+      expect(res.status).toBeLessThan(500);
+    }
+    const unknown = await json(await tokenRequest(client, { grant_type: "password" }));
+    expect(unknown.error).toBe("unsupported_grant_type");
+  });
+
+  it("advertises only client authentication methods a client can register and use", async () => {
+    const doc = await metadata();
+    expect([...doc.token_endpoint_auth_methods_supported].sort()).toEqual(
+      [
+        "client_secret_basic",
+        "client_secret_jwt",
+        "client_secret_post",
+        "none",
+        "private_key_jwt",
+      ].sort(),
+    );
+    expect(doc.revocation_endpoint_auth_methods_supported).toEqual(
+      doc.token_endpoint_auth_methods_supported,
+    );
+    expect(doc.introspection_endpoint_auth_methods_supported).toEqual(
+      doc.token_endpoint_auth_methods_supported,
+    );
+    const { publicKey } = (await crypto.subtle.generateKey(
+      { name: "ECDSA", namedCurve: "P-256" },
+      true,
+      ["sign", "verify"],
+    )) as CryptoKeyPair;
+    const jwk = await crypto.subtle.exportKey("jwk", publicKey);
+    for (const method of doc.token_endpoint_auth_methods_supported) {
+      const client = await registerClient({
+        token_endpoint_auth_method: method,
+        ...(method === "private_key_jwt" ? { jwks: { keys: [{ ...jwk, kid: "k1" }] } } : {}),
+      });
+      expect(client.token_endpoint_auth_method).toBe(method);
+    }
+    for (const alg of doc.token_endpoint_auth_signing_alg_values_supported as string[]) {
+      expect(["ES256", "ES384", "PS256", "RS256", "EdDSA", "HS256", "HS384", "HS512"]).toContain(
+        alg,
+      );
+    }
+  });
+
+  it("advertises S256 only, and /authorize refuses plain", async () => {
+    const doc = await metadata();
+    expect(doc.code_challenge_methods_supported).toEqual(["S256"]);
+    const client = await registerClient();
+    const { challenge } = await pkce();
+    const params = (method: string) =>
+      new URLSearchParams({
+        response_type: "code",
+        client_id: client.client_id,
+        redirect_uri: client.redirect_uris[0] as string,
+        scope: "openid",
+        code_challenge: challenge,
+        code_challenge_method: method,
+      });
+    const plain = await call(`/authorize?${params("plain")}`, { redirect: "manual" });
+    expect(new URL(plain.headers.get("location") as string).searchParams.get("error")).toBe(
+      "invalid_request",
+    );
+    const s256 = await call(`/authorize?${params("S256")}`, { redirect: "manual" });
+    expect(s256.status).toBe(200); // the login page: the request itself was accepted
+  });
+
+  it("advertises response_type code only, and /authorize refuses the others", async () => {
+    const doc = await metadata();
+    expect(doc.response_types_supported).toEqual(["code"]);
+    const client = await registerClient();
+    const query = new URLSearchParams({
+      response_type: "token",
+      client_id: client.client_id,
+      redirect_uri: client.redirect_uris[0] as string,
+    });
+    const res = await call(`/authorize?${query}`, { redirect: "manual" });
+    expect(new URL(res.headers.get("location") as string).searchParams.get("error")).toBe(
+      "unsupported_response_type",
+    );
+  });
+
+  it("advertises scopes a client can be registered for", async () => {
+    const doc = await metadata();
+    expect(doc.scopes_supported).toEqual(
+      expect.arrayContaining(["openid", "profile", "email", "offline_access"]),
+    );
+    const client = await registerClient({ scope: doc.scopes_supported.join(" ") });
+    expect((client.scope as string).split(" ").sort()).toEqual([...doc.scopes_supported].sort());
+  });
+
+  it("advertises the algorithm of the keys in its JWKS", async () => {
+    const doc = await metadata();
+    const jwks = await json<{ keys: { alg: string; kid: string; use: string }[] }>(
+      await call("/jwks"),
+    );
+    expect(jwks.keys.length).toBeGreaterThan(0);
+    for (const key of jwks.keys) {
+      expect(doc.id_token_signing_alg_values_supported).toContain(key.alg);
+      expect(key.kid).toBeTruthy();
+      expect(key.use).toBe("sig");
+      expect(key).not.toHaveProperty("d");
+    }
+  });
+
+  it("is cacheable, unlike responses that carry tokens", async () => {
+    const res = await call("/.well-known/openid-configuration");
+    expect(res.headers.get("cache-control")).toContain("max-age");
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
   });
 });

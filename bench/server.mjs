@@ -1,0 +1,101 @@
+// The worker under test: built offline exactly as `wrangler deploy` builds it,
+// then run in workerd as Miniflare's child process, with the bindings of
+// wrangler.toml plus the benchmark's own (BENCH_ROUTES, BENCH_FLOOR).
+
+import { execFile } from "node:child_process";
+import { mkdir, readdir, readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+
+const run = promisify(execFile);
+
+export const ISSUER = "https://auth.bench.test";
+export const ADMIN_TOKEN = "bench-admin-token-0123456789abcdef";
+const SERVER_SECRET = "bench-server-secret-0123456789abcdef0123456789";
+
+/** `wrangler deploy --dry-run`: the deployable bundle, built offline, into `outdir`. */
+export async function buildWorker(root, outdir) {
+  await mkdir(outdir, { recursive: true });
+  await run(
+    join(root, "node_modules/.bin/wrangler"),
+    ["deploy", "--dry-run", "--outdir", outdir, "--config", join(root, "wrangler.toml")],
+    {
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_LOG: "error" },
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+  return join(outdir, "index.js");
+}
+
+/**
+ * Starts workerd through Miniflare. Worker logs (one audit line per grant)
+ * are counted, not printed: writing them to this terminal would measure the
+ * terminal.
+ */
+export async function startWorker(root, scriptPath, stateDir, { inspectorPort } = {}) {
+  const { workerOptions: w } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
+  const logs = { lines: 0, errors: [] };
+  const options = {
+    host: "127.0.0.1",
+    port: 0,
+    log: new Log(LogLevel.WARN),
+    enableDevRegistry: false,
+    cf: false,
+    resourcePersistencePath: stateDir,
+    ...(inspectorPort ? { inspectorPort } : {}),
+    handleStructuredLogs: (entry) => {
+      logs.lines++;
+      if (entry.level === "error" && logs.errors.length < 20) logs.errors.push(entry.message);
+    },
+    name: "edge-token-service",
+    modules: true,
+    scriptPath,
+    // Module names are relative to this; the bundle lives outside the project.
+    modulesRoot: dirname(scriptPath),
+    compatibilityDate: w.compatibilityDate,
+    compatibilityFlags: w.compatibilityFlags,
+    bindings: {
+      ...w.bindings,
+      ISSUER,
+      ADMIN_TOKEN,
+      SERVER_SECRET,
+      BENCH_ROUTES: "true",
+    },
+    kvNamespaces: Object.fromEntries(
+      Object.entries(w.kvNamespaces).map(([binding, ns]) => [binding, ns.id]),
+    ),
+    durableObjects: {
+      ...w.durableObjects,
+      BENCH_FLOOR: { className: "BenchFloor", useSQLite: true },
+    },
+  };
+  // Miniflare 5 takes a new options shape; it converts the classic (v4) one.
+  const mf = new Miniflare(convertV4MiniflareOptions(options));
+  const url = await mf.ready;
+  return { mf, url: url.origin, logs };
+}
+
+/** Descendant process ids of `pid` (from /proc), depth first. */
+async function descendants(pid) {
+  const children = [];
+  for (const task of await readdir(`/proc/${pid}/task`).catch(() => [])) {
+    const list = await readFile(`/proc/${pid}/task/${task}/children`, "utf8").catch(() => "");
+    for (const child of list.split(/\s+/).filter(Boolean)) {
+      children.push(Number(child), ...(await descendants(Number(child))));
+    }
+  }
+  return children;
+}
+
+/** The workerd process Miniflare started (a descendant of this process), not one of `known`. */
+export async function findWorkerdPid(known = []) {
+  for (const pid of await descendants(process.pid)) {
+    if (known.includes(pid)) continue;
+    const comm = (await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "")).trim();
+    if (comm === "workerd") return pid;
+  }
+  throw new Error("no new workerd process among this process's descendants");
+}

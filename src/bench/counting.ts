@@ -1,0 +1,112 @@
+import type { Env } from "../env";
+
+/**
+ * Benchmark only: counts what one kind of request costs in platform calls
+ * (Durable Object RPCs, KV reads and writes) by wrapping the bindings the
+ * Worker sees. Calls made inside Durable Objects (for example a revocation
+ * published to KV) go through their own env and are not seen here; the
+ * benchmark checks those from outside (the KV key counts).
+ */
+
+export interface Tally {
+  requests: number;
+  doCalls: number;
+  kvReads: number;
+  kvWrites: number;
+  /** Calls by binding and method, e.g. "TOKEN_FAMILY.refresh". */
+  calls: Record<string, number>;
+}
+
+const tallies = new Map<string, Tally>();
+
+export function tallyFor(op: string): Tally {
+  let tally = tallies.get(op);
+  if (!tally) {
+    tally = { requests: 0, doCalls: 0, kvReads: 0, kvWrites: 0, calls: {} };
+    tallies.set(op, tally);
+  }
+  return tally;
+}
+
+export const allTallies = (): Record<string, Tally> => Object.fromEntries(tallies);
+export const resetTallies = (): void => tallies.clear();
+
+const KV_WRITES = new Set(["put", "delete"]);
+const KV_READS = new Set(["get", "getWithMetadata", "list"]);
+/** Properties of a stub that are not RPC calls. */
+const STUB_FIELDS = new Set(["id", "name", "then"]);
+
+const isNamespace = (value: unknown): value is DurableObjectNamespace =>
+  typeof (value as DurableObjectNamespace | undefined)?.idFromName === "function";
+const isKv = (value: unknown): value is KVNamespace =>
+  typeof (value as KVNamespace | undefined)?.getWithMetadata === "function";
+
+function note(tally: Tally, what: string): void {
+  tally.calls[what] = (tally.calls[what] ?? 0) + 1;
+}
+
+function countingStub(stub: object, binding: string, tally: Tally): object {
+  return new Proxy(stub, {
+    get(target, prop) {
+      const member = Reflect.get(target, prop);
+      if (typeof prop === "symbol" || STUB_FIELDS.has(prop) || typeof member !== "function")
+        return member;
+      return (...args: unknown[]) => {
+        tally.doCalls++;
+        note(tally, `${binding}.${prop}`);
+        return Reflect.apply(member, target, args);
+      };
+    },
+  });
+}
+
+function countingNamespace(ns: DurableObjectNamespace, binding: string, tally: Tally): object {
+  return new Proxy(ns, {
+    get(target, prop) {
+      const member = Reflect.get(target, prop);
+      if (typeof member !== "function") return member;
+      if (prop === "get" || prop === "getByName") {
+        return (...args: unknown[]) =>
+          countingStub(Reflect.apply(member, target, args) as object, binding, tally);
+      }
+      return member.bind(target);
+    },
+  });
+}
+
+function countingKv(kv: KVNamespace, binding: string, tally: Tally): object {
+  return new Proxy(kv, {
+    get(target, prop) {
+      const member = Reflect.get(target, prop);
+      if (typeof member !== "function" || typeof prop === "symbol") return member;
+      return (...args: unknown[]) => {
+        if (KV_WRITES.has(prop)) tally.kvWrites++;
+        if (KV_READS.has(prop)) tally.kvReads++;
+        note(tally, `${binding}.${prop}`);
+        return Reflect.apply(member, target, args);
+      };
+    },
+  });
+}
+
+/** The Worker's env, with every Durable Object and KV binding counting into `tally`. */
+export function countingEnv(env: Env, tally: Tally): Env {
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(env, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop);
+      if (typeof prop === "symbol") return value;
+      if (!wrapped.has(prop)) {
+        wrapped.set(
+          prop,
+          isNamespace(value)
+            ? countingNamespace(value, prop, tally)
+            : isKv(value)
+              ? countingKv(value, prop, tally)
+              : value,
+        );
+      }
+      return wrapped.get(prop);
+    },
+  });
+}

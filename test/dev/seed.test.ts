@@ -1,0 +1,76 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { adminCall, basic } from "../support/http";
+
+async function devFetch(path: string, init?: RequestInit): Promise<Response> {
+  const ctx = createExecutionContext();
+  // What `npm run dev` runs: ENVIRONMENT=development, no ISSUER (the request origin), no secrets.
+  const devEnv = {
+    ...env,
+    ENVIRONMENT: "development",
+    ISSUER: "",
+    ADMIN_TOKEN: "",
+    SERVER_SECRET: "",
+  };
+  const res = await worker.fetch(new Request(`http://localhost:8787${path}`, init), devEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+describe("the development seed", () => {
+  it("does not exist in a production worker", async () => {
+    await adminCall("GET", "/.well-known/openid-configuration");
+    expect((await adminCall("GET", "/admin/clients/demo-confidential")).status).toBe(404);
+    expect((await adminCall("GET", "/admin/clients/demo-public")).status).toBe(404);
+    expect((await adminCall("GET", "/admin/users?username=demo")).status).toBe(404);
+    expect((await adminCall("GET", "/dev/callback")).status).toBe(404);
+  });
+
+  it("comes into being under wrangler dev with its documented credentials, keys and issuer", async () => {
+    const discovery = await devFetch("/.well-known/openid-configuration");
+    expect((await discovery.json<{ issuer: string }>()).issuer).toBe("http://localhost:8787");
+    const jwks = await devFetch("/jwks");
+    expect((await jwks.json<{ keys: unknown[] }>()).keys.length).toBeGreaterThan(0);
+
+    const token = await devFetch("/token", {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        Authorization: basic("demo-confidential", "demo-confidential-secret"),
+      },
+      body: "grant_type=client_credentials",
+    });
+    expect(token.status).toBe(200);
+
+    const adminDev = await devFetch("/admin/users?username=demo", {
+      headers: { Authorization: "Bearer dev-admin-token" },
+    });
+    expect(adminDev.status).toBe(200);
+    expect(await adminDev.json()).toMatchObject({ username: "demo", blocked: false });
+    const publicClient = await devFetch("/admin/clients/demo-public", {
+      headers: { Authorization: "Bearer dev-admin-token" },
+    });
+    expect(await publicClient.json()).toMatchObject({
+      client_type: "public",
+      token_endpoint_auth_method: "none",
+    });
+  });
+
+  it("keeps the development admin token and secret out of production", async () => {
+    const res = await adminCall("GET", "/admin/clients");
+    expect(res.status).toBe(200);
+    const ctx = createExecutionContext();
+    const prodNoSecrets = { ...env, ADMIN_TOKEN: "" };
+    const refused = await worker.fetch(
+      new Request("https://auth.example.test/admin/clients", {
+        headers: { Authorization: "Bearer dev-admin-token" },
+      }),
+      prodNoSecrets,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(refused.status).toBe(403);
+  });
+});

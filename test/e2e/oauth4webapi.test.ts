@@ -1,0 +1,263 @@
+import { exports } from "cloudflare:workers";
+import * as oauth from "oauth4webapi";
+import { describe, expect, it } from "vitest";
+import { isConsentPage, isLoginPage } from "../support/authorize";
+import { Browser } from "../support/browser";
+import {
+  REDIRECT_URI,
+  type RegisteredClient,
+  registerClient,
+  registerPublicClient,
+  registerUser,
+  type TestUser,
+} from "../support/fixtures";
+import { ISSUER } from "../support/http";
+
+/**
+ * A certified relying-party library (oauth4webapi, OpenID Certified) against
+ * the Worker, knowing nothing but the issuer: it reads discovery, builds the
+ * request with its own PKCE and state, checks the authorization response
+ * (RFC 9207 `iss` included), redeems the code, validates the ID token and its
+ * signature through the JWKS, and calls userinfo. Only the user's part (the
+ * login and consent pages) is driven by the test's Browser.
+ *
+ * workerd has no network here, so the library's fetch is routed to the
+ * Worker's own fetch handler.
+ */
+
+const throughWorker = {
+  [oauth.customFetch]: (url: string, options: oauth.CustomFetchOptions<string, unknown>) =>
+    exports.default.fetch(new Request(url, options as RequestInit)),
+};
+
+async function discover(): Promise<oauth.AuthorizationServer> {
+  const issuer = new URL(ISSUER);
+  const res = await oauth.discoveryRequest(issuer, { algorithm: "oidc", ...throughWorker });
+  return oauth.processDiscoveryResponse(issuer, res);
+}
+
+/** The user's part: the pages between the authorization URL and the redirect back. */
+async function userSignsInAndAllows(url: URL, user: TestUser): Promise<URL> {
+  const browser = new Browser();
+  let res = await browser.get(url.toString());
+  let html = await res.text();
+  expect(isLoginPage(html)).toBe(true);
+  res = await browser.submit(html, { username: user.username, password: user.password });
+  html = await res.text();
+  if (isConsentPage(html)) res = await browser.submit(html, { decision: "allow" });
+  expect([302, 303]).toContain(res.status);
+  return new URL(res.headers.get("location") as string);
+}
+
+interface RelyingParty {
+  as: oauth.AuthorizationServer;
+  client: oauth.Client;
+  auth: oauth.ClientAuth;
+}
+
+async function relyingParty(registered: RegisteredClient): Promise<RelyingParty> {
+  const as = await discover();
+  const client: oauth.Client = { client_id: registered.client_id };
+  const auth = registered.client_secret
+    ? oauth.ClientSecretBasic(registered.client_secret)
+    : oauth.None();
+  return { as, client, auth };
+}
+
+/** Authorization code + PKCE, the way oauth4webapi's documentation does it. */
+async function codeFlow(rp: RelyingParty, user: TestUser, scope: string) {
+  const { as, client, auth } = rp;
+  const codeVerifier = oauth.generateRandomCodeVerifier();
+  const codeChallenge = await oauth.calculatePKCECodeChallenge(codeVerifier);
+  const state = oauth.generateRandomState();
+  const nonce = oauth.generateRandomNonce();
+
+  const url = new URL(as.authorization_endpoint as string);
+  url.searchParams.set("client_id", client.client_id);
+  url.searchParams.set("redirect_uri", REDIRECT_URI);
+  url.searchParams.set("response_type", "code");
+  url.searchParams.set("scope", scope);
+  url.searchParams.set("code_challenge", codeChallenge);
+  url.searchParams.set("code_challenge_method", "S256");
+  url.searchParams.set("state", state);
+  url.searchParams.set("nonce", nonce);
+
+  const callback = await userSignsInAndAllows(url, user);
+  const params = oauth.validateAuthResponse(as, client, callback, state);
+  const response = await oauth.authorizationCodeGrantRequest(
+    as,
+    client,
+    auth,
+    params,
+    REDIRECT_URI,
+    codeVerifier,
+    throughWorker,
+  );
+  const tokens = await oauth.processAuthorizationCodeResponse(as, client, response, {
+    expectedNonce: nonce,
+    requireIdToken: true,
+  });
+  return { tokens, response, nonce };
+}
+
+describe("oauth4webapi completes the authorization code flow with PKCE from discovery alone", () => {
+  it("with a confidential client (client_secret_basic): tokens, a verified ID token, userinfo", async () => {
+    const registered = await registerClient({ token_endpoint_auth_method: "client_secret_basic" });
+    const user = await registerUser({ name: "Certified User" });
+    const rp = await relyingParty(registered);
+    expect(rp.as.issuer).toBe(ISSUER);
+    expect(rp.as.code_challenge_methods_supported).toEqual(["S256"]);
+
+    const { tokens, response, nonce } = await codeFlow(rp, user, "openid profile offline_access");
+    // The ID token's signature, checked against the JWKS found through discovery.
+    await oauth.validateApplicationLevelSignature(rp.as, response, throughWorker);
+    const idToken = oauth.getValidatedIdTokenClaims(tokens);
+    expect(idToken).toMatchObject({
+      iss: ISSUER,
+      sub: user.id,
+      aud: registered.client_id,
+      nonce,
+    });
+    expect(typeof idToken?.auth_time).toBe("number");
+    expect(tokens.token_type).toBe("bearer");
+    expect(tokens.refresh_token).toBeTruthy();
+
+    // The access token, as a resource server using the same library would check it (RFC 9068).
+    const claims = await oauth.validateJwtAccessToken(
+      rp.as,
+      new Request("https://api.example.test/notes", {
+        headers: { Authorization: `Bearer ${tokens.access_token}` },
+      }),
+      ISSUER,
+      throughWorker,
+    );
+    expect(claims).toMatchObject({ sub: user.id, client_id: registered.client_id });
+
+    const info = await oauth.processUserInfoResponse(
+      rp.as,
+      rp.client,
+      user.id,
+      await oauth.userInfoRequest(rp.as, rp.client, tokens.access_token, throughWorker),
+    );
+    expect(info).toMatchObject({
+      sub: user.id,
+      name: "Certified User",
+      preferred_username: user.username,
+    });
+  });
+
+  it("with a public client (PKCE, no secret), then refresh, introspection and revocation", async () => {
+    const registered = await registerPublicClient();
+    const user = await registerUser();
+    const rp = await relyingParty(registered);
+    const { tokens } = await codeFlow(rp, user, "openid offline_access");
+    const sub = oauth.getValidatedIdTokenClaims(tokens)?.sub;
+    expect(sub).toBe(user.id);
+
+    // OIDC Core §12.2: the library checks the refreshed ID token against the first one.
+    const refreshed = await oauth.processRefreshTokenResponse(
+      rp.as,
+      rp.client,
+      await oauth.refreshTokenGrantRequest(
+        rp.as,
+        rp.client,
+        rp.auth,
+        tokens.refresh_token as string,
+        throughWorker,
+      ),
+    );
+    expect(refreshed.access_token).not.toBe(tokens.access_token);
+    expect(refreshed.refresh_token).toBeTruthy();
+
+    const introspected = await oauth.processIntrospectionResponse(
+      rp.as,
+      rp.client,
+      await oauth.introspectionRequest(
+        rp.as,
+        rp.client,
+        rp.auth,
+        refreshed.access_token,
+        throughWorker,
+      ),
+    );
+    expect(introspected).toMatchObject({ active: true, sub: user.id });
+
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(
+        rp.as,
+        rp.client,
+        rp.auth,
+        refreshed.refresh_token as string,
+        throughWorker,
+      ),
+    );
+    await expect(
+      oauth.processRefreshTokenResponse(
+        rp.as,
+        rp.client,
+        await oauth.refreshTokenGrantRequest(
+          rp.as,
+          rp.client,
+          rp.auth,
+          refreshed.refresh_token as string,
+          throughWorker,
+        ),
+      ),
+    ).rejects.toMatchObject({ error: "invalid_grant" });
+  });
+
+  it("recognises a refusal: access_denied comes back as an authorization response error", async () => {
+    const registered = await registerClient();
+    const user = await registerUser();
+    const rp = await relyingParty(registered);
+    const state = oauth.generateRandomState();
+    const url = new URL(rp.as.authorization_endpoint as string);
+    url.search = new URLSearchParams({
+      client_id: registered.client_id,
+      redirect_uri: REDIRECT_URI,
+      response_type: "code",
+      scope: "openid",
+      code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
+      code_challenge_method: "S256",
+      state,
+    }).toString();
+    const browser = new Browser();
+    const login = await browser.get(url.toString());
+    const consent = await browser.submit(await login.text(), {
+      username: user.username,
+      password: user.password,
+    });
+    const denied = await browser.submit(await consent.text(), { decision: "deny" });
+    const callback = new URL(denied.headers.get("location") as string);
+    const refusal = (() => {
+      try {
+        oauth.validateAuthResponse(rp.as, rp.client, callback, state);
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(refusal).toBeInstanceOf(oauth.AuthorizationResponseError);
+    expect((refusal as oauth.AuthorizationResponseError).error).toBe("access_denied");
+  });
+
+  it("rejects an authorization response whose iss is not the issuer (RFC 9207 mix-up defence)", async () => {
+    const registered = await registerClient({ consent: "implicit" });
+    const user = await registerUser();
+    const rp = await relyingParty(registered);
+    const state = oauth.generateRandomState();
+    const url = new URL(rp.as.authorization_endpoint as string);
+    url.search = new URLSearchParams({
+      client_id: registered.client_id,
+      redirect_uri: REDIRECT_URI,
+      response_type: "code",
+      scope: "openid",
+      code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
+      code_challenge_method: "S256",
+      state,
+    }).toString();
+    const callback = await userSignsInAndAllows(url, user);
+    expect(() => oauth.validateAuthResponse(rp.as, rp.client, callback, state)).not.toThrow();
+    callback.searchParams.set("iss", "https://other-issuer.example");
+    expect(() => oauth.validateAuthResponse(rp.as, rp.client, callback, state)).toThrow();
+  });
+});

@@ -1,0 +1,503 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  type ActiveFamily,
+  createPending,
+  expiryOf,
+  type FamilyPolicy,
+  type FamilyState,
+  inspect,
+  type RefreshResult,
+  redeem,
+  refresh,
+  revokeFamily,
+  revokeWithToken,
+  type Step,
+  type TokenRecord,
+} from "../../src/families/state";
+
+/**
+ * Properties of the pure state machine of one grant (src/families/state.ts),
+ * driven by fast-check with arbitrary interleavings of refresh attempts: any
+ * previously issued token presented again, at random times, under random
+ * grace windows and rotation policies, by the right or the wrong client.
+ *
+ * The Worker's part is modelled faithfully: it only ever presents tokens whose
+ * HMAC tag verified (so every presented token is one the family issued), and
+ * it prepares the successor of generation `presented + 1` before each call.
+ */
+
+const CLIENT = "client-a";
+const GRANT = { clientId: CLIENT, sub: "user-1", scope: ["openid", "api:read"], authTime: 1 };
+const T0 = 1_700_000_000_000;
+
+/** A model "seal": names the successor it carries, so the test can tell which token a grace answer hands out. */
+const seal = (t: TokenRecord) => `sealed:${t.generation}:${t.hash}`;
+const unseal = (sealed: string): string => sealed.slice("sealed:".length);
+const id = (t: TokenRecord) => `${t.generation}:${t.hash}`;
+
+const policyArb: fc.Arbitrary<FamilyPolicy> = fc.record({
+  rotation: fc.constantFrom<FamilyPolicy["rotation"]>("rotate", "rotate", "reuse"),
+  graceSeconds: fc.integer({ min: 0, max: 60 }),
+  absoluteLifetime: fc.integer({ min: 30, max: 600 }),
+  idleLifetime: fc.constantFrom(0, 5, 20, 120),
+});
+
+type Action =
+  | {
+      kind: "refresh";
+      /** Which issued token, counted back from the newest (modulo how many there are). */
+      pick: number;
+      advanceMs: number;
+      policy: FamilyPolicy;
+      wrongClient: boolean;
+      scope?: string[];
+    }
+  | { kind: "revokeWithToken"; pick: number; advanceMs: number; wrongClient: boolean }
+  | { kind: "revoke"; advanceMs: number }
+  | { kind: "replayCode"; advanceMs: number };
+
+/** Mostly retries and races (0 ms), often within a grace window, sometimes long pauses. */
+const advanceArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constant(0) },
+  { weight: 5, arbitrary: fc.integer({ min: 0, max: 3_000 }) },
+  { weight: 2, arbitrary: fc.integer({ min: 0, max: 70_000 }) },
+);
+/** Mostly no scope or a subset of the grant; sometimes beyond it. */
+const scopeArb = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(undefined) },
+  { weight: 3, arbitrary: fc.subarray(GRANT.scope, { minLength: 1 }) },
+  { weight: 1, arbitrary: fc.subarray(["openid", "api:read", "api:write", "email"]) },
+);
+
+/** Mostly the newest token, often the one before it (a retry or a race), sometimes any. */
+const pickArb = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(0) },
+  { weight: 3, arbitrary: fc.constant(1) },
+  { weight: 1, arbitrary: fc.nat() },
+);
+
+const actionArb: fc.Arbitrary<Action> = fc.oneof(
+  {
+    weight: 40,
+    arbitrary: fc.record({
+      kind: fc.constant("refresh" as const),
+      pick: pickArb,
+      advanceMs: advanceArb,
+      policy: policyArb,
+      wrongClient: fc.integer({ min: 0, max: 9 }).map((n) => n < 2),
+      scope: scopeArb,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("revokeWithToken" as const),
+      pick: fc.nat(),
+      advanceMs: advanceArb,
+      wrongClient: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("revoke" as const), advanceMs: advanceArb }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("replayCode" as const), advanceMs: advanceArb }),
+  },
+);
+
+/** A family just after its code was redeemed, with its first refresh token (generation 0). */
+function activeFamily(policy: FamilyPolicy): { state: FamilyState; first: TokenRecord } {
+  const code = {
+    hash: "code-hash",
+    expiresAt: T0 + 60_000,
+    redirectUri: "https://app.example.test/cb",
+    refreshAllowed: true,
+  };
+  const pending = createPending(undefined, { familyId: "f".repeat(64), grant: GRANT, code }, T0);
+  const first = { generation: 0, hash: "h0" };
+  const redeemed = redeem(
+    pending.state,
+    {
+      codeHash: "code-hash",
+      clientId: CLIENT,
+      redirectUri: code.redirectUri,
+      refresh: first,
+      policy,
+      accessTokenExpiresAt: T0 + 900_000,
+    },
+    T0,
+  );
+  expect(redeemed.result.ok).toBe(true);
+  return { state: redeemed.state as FamilyState, first };
+}
+
+interface Trace {
+  before: FamilyState | undefined;
+  after: FamilyState | undefined;
+  action: Action;
+  presented?: TokenRecord;
+  result?: unknown;
+  now: number;
+}
+
+/**
+ * Runs the actions against the state machine as the TokenFamily DO does
+ * (one transition at a time), checking the step-local rules on the way, and
+ * returns everything the global properties need.
+ */
+function run(initialPolicy: FamilyPolicy, actions: Action[]) {
+  let { state, first } = activeFamily(initialPolicy);
+  const issued: TokenRecord[] = [first];
+  const traces: Trace[] = [];
+  let now = T0;
+  let fresh = 1;
+  const choose = (pick: number) =>
+    issued[issued.length - 1 - (pick % issued.length)] as TokenRecord;
+
+  for (const action of actions) {
+    now += action.advanceMs;
+    const before = state;
+    let step: Step<unknown>;
+    let presented: TokenRecord | undefined;
+    switch (action.kind) {
+      case "refresh": {
+        presented = choose(action.pick);
+        const successor =
+          action.policy.rotation === "rotate"
+            ? { generation: presented.generation + 1, hash: `h${fresh++}` }
+            : undefined;
+        step = refresh(
+          state,
+          {
+            clientId: action.wrongClient ? "client-b" : CLIENT,
+            presented,
+            ...(successor ? { successor: { ...successor, sealed: seal(successor) } } : {}),
+            ...(action.scope ? { scope: action.scope } : {}),
+            policy: action.policy,
+            accessTokenExpiresAt: now + 900_000,
+          },
+          now,
+        );
+        const result = step.result as RefreshResult;
+        if (result.ok && result.outcome === "rotated" && successor) {
+          expect(result.generation).toBe(successor.generation);
+          issued.push(successor);
+        }
+        break;
+      }
+      case "revokeWithToken":
+        presented = choose(action.pick);
+        step = revokeWithToken(
+          state,
+          { clientId: action.wrongClient ? "client-b" : CLIENT, presented },
+          now,
+        );
+        break;
+      case "revoke":
+        step = revokeFamily(state, "admin", now);
+        break;
+      case "replayCode":
+        step = redeem(
+          state,
+          {
+            codeHash: "code-hash",
+            clientId: CLIENT,
+            redirectUri: "https://app.example.test/cb",
+            policy: initialPolicy,
+            accessTokenExpiresAt: now + 900_000,
+          },
+          now,
+        );
+        break;
+    }
+    state = step.state as FamilyState;
+    traces.push({ before, after: state, action, presented, result: step.result, now });
+  }
+  return { traces, issued, final: state, now };
+}
+
+/**
+ * Which refresh tokens a holder could use right now: for each issued token,
+ * what a refresh with it would hand out (itself when it is current, the
+ * sealed successor when the grace window applies). Pure: nothing is stored.
+ */
+function liveTokens(
+  state: FamilyState | undefined,
+  issued: TokenRecord[],
+  now: number,
+  policy: FamilyPolicy,
+) {
+  const live = new Set<string>();
+  for (const token of issued) {
+    const probe = refresh(
+      state,
+      {
+        clientId: CLIENT,
+        presented: token,
+        successor: { generation: token.generation + 1, hash: "probe", sealed: "probe" },
+        policy,
+        accessTokenExpiresAt: now,
+      },
+      now,
+    ).result;
+    if (!probe.ok) continue;
+    live.add(probe.outcome === "grace" ? unseal(probe.sealedSuccessor) : id(token));
+  }
+  return live;
+}
+
+const runs = { numRuns: 300 };
+const actionsArb = fc.array(actionArb, { minLength: 1, maxLength: 60, size: "medium" });
+
+describe("the token family state machine (properties)", () => {
+  it("never has two live refresh tokens: every accepted token leads to the one current token", () => {
+    fc.assert(
+      fc.property(policyArb, actionsArb, policyArb, (initial, actions, probePolicy) => {
+        const { traces, issued } = run(initial, actions);
+        for (const t of traces) {
+          const live = liveTokens(t.after, issued, t.now, probePolicy);
+          expect(live.size).toBeLessThanOrEqual(1);
+          if (live.size === 1 && t.after?.status === "active") {
+            expect([...live][0]).toBe(id(t.after.refresh?.current as TokenRecord));
+          }
+        }
+      }),
+      runs,
+    );
+  });
+
+  it("hands out, on a grace answer, exactly the token the last rotation issued (no fork), and rotates exactly when the policy says so", () => {
+    fc.assert(
+      fc.property(policyArb, actionsArb, (initial, actions) => {
+        const { traces } = run(initial, actions);
+        let lastIssued: string | undefined;
+        for (const t of traces) {
+          const r = t.result as RefreshResult | undefined;
+          if (t.action.kind !== "refresh" || !r?.ok) continue;
+          if (r.outcome === "rotated") {
+            lastIssued = id((t.after as ActiveFamily).refresh?.current as TokenRecord);
+          }
+          if (r.outcome === "grace") {
+            expect(unseal(r.sealedSuccessor)).toBe(lastIssued);
+            // ... and only for the immediately previous token, within its window.
+            const prev = (t.before as ActiveFamily).refresh?.previous;
+            expect(t.presented && prev && id(t.presented) === id(prev)).toBe(true);
+            expect(t.now - (prev?.rotatedAt ?? 0)).toBeLessThan(
+              t.action.policy.graceSeconds * 1000,
+            );
+          }
+          // "reuse" never rotates; "rotate" never hands back the presented token.
+          expect(r.outcome === "unchanged").toBe(
+            t.action.policy.rotation === "reuse" && r.outcome !== "grace",
+          );
+        }
+      }),
+      runs,
+    );
+  });
+
+  it("never accepts anything again once the family is revoked, and stays revoked", () => {
+    fc.assert(
+      fc.property(policyArb, actionsArb, (initial, actions) => {
+        const { traces } = run(initial, actions);
+        for (const t of traces) {
+          if (t.before?.status !== "revoked") continue;
+          expect(t.after).toEqual(t.before);
+          const r = t.result as { ok?: boolean; revoked?: boolean };
+          expect(r.ok === true || r.revoked === true).toBe(false);
+        }
+      }),
+      runs,
+    );
+  });
+
+  it("changes no state on a refusal, unless the refusal is reuse detection (which revokes)", () => {
+    fc.assert(
+      fc.property(policyArb, actionsArb, (initial, actions) => {
+        const { traces } = run(initial, actions);
+        for (const t of traces) {
+          const r = t.result as { ok?: boolean; reason?: string; revoked?: boolean };
+          const refused = r.ok === false || r.revoked === false;
+          if (!refused) continue;
+          if (r.reason === "reuse_detected") {
+            expect(t.after?.status).toBe("revoked");
+            continue;
+          }
+          expect(t.after).toEqual(t.before);
+        }
+      }),
+      runs,
+    );
+  });
+
+  it("revokes on reuse only for a genuine rotated-out token, never for the wrong client or a bad scope", () => {
+    fc.assert(
+      fc.property(policyArb, actionsArb, (initial, actions) => {
+        const { traces } = run(initial, actions);
+        for (const t of traces) {
+          if (t.action.kind !== "refresh") continue;
+          const r = t.result as RefreshResult;
+          if (r.ok || r.reason !== "reuse_detected") continue;
+          const before = t.before as ActiveFamily;
+          expect(t.action.wrongClient).toBe(false);
+          expect(t.presented?.generation).toBeLessThan(
+            before.refresh?.current.generation as number,
+          );
+          expect(t.after).toMatchObject({ status: "revoked", reason: "refresh_token_reuse" });
+        }
+      }),
+      runs,
+    );
+  });
+
+  it("does revoke when its own client presents a rotated-out token outside the grace window (RFC 9700 §4.14.2)", () => {
+    fc.assert(
+      fc.property(policyArb, actionsArb, (initial, actions) => {
+        const { traces } = run(initial, actions);
+        for (const t of traces) {
+          if (t.action.kind !== "refresh" || t.before?.status !== "active") continue;
+          const { policy, wrongClient, scope } = t.action;
+          const chain = t.before.refresh;
+          const presented = t.presented as TokenRecord;
+          if (wrongClient || !chain || presented.generation >= chain.current.generation) continue;
+          if (scope?.some((s) => !GRANT.scope.includes(s))) continue;
+          if (t.now >= expiryOf(t.before.createdAt, t.before.lastUsedAt, policy)) continue;
+          const prev = chain.previous;
+          const inGrace =
+            prev !== undefined &&
+            id(prev) === id(presented) &&
+            t.now - prev.rotatedAt < policy.graceSeconds * 1000;
+          if (inGrace) continue;
+          expect(t.result).toEqual({ ok: false, reason: "reuse_detected" });
+          expect(t.after).toMatchObject({ status: "revoked", reason: "refresh_token_reuse" });
+        }
+      }),
+      runs,
+    );
+  });
+
+  it("accepts only within the lifetimes, within the original scope, and never changes the grant", () => {
+    fc.assert(
+      fc.property(policyArb, actionsArb, (initial, actions) => {
+        const { traces } = run(initial, actions);
+        for (const t of traces) {
+          if (t.after) expect(t.after.grant).toEqual(GRANT);
+          if (t.action.kind !== "refresh") continue;
+          const r = t.result as RefreshResult;
+          if (!r.ok) continue;
+          const before = t.before as ActiveFamily;
+          expect(t.now).toBeLessThan(before.createdAt + t.action.policy.absoluteLifetime * 1000);
+          expect(t.now).toBeLessThan(
+            expiryOf(before.createdAt, before.lastUsedAt, t.action.policy),
+          );
+          for (const s of t.action.scope ?? []) expect(GRANT.scope).toContain(s);
+          expect(t.action.wrongClient).toBe(false);
+        }
+      }),
+      runs,
+    );
+  });
+
+  it("only moves generations forward, one rotation at a time", () => {
+    fc.assert(
+      fc.property(policyArb, actionsArb, (initial, actions) => {
+        const { traces } = run(initial, actions);
+        for (const t of traces) {
+          if (t.before?.status !== "active" || t.after?.status !== "active") continue;
+          const from = t.before.refresh?.current.generation as number;
+          const to = t.after.refresh?.current.generation as number;
+          expect(to === from || to === from + 1).toBe(true);
+          if (to === from + 1) {
+            expect(t.after.refresh?.previous).toMatchObject(
+              t.before.refresh?.current as TokenRecord,
+            );
+          }
+        }
+      }),
+      runs,
+    );
+  });
+
+  it("introspects as active only the current token of a live family", () => {
+    fc.assert(
+      fc.property(policyArb, actionsArb, (initial, actions) => {
+        const { final, issued } = run(initial, actions);
+        const active = issued.filter((t) => inspect(final, t).active);
+        expect(active.length).toBeLessThanOrEqual(1);
+        if (final?.status !== "active") expect(active).toHaveLength(0);
+        else expect(active.map(id)).toEqual([id(final.refresh?.current as TokenRecord)]);
+      }),
+      runs,
+    );
+  });
+});
+
+describe("the token family state machine (examples)", () => {
+  const policy: FamilyPolicy = {
+    rotation: "rotate",
+    graceSeconds: 5,
+    absoluteLifetime: 3600,
+    idleLifetime: 600,
+  };
+  const rotate = (state: FamilyState, presented: TokenRecord, now: number, next: TokenRecord) =>
+    refresh(
+      state,
+      {
+        clientId: CLIENT,
+        presented,
+        successor: { ...next, sealed: seal(next) },
+        policy,
+        accessTokenExpiresAt: now + 900_000,
+      },
+      now,
+    );
+
+  it("answers a retry of the previous token within the grace window with the same successor", () => {
+    const { state, first } = activeFamily(policy);
+    const one = rotate(state, first, T0 + 1_000, { generation: 1, hash: "h1" });
+    expect(one.result).toMatchObject({ ok: true, outcome: "rotated", generation: 1 });
+    const retry = rotate(one.state as FamilyState, first, T0 + 5_999, {
+      generation: 1,
+      hash: "hX",
+    });
+    expect(retry.result).toMatchObject({
+      ok: true,
+      outcome: "grace",
+      sealedSuccessor: "sealed:1:h1",
+    });
+    const late = rotate(one.state as FamilyState, first, T0 + 6_000, { generation: 1, hash: "hY" });
+    expect(late.result).toEqual({ ok: false, reason: "reuse_detected" });
+    expect(late.revoked).toMatchObject({ status: "revoked", reason: "refresh_token_reuse" });
+  });
+
+  it("refuses a wrong hash at the current generation as unknown, without revoking", () => {
+    const { state } = activeFamily(policy);
+    const step = rotate(state, { generation: 0, hash: "forged" }, T0, {
+      generation: 1,
+      hash: "h1",
+    });
+    expect(step.result).toEqual({ ok: false, reason: "unknown" });
+    expect(step.state).toBe(state);
+  });
+
+  it("refuses a scope beyond the grant before anything rotates", () => {
+    const { state, first } = activeFamily(policy);
+    const step = refresh(
+      state,
+      {
+        clientId: CLIENT,
+        presented: first,
+        scope: ["openid", "email"],
+        successor: { generation: 1, hash: "h1", sealed: "s" },
+        policy,
+        accessTokenExpiresAt: T0,
+      },
+      T0,
+    );
+    expect(step.result).toEqual({ ok: false, reason: "scope_exceeded" });
+    expect(step.state).toBe(state);
+  });
+});

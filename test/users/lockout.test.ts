@@ -1,0 +1,152 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { loginPage, redirectTarget } from "../support/authorize";
+import type { Browser } from "../support/browser";
+import { type RegisteredClient, registerClient, registerUser } from "../support/fixtures";
+
+/**
+ * Login lock-out (src/users/username.ts): after 5 failures in a row the
+ * username is locked (30 s, doubling with each further failure), and while it
+ * is locked even the right password is refused. The counter lives with the
+ * username, not the account, so a name nobody holds behaves exactly the same
+ * and the lock-out reveals nothing about which accounts exist.
+ */
+
+interface Attempts {
+  failures: number;
+  lastFailureAt: number;
+  lockedUntil: number;
+}
+
+const WRONG = "not the password";
+
+/** A login form to post to, as many times as a test wants. */
+async function form(client: RegisteredClient): Promise<(u: string, p: string) => Promise<Attempt>> {
+  const { browser, html } = await loginPage(client);
+  return async (username, password) => attempt(browser, html, username, password);
+}
+
+interface Attempt {
+  status: number;
+  message: string | undefined;
+  res: Response;
+}
+
+async function attempt(
+  browser: Browser,
+  html: string,
+  username: string,
+  password: string,
+): Promise<Attempt> {
+  const res = await browser.submit(html, { username, password });
+  const page = res.status === 200 || res.status >= 400 ? await res.clone().text() : "";
+  return { status: res.status, message: /role="alert">([^<]*)</.exec(page)?.[1], res };
+}
+
+const usernameStub = (username: string) => env.USERNAME.getByName(username);
+
+function storedAttempts(username: string): Promise<Attempts | undefined> {
+  return runInDurableObject(usernameStub(username), (_instance, state) =>
+    state.storage.kv.get<Attempts>("attempts"),
+  );
+}
+
+describe("login lock-out", () => {
+  it("after 5 failures the username is locked: a 429 page with a retry message", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const user = await registerUser();
+    const login = await form(client);
+    for (let i = 0; i < 5; i++) expect((await login(user.username, WRONG)).status).toBe(401);
+    const locked = await login(user.username, WRONG);
+    expect(locked.status).toBe(429);
+    expect(locked.message).toMatch(/^Too many failed attempts\. Try again in \d+ minutes?\.$/);
+  });
+
+  it("while locked, the right password is refused too", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const user = await registerUser();
+    const login = await form(client);
+    for (let i = 0; i < 5; i++) await login(user.username, WRONG);
+    const right = await login(user.username, user.password);
+    expect(right.status).toBe(429);
+    expect(right.res.headers.get("location")).toBeNull();
+    expect(right.res.headers.getSetCookie().some((c) => c.startsWith("ets_session="))).toBe(false);
+  });
+
+  it("fewer than 5 failures lock nothing, and a success resets the count", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const user = await registerUser();
+    const login = await form(client);
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 4; i++) expect((await login(user.username, WRONG)).status).toBe(401);
+      const ok = await login(user.username, user.password);
+      expect(redirectTarget(ok.res).searchParams.get("code")).toBeTruthy();
+    }
+    expect(await storedAttempts(user.username)).toBeUndefined();
+  });
+
+  it("a username nobody holds is locked the same way, with the same messages (no enumeration)", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const user = await registerUser();
+    const nobody = `${user.username}-nobody`;
+    const login = await form(client);
+    const real: Attempt[] = [];
+    const fake: Attempt[] = [];
+    for (let i = 0; i < 6; i++) {
+      real.push(await login(user.username, WRONG));
+      fake.push(await login(nobody, WRONG));
+    }
+    expect(fake.map((a) => a.status)).toEqual(real.map((a) => a.status));
+    expect(fake.map((a) => a.message)).toEqual(real.map((a) => a.message));
+    expect(real.map((a) => a.status)).toEqual([401, 401, 401, 401, 401, 429]);
+  });
+
+  it("locks one username only: another account signs in as usual", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const victim = await registerUser();
+    const other = await registerUser();
+    const login = await form(client);
+    for (let i = 0; i < 6; i++) await login(victim.username, WRONG);
+    const ok = await login(other.username, other.password);
+    expect(redirectTarget(ok.res).searchParams.get("code")).toBeTruthy();
+  });
+
+  it("parallel guesses cannot slip through: each is counted before its password is checked", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const user = await registerUser();
+    const login = await form(client);
+    const results = await Promise.all(Array.from({ length: 8 }, () => login(user.username, WRONG)));
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+    expect((await login(user.username, user.password)).status).toBe(429);
+  });
+
+  it("when the lock runs out the right password works; another failure locks for twice as long", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const user = await registerUser();
+    const login = await form(client);
+    for (let i = 0; i < 5; i++) await login(user.username, WRONG);
+    const first = await storedAttempts(user.username);
+    expect(first?.failures).toBe(5);
+    expect((first?.lockedUntil ?? 0) - (first?.lastFailureAt ?? 0)).toBe(30_000);
+
+    // Test setup: end the lock now instead of waiting 30 s.
+    const unlock = () =>
+      runInDurableObject(usernameStub(user.username), (_instance, state) => {
+        const attempts = state.storage.kv.get<Attempts>("attempts") as Attempts;
+        state.storage.kv.put("attempts", { ...attempts, lockedUntil: Date.now() - 1 });
+      });
+    await unlock();
+    expect((await login(user.username, WRONG)).status).toBe(401);
+    const second = await storedAttempts(user.username);
+    expect(second?.failures).toBe(6);
+    expect((second?.lockedUntil ?? 0) - (second?.lastFailureAt ?? 0)).toBe(60_000);
+    expect((await login(user.username, user.password)).status).toBe(429);
+
+    await unlock();
+    const ok = await login(user.username, user.password);
+    expect(redirectTarget(ok.res).searchParams.get("code")).toBeTruthy();
+    expect(await storedAttempts(user.username)).toBeUndefined();
+  });
+});
