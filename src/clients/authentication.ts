@@ -24,7 +24,9 @@ import { clientSecretMatches, openClientSecret } from "./secrets";
  */
 
 export const JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/** Ed25519 is accepted as the fully specified name of EdDSA (RFC 9864), and advertised as EdDSA. */
 const PRIVATE_KEY_ALGS = ["ES256", "ES384", "PS256", "RS256", "EdDSA", "Ed25519"];
+const advertisedAlgs = (algs: readonly string[]) => algs.filter((a) => a !== "Ed25519");
 const SECRET_ALGS = ["HS256", "HS384", "HS512"];
 /** Assertions may live at most this long, which bounds the replay store. */
 const MAX_ASSERTION_LIFETIME = 3600;
@@ -32,7 +34,7 @@ const CLOCK_SKEW = 30;
 
 advertise({
   clientAuthMethods: AUTH_METHODS,
-  clientAuthSigningAlgs: [...PRIVATE_KEY_ALGS.filter((a) => a !== "Ed25519"), ...SECRET_ALGS],
+  clientAuthSigningAlgs: [...advertisedAlgs(PRIVATE_KEY_ALGS), ...SECRET_ALGS],
 });
 
 interface Presented {
@@ -207,7 +209,7 @@ async function verifyAssertion(
   const alg = safeAlg(assertion);
   if (!alg || !algorithms.includes(alg)) {
     throw failure(
-      `The client assertion must be signed with one of ${algorithms.filter((a) => a !== "Ed25519").join(", ")}.`,
+      `The client assertion must be signed with one of ${advertisedAlgs(algorithms).join(", ")}.`,
       false,
     );
   }

@@ -61,10 +61,7 @@ export class TokenFamily extends DurableObject<Env> {
   private apply<R>(
     operation: string,
     transition: (state: FamilyState | undefined, now: number) => Step<R>,
-  ): {
-    step: Step<R>;
-    before: FamilyState | undefined;
-  } {
+  ): Step<R> {
     const now = Date.now();
     const storage = this.ctx.storage;
     let before: FamilyState | undefined;
@@ -81,35 +78,35 @@ export class TokenFamily extends DurableObject<Env> {
     if (step.state && step.state.status !== before?.status) {
       void storage.setAlarm(step.revoked ? now + PUBLISH_RETRY_MS : cleanupAt(step.state));
     }
-    return { step, before };
+    return step;
   }
 
   createPending(input: Omit<CreatePendingInput, "familyId">): boolean {
     const familyId = this.ctx.id.toString();
     return this.apply("createPending", (s, now) => createPending(s, { ...input, familyId }, now))
-      .step.result.ok;
+      .result.ok;
   }
 
   async redeem(input: RedeemInput): Promise<RedeemResult> {
-    const { step } = this.apply("redeem", (s, now) => redeem(s, input, now));
+    const step = this.apply("redeem", (s, now) => redeem(s, input, now));
     if (step.revoked) await this.revoked(step.revoked);
     return step.result;
   }
 
   async refresh(input: RefreshInput): Promise<RefreshResult> {
-    const { step } = this.apply("refresh", (s, now) => refresh(s, input, now));
+    const step = this.apply("refresh", (s, now) => refresh(s, input, now));
     if (step.revoked) await this.revoked(step.revoked);
     return step.result;
   }
 
   async revokeWithToken(input: RevokeWithTokenInput): Promise<boolean> {
-    const { step } = this.apply("revokeWithToken", (s, now) => revokeWithToken(s, input, now));
+    const step = this.apply("revokeWithToken", (s, now) => revokeWithToken(s, input, now));
     if (step.revoked) await this.revoked(step.revoked);
     return step.result.revoked;
   }
 
   async revoke(reason: RevocationReason): Promise<boolean> {
-    const { step } = this.apply("revoke", (s, now) => revokeFamily(s, reason, now));
+    const step = this.apply("revoke", (s, now) => revokeFamily(s, reason, now));
     if (step.revoked) await this.revoked(step.revoked);
     return step.result.revoked;
   }

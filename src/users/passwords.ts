@@ -55,9 +55,8 @@ export async function verifyPassword(password: string, stored: PasswordHash): Pr
 }
 
 /** Spends the same work as a real check, so an unknown username takes as long as a wrong password. */
-export async function burnPasswordCheck(password: string): Promise<false> {
+export async function burnPasswordCheck(password: string): Promise<void> {
   await derive(password.slice(0, PASSWORD_MAX_LENGTH), new Uint8Array(16), PBKDF2_ITERATIONS);
-  return false;
 }
 
 export function passwordProblem(password: unknown): string | undefined {

@@ -70,9 +70,9 @@ export class Username extends DurableObject<Env> {
     void this.ctx.storage.setAlarm(now + RESET_AFTER_MS + 1000);
 
     const sub = this.owner();
-    const result: PasswordCheck = sub
-      ? await this.env.USER.getByName(sub).checkPassword(password)
-      : { ok: await burnPasswordCheck(password), reason: "invalid" };
+    let result: PasswordCheck = { ok: false, reason: "invalid" };
+    if (sub) result = await this.env.USER.getByName(sub).checkPassword(password);
+    else await burnPasswordCheck(password); // the same work as a wrong password
     if (result.ok) {
       this.ctx.storage.kv.delete("attempts");
     } else if (reserved.lockedUntil > now) {

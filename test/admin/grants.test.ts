@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { GrantView } from "../../src/users/user";
 import { Browser, pkce, signInAndAuthorize } from "../support/browser";
 import {
   REDIRECT_URI,
@@ -22,16 +23,6 @@ import {
   revocationEntry,
   revoked,
 } from "../support/revocation";
-
-interface GrantView {
-  grant_id: string;
-  client_id: string;
-  scope: string;
-  created_at: number;
-  last_refresh_at: number | null;
-  expires_at: number | null;
-  refresh_token: boolean;
-}
 
 async function listGrants(userId: string): Promise<GrantView[]> {
   const res = await adminCall("GET", `/admin/users/${userId}/grants`);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { UserView } from "../../src/users/model";
 import {
   authorizationCode,
   isLoginPage,
@@ -21,17 +22,6 @@ import { refresh } from "../support/refresh";
  * given a new password, blocked and unblocked by the operator. Each change
  * is in force the moment the call returns (one Durable Object per user).
  */
-
-interface UserView {
-  id: string;
-  username: string;
-  name: string | null;
-  email: string | null;
-  email_verified: boolean;
-  blocked: boolean;
-  created_at: number;
-  updated_at: number;
-}
 
 const uniqueName = () => `admin-${crypto.randomUUID().slice(0, 12)}`;
 

@@ -1,23 +1,11 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
-import { adminCall, basic } from "../support/http";
+import { adminCall, basic, fetchWith } from "../support/http";
 
-async function devFetch(path: string, init?: RequestInit): Promise<Response> {
-  const ctx = createExecutionContext();
-  // What `npm run dev` runs: ENVIRONMENT=development, no ISSUER (the request origin), no secrets.
-  const devEnv = {
-    ...env,
-    ENVIRONMENT: "development",
-    ISSUER: "",
-    ADMIN_TOKEN: "",
-    SERVER_SECRET: "",
-  };
-  const res = await worker.fetch(new Request(`http://localhost:8787${path}`, init), devEnv, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
+/** What `npm run dev` runs: ENVIRONMENT=development, no ISSUER (the request origin), no secrets. */
+const DEVELOPMENT = { ENVIRONMENT: "development", ISSUER: "", ADMIN_TOKEN: "", SERVER_SECRET: "" };
+
+const devFetch = (path: string, init?: RequestInit): Promise<Response> =>
+  fetchWith(DEVELOPMENT, new Request(`http://localhost:8787${path}`, init));
 
 describe("the development seed", () => {
   it("does not exist in a production worker", async () => {
@@ -61,16 +49,9 @@ describe("the development seed", () => {
   it("keeps the development admin token and secret out of production", async () => {
     const res = await adminCall("GET", "/admin/clients");
     expect(res.status).toBe(200);
-    const ctx = createExecutionContext();
-    const prodNoSecrets = { ...env, ADMIN_TOKEN: "" };
-    const refused = await worker.fetch(
-      new Request("https://auth.example.test/admin/clients", {
-        headers: { Authorization: "Bearer dev-admin-token" },
-      }),
-      prodNoSecrets,
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    const refused = await fetchWith({ ADMIN_TOKEN: "" }, "/admin/clients", {
+      headers: { Authorization: "Bearer dev-admin-token" },
+    });
     expect(refused.status).toBe(403);
   });
 });

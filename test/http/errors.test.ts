@@ -1,17 +1,7 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../../src/index";
 import { registerClient, tokenRequest } from "../support/fixtures";
-import { basic, call, ISSUER, json, postForm } from "../support/http";
-
-/** Calls the worker's fetch handler with a changed environment: fault injection into our own bindings. */
-async function fetchWith(overrides: Partial<typeof env>, request: Request): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(request, { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
+import { basic, call, fetchWith, ISSUER, json, postForm } from "../support/http";
 
 afterEach(() => vi.restoreAllMocks());
 

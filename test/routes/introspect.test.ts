@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { registerClient, registerUser } from "../support/fixtures";
+import { clientCredentialsGrant, registerClient, registerUser } from "../support/fixtures";
 import { adminCall, basic, call, postForm } from "../support/http";
 import {
   captureLogs,
@@ -86,17 +86,7 @@ describe("POST /introspect (RFC 7662)", () => {
     });
 
     it("describes a client_credentials token, whose subject is the client", async () => {
-      const client = await registerClient({
-        grant_types: ["client_credentials"],
-        redirect_uris: [],
-        scope: "api:read",
-      });
-      const res = await postForm(
-        "/token",
-        { grant_type: "client_credentials" },
-        { Authorization: basic(client.client_id, client.client_secret as string) },
-      );
-      const { access_token } = (await res.json()) as { access_token: string };
+      const { client, accessToken: access_token } = await clientCredentialsGrant();
       expect(await expectActive(client, access_token)).toMatchObject({
         sub: client.client_id,
         client_id: client.client_id,

@@ -1,6 +1,7 @@
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import {
+  clientCredentialsGrant,
   introspect,
   registerClient,
   registerPublicClient,
@@ -84,17 +85,7 @@ describe("POST /revoke (RFC 7009)", () => {
     });
 
     it("revokes a client_credentials token (one with no grant behind it)", async () => {
-      const client = await registerClient({
-        grant_types: ["client_credentials"],
-        redirect_uris: [],
-        scope: "api:read",
-      });
-      const res = await postForm(
-        "/token",
-        { grant_type: "client_credentials" },
-        { Authorization: basic(client.client_id, client.client_secret as string) },
-      );
-      const { access_token } = (await res.json()) as { access_token: string };
+      const { client, accessToken: access_token } = await clientCredentialsGrant();
       await expectActive(client, access_token);
 
       await revoked(client, access_token);

@@ -10,7 +10,6 @@ import {
   signWithKey,
   signWithSecret,
 } from "../support/assertions";
-import { Browser, pkce, signInAndAuthorize } from "../support/browser";
 import {
   REDIRECT_URI,
   type RegisteredClient,
@@ -19,7 +18,7 @@ import {
   type TestUser,
 } from "../support/fixtures";
 import { basic, call, formBody, ISSUER, json, postForm } from "../support/http";
-import { familyIdOf, grantWithRefresh, refreshOk } from "../support/refresh";
+import { refreshOk } from "../support/refresh";
 import {
   bumpGeneration,
   expectErrorPage,
@@ -27,6 +26,7 @@ import {
   expectJsonError,
   familySnapshot,
   flipAt,
+  grantAndPendingCode,
   nonCanonical,
   rawPost,
   revocationEntries,
@@ -88,14 +88,8 @@ async function worldState(): Promise<string> {
 }
 
 beforeAll(async () => {
-  const grant = await grantWithRefresh({ client: { refresh_token: { grace_seconds: 0 } } });
+  const { grant, code, verifier, codeFamily } = await grantAndPendingCode("openid api:read");
   const owner = grant.client;
-  const { verifier, challenge } = await pkce();
-  const redirect = await signInAndAuthorize(new Browser(), owner, grant.user, {
-    challenge,
-    scope: "openid api:read",
-  });
-  const code = redirect.searchParams.get("code") as string;
   const jwtKey = await clientKey("ES256");
   const strangerKey = await clientKey("ES256");
   const ccOnly = { grant_types: ["client_credentials"], redirect_uris: [], scope: "api:read" };
@@ -126,7 +120,7 @@ beforeAll(async () => {
     grantFamily: grant.familyId,
     code,
     verifier,
-    codeFamily: familyIdOf(code),
+    codeFamily,
     secrets: [],
   };
   w.secrets = [

@@ -1,15 +1,12 @@
 import {
   abortAllDurableObjects,
-  createExecutionContext,
   evictDurableObject,
   runDurableObjectAlarm,
   runInDurableObject,
-  waitOnExecutionContext,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { TokenFamily } from "../../src/families/token-family";
-import worker from "../../src/index";
 import { Browser, codeFlow, pkce, signInAndAuthorize, type TokenSet } from "../support/browser";
 import {
   introspect,
@@ -20,7 +17,7 @@ import {
   revokeRequest,
   tokenRequest,
 } from "../support/fixtures";
-import { adminCall, basic, call, formBody, ISSUER, json } from "../support/http";
+import { adminCall, basic, call, fetchWith, formBody, ISSUER, json } from "../support/http";
 import { familyIdOf, grantWithRefresh, refresh, refreshOk } from "../support/refresh";
 import {
   capturingLogs,
@@ -228,15 +225,8 @@ describe("a family Durable Object restarted between operations keeps working fro
 
 describe("when KV cannot be read, introspection fails closed", () => {
   /** Our own Worker, with one binding replaced by an unreachable KV namespace. */
-  async function withBrokenKv(
-    binding: "REVOCATIONS" | "CLIENTS",
-    request: Request,
-  ): Promise<Response> {
-    const ctx = createExecutionContext();
-    const res = await worker.fetch(request, { ...env, [binding]: unreachableKv() }, ctx);
-    await waitOnExecutionContext(ctx);
-    return res;
-  }
+  const withBrokenKv = (binding: "REVOCATIONS" | "CLIENTS", request: Request) =>
+    fetchWith({ [binding]: unreachableKv() }, request);
   const introspection = (client: RegisteredClient, token: string) =>
     new Request(`${ISSUER}/introspect`, {
       method: "POST",
@@ -249,11 +239,7 @@ describe("when KV cannot be read, introspection fails closed", () => {
 
   it("an access token is reported inactive when the revocation list cannot be read (and active when it can)", async () => {
     const grant = await grantWithRefresh();
-    const healthy = await worker.fetch(
-      introspection(grant.client, grant.tokens.access_token),
-      env,
-      createExecutionContext(),
-    );
+    const healthy = await fetchWith({}, introspection(grant.client, grant.tokens.access_token));
     expect(await json(healthy)).toMatchObject({ active: true });
 
     const { result: res, lines } = await capturingLogs(() =>

@@ -3,7 +3,6 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LIMITS } from "../../src/config";
 import { JWT_BEARER } from "../support/assertions";
-import { Browser, pkce, signInAndAuthorize } from "../support/browser";
 import {
   REDIRECT_URI,
   type RegisteredClient,
@@ -11,9 +10,10 @@ import {
   registerPublicClient,
 } from "../support/fixtures";
 import { basic, call, json } from "../support/http";
-import { familyIdOf, grantWithRefresh, refreshOk } from "../support/refresh";
+import { refreshOk } from "../support/refresh";
 import {
   expectNoSecrets,
+  grantAndPendingCode,
   INTROSPECTION_ERRORS,
   REVOCATION_ERRORS,
   stateOf,
@@ -52,12 +52,7 @@ let w: World;
 let before: string;
 
 beforeAll(async () => {
-  const grant = await grantWithRefresh({ client: { refresh_token: { grace_seconds: 0 } } });
-  const { verifier, challenge } = await pkce();
-  const redirect = await signInAndAuthorize(new Browser(), grant.client, grant.user, {
-    challenge,
-  });
-  const code = redirect.searchParams.get("code") as string;
+  const { grant, code, verifier, codeFamily } = await grantAndPendingCode();
   const [other, publicClient] = await Promise.all([
     // May use client_credentials, so that a 200 from /token is possible (and stateless).
     registerClient({
@@ -75,7 +70,7 @@ beforeAll(async () => {
     idToken: grant.tokens.id_token as string,
     code,
     verifier,
-    families: [grant.familyId, familyIdOf(code)],
+    families: [grant.familyId, codeFamily],
     secrets: [],
   };
   w.secrets = [

@@ -92,3 +92,18 @@ export async function introspect(
   expect(res.status).toBe(200);
   return json(res);
 }
+
+/** A confidential client registered for client_credentials only, and a token it was issued. */
+export async function clientCredentialsGrant(): Promise<{
+  client: RegisteredClient;
+  accessToken: string;
+}> {
+  const client = await registerClient({
+    grant_types: ["client_credentials"],
+    redirect_uris: [],
+    scope: "api:read",
+  });
+  const res = await tokenRequest(client, { grant_type: "client_credentials" });
+  expect(res.status, await res.clone().text()).toBe(200);
+  return { client, accessToken: ((await res.json()) as { access_token: string }).access_token };
+}

@@ -1,4 +1,6 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import worker from "../../src/index";
 
 /** Talks to the real Worker (workerd, local Durable Objects and KV) through its default export. */
 
@@ -48,4 +50,21 @@ export function adminCall(method: string, path: string, body?: unknown): Promise
 
 export async function json<T = Record<string, unknown>>(res: Response): Promise<T> {
   return (await res.json()) as T;
+}
+
+/**
+ * Calls the Worker's fetch handler directly, with some of its bindings or
+ * vars replaced: the way to inject a fault into (or count the calls of) one of
+ * our own bindings, or to run as another environment would.
+ */
+export async function fetchWith(
+  overrides: Partial<Cloudflare.Env>,
+  request: Request | string,
+  init?: RequestInit,
+): Promise<Response> {
+  const ctx = createExecutionContext();
+  const req = typeof request === "string" ? new Request(new URL(request, ISSUER), init) : request;
+  const res = await worker.fetch(req, { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
 }

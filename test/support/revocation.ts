@@ -1,4 +1,3 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import {
   decodeJwt,
@@ -9,7 +8,6 @@ import {
   SignJWT,
 } from "jose";
 import { expect, type MockInstance, vi } from "vitest";
-import worker from "../../src/index";
 import { Browser, codeFlow, pkce, signInAndAuthorize, type TokenSet } from "./browser";
 import {
   clientAuth,
@@ -22,7 +20,7 @@ import {
   type TestUser,
   tokenRequest,
 } from "./fixtures";
-import { formBody, ISSUER, json } from "./http";
+import { fetchWith, formBody, json } from "./http";
 
 /**
  * Helpers for the revocation, introspection, grants and audit tests: grants
@@ -119,20 +117,7 @@ export async function expectActive(
 
 // ── the Worker's fetch handler with our own bindings ──────────────────────
 
-/**
- * Calls the Worker's fetch handler directly with `bindings`: the way to
- * inject a fault into (or count the calls of) one of our own bindings.
- */
-export async function fetchWith(
-  bindings: Bindings,
-  path: string,
-  init?: RequestInit,
-): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(new URL(path, ISSUER), init), bindings, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
+export { fetchWith };
 
 export function postFormWith(
   bindings: Bindings,

@@ -2,7 +2,9 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
 import type { TokenFamily } from "../../src/families/token-family";
+import { Browser, pkce, signInAndAuthorize } from "./browser";
 import { call } from "./http";
+import { familyIdOf, grantWithRefresh } from "./refresh";
 
 /**
  * Helpers for the security tests (bad input, properties, races, faults):
@@ -229,4 +231,20 @@ export async function capturingLogs<T>(
   } finally {
     for (const spy of spies) spy.mockRestore();
   }
+}
+
+/**
+ * What the security tests attack: a live grant whose client has no grace
+ * window (so any replay would revoke it), and an unredeemed code of the same
+ * user and client with its PKCE verifier.
+ */
+export async function grantAndPendingCode(scope?: string) {
+  const grant = await grantWithRefresh({ client: { refresh_token: { grace_seconds: 0 } } });
+  const { verifier, challenge } = await pkce();
+  const redirect = await signInAndAuthorize(new Browser(), grant.client, grant.user, {
+    challenge,
+    ...(scope ? { scope } : {}),
+  });
+  const code = redirect.searchParams.get("code") as string;
+  return { grant, code, verifier, codeFamily: familyIdOf(code) };
 }

@@ -4,24 +4,15 @@ import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify
 import { describe, expect, it } from "vitest";
 import { forgetKeyRing } from "../../src/tokens/keyring";
 import { KEY_RETENTION_SECONDS, type SigningKeys } from "../../src/tokens/signing-keys";
-import { introspect, registerClient, tokenRequest } from "../support/fixtures";
+import { clientCredentialsGrant, introspect } from "../support/fixtures";
 import { adminCall, call, ISSUER, json } from "../support/http";
 
 const keys = () => env.SIGNING_KEYS.getByName("signing-keys");
 const jwks = async () => json<JSONWebKeySet>(await call("/jwks"));
 
-async function clientCredentialsToken(): Promise<{
-  token: string;
-  client: Awaited<ReturnType<typeof registerClient>>;
-}> {
-  const client = await registerClient({
-    grant_types: ["client_credentials"],
-    redirect_uris: [],
-    scope: "api:read",
-  });
-  const res = await tokenRequest(client, { grant_type: "client_credentials" });
-  expect(res.status).toBe(200);
-  return { token: (await json<{ access_token: string }>(res)).access_token, client };
+async function clientCredentialsToken() {
+  const { client, accessToken } = await clientCredentialsGrant();
+  return { client, token: accessToken };
 }
 
 // Storage is shared by the tests of one file, so each test reasons from what it finds.
