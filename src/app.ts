@@ -36,10 +36,19 @@ export function createApp(): Hono<AppEnv> {
     await next();
   });
   // Browser apps (public clients) call these directly; none of them uses cookies.
-  for (const path of ["/.well-known/*", "/jwks", "/token", "/revoke", "/userinfo"]) {
-    app.use(
-      path,
-      cors({ origin: "*", allowHeaders: ["Authorization", "Content-Type"], maxAge: 600 }),
+  const browserCors = cors({
+    origin: "*",
+    allowHeaders: ["Authorization", "Content-Type"],
+    maxAge: 600,
+  });
+  // Public metadata carries the header always, so that a copy in a shared
+  // cache works for browsers too.
+  for (const path of ["/.well-known/*", "/jwks"]) app.use(path, browserCors);
+  // Token responses are never cached; only a browser's request (it always
+  // sends Origin) needs the headers, and servers' requests skip the work.
+  for (const path of ["/token", "/revoke", "/userinfo"]) {
+    app.use(path, (c, next) =>
+      c.req.header("origin") === undefined ? next() : browserCors(c, next),
     );
   }
   app.use("/admin/*", noStore, requireAdmin);

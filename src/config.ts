@@ -82,6 +82,34 @@ function issuerOf(env: Env, requestUrl: string): string {
   throw configError("ISSUER", "is not set");
 }
 
+/**
+ * How long an isolate may reuse what it read from KV (0: read KV every time).
+ * Each bound adds to KV's own (about 60 s between locations); README,
+ * "Consistency bounds".
+ */
+export interface IsolateCacheSettings {
+  /** A client record, on the token, revocation, introspection and authorize paths. */
+  clientSeconds: number;
+  /** "This access token is not revoked", on introspection and userinfo. */
+  revocationSeconds: number;
+}
+
+export const MAX_ISOLATE_CACHE_SECONDS = 60;
+
+const cacheSettings = new WeakMap<Env, IsolateCacheSettings>();
+
+export function isolateCacheSettings(env: Env): IsolateCacheSettings {
+  let settings = cacheSettings.get(env);
+  if (!settings) {
+    settings = {
+      clientSeconds: seconds(env, "CLIENT_CACHE_SECONDS", 5, MAX_ISOLATE_CACHE_SECONDS),
+      revocationSeconds: seconds(env, "REVOCATION_CACHE_SECONDS", 5, MAX_ISOLATE_CACHE_SECONDS),
+    };
+    cacheSettings.set(env, settings);
+  }
+  return settings;
+}
+
 const cache = new WeakMap<Env, Omit<ProviderConfig, "issuer">>();
 
 export function providerConfig(env: Env, requestUrl: string): ProviderConfig {

@@ -21,6 +21,8 @@ export interface Env {
   REFRESH_TOKEN_IDLE_LIFETIME?: string;
   REFRESH_TOKEN_REQUIRE_OFFLINE_ACCESS?: string;
   SIGNING_KEY_ROTATION_DAYS?: string;
+  CLIENT_CACHE_SECONDS?: string;
+  REVOCATION_CACHE_SECONDS?: string;
   /** Exposes the benchmark's reference routes; only the benchmark sets it. */
   BENCH_ROUTES?: string;
 

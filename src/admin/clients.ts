@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import type { ClientCredential, ClientRecord } from "../clients/model";
-import { deleteClient, findClient, listClients, saveClient } from "../clients/registry";
+import { deleteClient, listClients, readClient, saveClient } from "../clients/registry";
 import { generateClientSecret, hashClientSecret, sealClientSecret } from "../clients/secrets";
 import { type ClientDraft, clientView, validateClient } from "../clients/validation";
 import type { Env } from "../env";
@@ -92,12 +92,12 @@ export function adminClientRoutes(app: Hono<AppEnv>): void {
   });
   endpoint(app, "/admin/clients/:id", {
     GET: async (c) => {
-      const client = await findClient(c.env, pathParam(c, "id"));
+      const client = await readClient(c.env, pathParam(c, "id"));
       if (!client) throw notFound();
       return c.json(clientView(client));
     },
     PATCH: async (c) => {
-      const existing = await findClient(c.env, pathParam(c, "id"));
+      const existing = await readClient(c.env, pathParam(c, "id"));
       if (!existing) throw notFound();
       const draft = validateClient(await readJson(c.req.raw), c.get("config"), existing);
       const { credential, secret } = await credentialFor(c.env, draft, existing.credential);
@@ -115,7 +115,7 @@ export function adminClientRoutes(app: Hono<AppEnv>): void {
   });
   endpoint(app, "/admin/clients/:id/secret", {
     POST: async (c) => {
-      const client = await findClient(c.env, pathParam(c, "id"));
+      const client = await readClient(c.env, pathParam(c, "id"));
       if (!client) throw notFound();
       const method = client.credential.method;
       if (method === "none" || method === "private_key_jwt") {

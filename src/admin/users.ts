@@ -3,6 +3,7 @@ import type { Env } from "../env";
 import { OAuthError } from "../errors";
 import { type AppEnv, pathParam } from "../http/context";
 import { endpoint } from "../http/endpoint";
+import { noteFamilyRevoked } from "../revocation/lists";
 import { createUser } from "../users/accounts";
 import { normalizeUsername, USERNAME } from "../users/model";
 import { hashPassword, passwordProblem } from "../users/passwords";
@@ -140,6 +141,7 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
       if (!(await userStub(c.env, pathParam(c, "id")).revokeGrant(grant))) {
         throw new OAuthError("not_found", "There is no such live grant for this user.");
       }
+      noteFamilyRevoked(c.env, grant);
       return c.body(null, 204);
     },
   });

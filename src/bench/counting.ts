@@ -89,24 +89,37 @@ function countingKv(kv: KVNamespace, binding: string, tally: Tally): object {
   });
 }
 
+/**
+ * One counting wrapper per binding and tally, reused by every request of
+ * that kind: the isolate caches are kept per binding object
+ * (src/lib/isolate-cache.ts), so fresh wrappers would make every counted
+ * request a cache miss and count the cold path only.
+ */
+const wrappers = new WeakMap<object, WeakMap<Tally, object>>();
+
+function countingBinding(value: unknown, binding: string, tally: Tally): unknown {
+  if (!isNamespace(value) && !isKv(value)) return value;
+  let byTally = wrappers.get(value);
+  if (!byTally) {
+    byTally = new WeakMap();
+    wrappers.set(value, byTally);
+  }
+  let wrapper = byTally.get(tally);
+  if (!wrapper) {
+    wrapper = isNamespace(value)
+      ? countingNamespace(value, binding, tally)
+      : countingKv(value as KVNamespace, binding, tally);
+    byTally.set(tally, wrapper);
+  }
+  return wrapper;
+}
+
 /** The Worker's env, with every Durable Object and KV binding counting into `tally`. */
 export function countingEnv(env: Env, tally: Tally): Env {
-  const wrapped = new Map<PropertyKey, unknown>();
   return new Proxy(env, {
     get(target, prop) {
       const value = Reflect.get(target, prop);
-      if (typeof prop === "symbol") return value;
-      if (!wrapped.has(prop)) {
-        wrapped.set(
-          prop,
-          isNamespace(value)
-            ? countingNamespace(value, prop, tally)
-            : isKv(value)
-              ? countingKv(value, prop, tally)
-              : value,
-        );
-      }
-      return wrapped.get(prop);
+      return typeof prop === "symbol" ? value : countingBinding(value, prop, tally);
     },
   });
 }

@@ -55,15 +55,19 @@ function failure(description: string, viaHeader: boolean): OAuthError {
   });
 }
 
+const BASIC = /^Basic ([A-Za-z0-9+/]+={0,2})$/i;
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
 /** RFC 6749 §2.3.1: both halves are form-urlencoded before base64. */
 function parseBasic(header: string): { clientId: string; secret: string } | undefined {
-  const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(header.trim());
+  const match = BASIC.exec(header.trim());
   if (!match?.[1]) return undefined;
   let decoded: string;
   try {
-    decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
-      Uint8Array.from(atob(match[1]), (ch) => ch.charCodeAt(0)),
-    );
+    const binary = atob(match[1]);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    decoded = strictUtf8.decode(bytes);
   } catch {
     return undefined;
   }

@@ -1,5 +1,7 @@
+import { isolateCacheSettings } from "../config";
 import type { Env } from "../env";
 import { OAuthError } from "../errors";
+import { cachePerBinding } from "../lib/isolate-cache";
 import { logError } from "../log";
 import type { ClientRecord } from "./model";
 
@@ -7,10 +9,13 @@ import type { ClientRecord } from "./model";
  * The client registry, in KV: read on every token request, written only by
  * the admin API.
  *
- * Consistency: a change is visible at once in the location that made it and
- * within about 60 seconds everywhere else (KV's propagation and edge cache).
- * So a deleted client, or a rotated secret, can go on working for up to a
- * minute in other locations; see README, "Client registry consistency".
+ * Consistency: KV makes a change visible at once in the location that made
+ * it and within about 60 seconds everywhere else. On top of that each isolate
+ * reuses a record it read for CLIENT_CACHE_SECONDS (default 5): a deleted
+ * client, a rotated secret or a changed policy takes effect in the isolate
+ * that made the change at once, in the rest of that location within those
+ * seconds, and elsewhere within about a minute more. See README,
+ * "Consistency bounds".
  */
 
 const key = (clientId: string) => `client:${clientId}`;
@@ -18,7 +23,27 @@ const key = (clientId: string) => `client:${clientId}`;
 /** Client ids are ours (or the dev seed's): anything else cannot be registered. */
 export const CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
 
+/** Enough for every client a location serves; unknown ids are never kept. */
+const recent = cachePerBinding<Readonly<ClientRecord>>(1000);
+
+/**
+ * The client, as the hot paths see it: from this isolate's memory when it
+ * was read less than CLIENT_CACHE_SECONDS ago, else from KV. Callers must
+ * not change the record (it is frozen).
+ */
 export async function findClient(env: Env, clientId: string): Promise<ClientRecord | undefined> {
+  if (!CLIENT_ID.test(clientId)) return undefined;
+  const ttl = isolateCacheSettings(env).clientSeconds * 1000;
+  const cache = recent(env.CLIENTS);
+  const known = ttl > 0 ? cache.get(clientId) : undefined;
+  if (known) return known;
+  const client = await readClient(env, clientId);
+  if (client && ttl > 0) cache.set(clientId, deepFreeze(client), Date.now() + ttl);
+  return client;
+}
+
+/** The client as KV has it now, for the admin API (which must never act on a stale copy). */
+export async function readClient(env: Env, clientId: string): Promise<ClientRecord | undefined> {
   if (!CLIENT_ID.test(clientId)) return undefined;
   try {
     return (await env.CLIENTS.get<ClientRecord>(key(clientId), "json")) ?? undefined;
@@ -35,15 +60,26 @@ export async function findClient(env: Env, clientId: string): Promise<ClientReco
   }
 }
 
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/** Writes a client; this isolate forgets its old copy at once. */
 export async function saveClient(env: Env, client: ClientRecord): Promise<void> {
   await env.CLIENTS.put(key(client.client_id), JSON.stringify(client), {
     metadata: { client_name: client.client_name },
   });
+  recent(env.CLIENTS).delete(client.client_id);
 }
 
 export async function deleteClient(env: Env, clientId: string): Promise<boolean> {
-  if (!(await findClient(env, clientId))) return false;
+  if (!(await readClient(env, clientId))) return false;
   await env.CLIENTS.delete(key(clientId));
+  recent(env.CLIENTS).delete(clientId);
   return true;
 }
 

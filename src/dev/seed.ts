@@ -1,5 +1,5 @@
 import type { ClientRecord } from "../clients/model";
-import { findClient, saveClient } from "../clients/registry";
+import { readClient, saveClient } from "../clients/registry";
 import { hashClientSecret } from "../clients/secrets";
 import type { Env } from "../env";
 import { nowSeconds } from "../lib/time";
@@ -66,7 +66,7 @@ async function seed(env: Env, origin: string, scopes: readonly string[]): Promis
     },
   ];
   for (const client of clients) {
-    if (!(await findClient(env, client.client_id))) await saveClient(env, client);
+    if (!(await readClient(env, client.client_id))) await saveClient(env, client);
   }
   if (!(await env.USERNAME.getByName(DEMO.user.username).owner())) {
     await createUser(env, {

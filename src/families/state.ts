@@ -112,6 +112,10 @@ export type Refusal =
   | "no_refresh_token"
   | "scope_exceeded";
 
+/** Refusals that mean the family is revoked (now, or before this request). */
+export const meansRevoked = (reason: Refusal): boolean =>
+  reason === "reuse_detected" || reason === "revoked";
+
 /** A transition: the state to store (undefined: delete the family), and what to answer. */
 export interface Step<R> {
   state: FamilyState | undefined;

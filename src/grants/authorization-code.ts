@@ -1,10 +1,11 @@
 import { accessTokenLifetime, familyPolicy, refreshPolicy } from "../clients/policy";
 import { invalidGrant, invalidRequest } from "../errors";
-import type { Refusal } from "../families/state";
+import { meansRevoked, type Refusal } from "../families/state";
 import { familyStub } from "../families/stub";
 import { sha256, toBase64Url, utf8 } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
 import { audit } from "../log";
+import { noteFamilyRevoked } from "../revocation/lists";
 import {
   claimedKind,
   decodeFamilyToken,
@@ -70,8 +71,10 @@ export const authorizationCodeGrant: GrantHandler = {
       policy: familyPolicy(policy),
       accessTokenExpiresAt: exp * 1000,
     });
-    if (!result.ok)
+    if (!result.ok) {
+      if (meansRevoked(result.reason)) noteFamilyRevoked(env, code.familyId);
       throw invalidGrant(refusals[result.reason] ?? "The authorization code is invalid.");
+    }
 
     const { grant } = result;
     const accessToken = await issueAccessToken(env, config, {

@@ -1,9 +1,10 @@
 import { accessTokenLifetime, familyPolicy, refreshPolicy } from "../clients/policy";
 import { invalidGrant, invalidScope } from "../errors";
-import type { Refusal } from "../families/state";
+import { meansRevoked, type Refusal } from "../families/state";
 import { familyStub } from "../families/stub";
 import { nowSeconds } from "../lib/time";
 import { audit } from "../log";
+import { noteFamilyRevoked } from "../revocation/lists";
 import {
   claimedKind,
   decodeFamilyToken,
@@ -80,7 +81,7 @@ export const refreshTokenGrant: GrantHandler = {
             successor: {
               generation: successor.generation,
               hash: await secretHash(successor.secret),
-              sealed: await sealSuccessor(successorText, presented.secret),
+              sealed: await sealSuccessor(successor.secret, presented.secret),
             },
           }
         : {}),
@@ -89,6 +90,8 @@ export const refreshTokenGrant: GrantHandler = {
       accessTokenExpiresAt: exp * 1000,
     });
     if (!result.ok) {
+      // This isolate's introspection sees the revocation at once (KV carries it elsewhere).
+      if (meansRevoked(result.reason)) noteFamilyRevoked(env, presented.familyId);
       if (result.reason === "scope_exceeded") {
         throw invalidScope(
           "The requested scope is not within the scope originally granted (RFC 6749 §6).",
@@ -102,10 +105,20 @@ export const refreshTokenGrant: GrantHandler = {
       case "rotated":
         refreshToken = successorText;
         break;
-      case "grace":
-        refreshToken = await openSuccessor(result.sealedSuccessor, presented.secret);
-        if (!refreshToken) throw invalidGrant("The refresh token is invalid.");
+      case "grace": {
+        const secret = await openSuccessor(result.sealedSuccessor, presented.secret);
+        if (!secret) throw invalidGrant("The refresh token is invalid.");
+        refreshToken = await encodeFamilyToken(
+          {
+            kind: "refresh_token",
+            familyId: presented.familyId,
+            generation: presented.generation + 1,
+            secret,
+          },
+          keys.tokenTag,
+        );
         break;
+      }
       case "unchanged":
         refreshToken = policy.returnOnRefresh ? presentedText : undefined;
         break;

@@ -76,6 +76,9 @@ export async function readLimitedText(request: Request, limit: number): Promise<
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
   if (!request.body) return "";
+  // A declared length frames the body: read it in one go (still checked, for
+  // bodies built in-process whose header need not match).
+  if (declared !== null) return utf8Text(await request.arrayBuffer(), limit);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -95,6 +98,11 @@ export async function readLimitedText(request: Request, limit: number): Promise<
     body.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  return utf8Text(body, limit);
+}
+
+function utf8Text(body: ArrayBuffer | Uint8Array, limit: number): string {
+  if (body.byteLength > limit) throw tooLarge(limit);
   try {
     return fatalUtf8.decode(body);
   } catch {

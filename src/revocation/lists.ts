@@ -1,5 +1,7 @@
+import { isolateCacheSettings, LIMITS } from "../config";
 import type { Env } from "../env";
 import type { RevokedFamily } from "../families/state";
+import { cachePerBinding } from "../lib/isolate-cache";
 import { nowSeconds } from "../lib/time";
 
 /**
@@ -13,9 +15,13 @@ import { nowSeconds } from "../lib/time";
  * the lists stay bounded. They are a cache of decisions made elsewhere: the
  * family Durable Object stays the authority for refresh tokens.
  *
- * Freshness: a write is visible at once to reads in the same location, and
- * within about 60 seconds everywhere else (KV propagation). See README,
- * "Revocation freshness".
+ * Freshness: KV makes a write visible at once to reads in the same location
+ * and within about 60 seconds everywhere else. Each isolate also remembers:
+ * - a revocation it made or was told of (POST /revoke, reuse detected on a
+ *   refresh or a code): at once, until the tokens concerned expire;
+ * - "this token is not revoked", read from KV: for REVOCATION_CACHE_SECONDS
+ *   (default 5), so a revocation made elsewhere can take that much longer.
+ * See README, "Consistency bounds".
  */
 
 /** KV refuses expirations less than 60 s ahead. */
@@ -26,6 +32,22 @@ const jtiKey = (jti: string) => `jti:${jti}`;
 
 function expiration(untilSeconds: number): number {
   return Math.max(untilSeconds, nowSeconds() + MIN_TTL);
+}
+
+/** What this isolate knows: `true` (revoked) or `false` (not, for a few seconds). */
+const known = cachePerBinding<boolean>(10_000);
+
+/**
+ * This isolate revoked, or was told of the revocation of, a family: its
+ * access tokens are inactive here at once. Kept as long as an access token
+ * could live; KV carries the revocation to every other isolate.
+ */
+export function noteFamilyRevoked(env: Env, familyId: string): void {
+  known(env.REVOCATIONS).set(
+    familyKey(familyId),
+    true,
+    Date.now() + LIMITS.maxAccessTokenLifetime * 1000,
+  );
 }
 
 export async function publishFamilyRevocation(env: Env, family: RevokedFamily): Promise<void> {
@@ -39,16 +61,32 @@ export async function publishFamilyRevocation(env: Env, family: RevokedFamily): 
 export async function revokeAccessTokenId(env: Env, jti: string, exp: number): Promise<void> {
   if (exp <= nowSeconds()) return;
   await env.REVOCATIONS.put(jtiKey(jti), "revoked", { expiration: expiration(exp) });
+  known(env.REVOCATIONS).set(jtiKey(jti), true, exp * 1000);
 }
 
 /**
  * Whether an access token is on either list. A KV failure throws: callers
- * fail closed (introspection answers inactive, userinfo refuses).
+ * fail closed (introspection answers inactive, userinfo refuses), once what
+ * this isolate already knew has expired.
  */
 export async function isAccessTokenRevoked(
   env: Env,
-  token: { jti: string; fid?: string },
+  token: { jti: string; fid?: string; exp: number },
 ): Promise<boolean> {
+  const cache = known(env.REVOCATIONS);
+  if (cache.get(jtiKey(token.jti)) || (token.fid && cache.get(familyKey(token.fid)))) return true;
+  // "Not revoked" is about both keys the read looked at.
+  const bothKeys = `${jtiKey(token.jti)} ${token.fid ? familyKey(token.fid) : ""}`;
+  if (cache.get(bothKeys) === false) return false;
+  const revoked = await readRevoked(env, token);
+  // A revoked token stays revoked; "not revoked" is kept only briefly.
+  const ttl = isolateCacheSettings(env).revocationSeconds * 1000;
+  if (revoked) cache.set(jtiKey(token.jti), true, token.exp * 1000);
+  else if (ttl > 0) cache.set(bothKeys, false, Math.min(Date.now() + ttl, token.exp * 1000));
+  return revoked;
+}
+
+async function readRevoked(env: Env, token: { jti: string; fid?: string }): Promise<boolean> {
   if (!token.fid) return (await env.REVOCATIONS.get(jtiKey(token.jti))) !== null;
   // One bulk read for both keys: one KV operation instead of two (the
   // benchmark measured each read as the largest cost of an introspection).

@@ -4,7 +4,7 @@ import { readJson } from "../admin/body";
 import { allTallies, countingEnv, resetTallies, tallyFor } from "../bench/counting";
 import { authenticateClient } from "../clients/authentication";
 import { familyPolicy, refreshPolicy } from "../clients/policy";
-import { findClient } from "../clients/registry";
+import { findClient, readClient } from "../clients/registry";
 import { LIMITS } from "../config";
 import { invalidRequest, OAuthError } from "../errors";
 import { familyStub, newFamilyId } from "../families/stub";
@@ -99,7 +99,7 @@ function seedRequest(body: unknown): SeedRequest {
 async function ablationSteps(c: AppContext): Promise<Params | undefined> {
   const steps = c.req.query("with")?.split(",") ?? [];
   let params: Params | undefined;
-  if (steps.includes("kv")) await findClient(c.env, c.req.query("client_id") ?? "");
+  if (steps.includes("kv")) await readClient(c.env, c.req.query("client_id") ?? "");
   if (steps.includes("auth")) {
     const config = c.get("config");
     params = await readForm(c.req.raw, LIMITS.maxFormBytes);
@@ -166,6 +166,7 @@ export function benchRoutes(app: Hono<AppEnv>): void {
     if (payload && c.req.query("with")?.includes("revocation")) {
       const revoked = await isAccessTokenRevoked(c.env, {
         jti: String(payload.jti),
+        exp: Number(payload.exp),
         ...(typeof payload.fid === "string" ? { fid: payload.fid } : {}),
       });
       return c.json({ active: !revoked });

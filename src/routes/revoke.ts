@@ -7,7 +7,7 @@ import { endpoint } from "../http/endpoint";
 import { readForm } from "../http/form";
 import { noStore } from "../http/no-store";
 import { audit } from "../log";
-import { revokeAccessTokenId } from "../revocation/lists";
+import { noteFamilyRevoked, revokeAccessTokenId } from "../revocation/lists";
 import { readAccessToken } from "../tokens/access-token";
 import { claimedKind, decodeFamilyToken, secretHash } from "../tokens/family-token";
 import { serverKeys } from "../tokens/server-secret";
@@ -47,10 +47,11 @@ export function revokeRoutes(app: Hono<AppEnv>): void {
           );
           const family = decoded && familyStub(c.env, decoded.familyId);
           if (decoded && family) {
-            await family.revokeWithToken({
+            const revoked = await family.revokeWithToken({
               clientId: client.client_id,
               presented: { generation: decoded.generation, hash: await secretHash(decoded.secret) },
             });
+            if (revoked) noteFamilyRevoked(c.env, decoded.familyId);
           }
         } else if (kind === undefined) {
           const claims = await readAccessToken(c.env, config, token);

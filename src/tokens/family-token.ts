@@ -108,24 +108,30 @@ async function successorKey(secret: Uint8Array): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
 }
 
+/**
+ * Seals the successor's secret (the rest of the successor token, its family,
+ * generation and tag, is not secret and is rebuilt when it is opened), so the
+ * family stores 60 bytes per rotation rather than a whole token.
+ */
 export async function sealSuccessor(
-  successor: string,
+  successorSecret: Uint8Array,
   predecessorSecret: Uint8Array,
 ): Promise<string> {
   const iv = randomBytes(12);
   const key = await successorKey(predecessorSecret);
   const sealed = new Uint8Array(
-    await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, utf8(successor)),
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, successorSecret),
   );
   return toBase64Url(concatBytes(iv, sealed));
 }
 
+/** The successor's secret, or undefined if `sealed` was not sealed under this predecessor. */
 export async function openSuccessor(
   sealed: string,
   predecessorSecret: Uint8Array,
-): Promise<string | undefined> {
+): Promise<Uint8Array | undefined> {
   const bytes = fromBase64Url(sealed);
-  if (!bytes || bytes.byteLength < 13) return undefined;
+  if (!bytes || bytes.byteLength !== 12 + SECRET_BYTES + 16) return undefined;
   try {
     const key = await successorKey(predecessorSecret);
     const plain = await crypto.subtle.decrypt(
@@ -133,7 +139,7 @@ export async function openSuccessor(
       key,
       bytes.slice(12),
     );
-    return new TextDecoder().decode(plain);
+    return new Uint8Array(plain);
   } catch {
     return undefined;
   }

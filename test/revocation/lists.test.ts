@@ -7,16 +7,19 @@ import {
   publishFamilyRevocation,
   revokeAccessTokenId,
 } from "../../src/revocation/lists";
-import { registerClient, registerUser } from "../support/fixtures";
+import { type RegisteredClient, registerClient, registerUser } from "../support/fixtures";
 import { adminCall } from "../support/http";
 import {
   captureLogs,
   codeFlowWith,
   expectInactive,
   expectRefreshRefused,
+  INACTIVE,
+  introspectWith,
   issueGrant,
   jtiOf,
   nowSeconds,
+  postFormWith,
   refreshed,
   refreshRequest,
   revocationEntry,
@@ -104,20 +107,26 @@ describe("the KV revocation lists (src/revocation/lists.ts)", () => {
   });
 
   describe("isAccessTokenRevoked", () => {
+    const exp = nowSeconds() + 600;
+
     it("finds a token by its jti or by its family, and nothing else", async () => {
       const familyId = randomId();
       await revokeAccessTokenId(env, "listed-jti", nowSeconds() + 600);
       await publishFamilyRevocation(env, revokedFamily(familyId, Date.now() + 600_000));
 
-      expect(await isAccessTokenRevoked(env, { jti: "clean-jti" })).toBe(false);
-      expect(await isAccessTokenRevoked(env, { jti: "clean-jti", fid: randomId() })).toBe(false);
-      expect(await isAccessTokenRevoked(env, { jti: "listed-jti" })).toBe(true);
-      expect(await isAccessTokenRevoked(env, { jti: "clean-jti", fid: familyId })).toBe(true);
+      expect(await isAccessTokenRevoked(env, { jti: "clean-jti", exp })).toBe(false);
+      expect(await isAccessTokenRevoked(env, { jti: "clean-jti", fid: randomId(), exp })).toBe(
+        false,
+      );
+      expect(await isAccessTokenRevoked(env, { jti: "listed-jti", exp })).toBe(true);
+      expect(await isAccessTokenRevoked(env, { jti: "clean-jti", fid: familyId, exp })).toBe(true);
     });
 
     it("throws when KV cannot be read, so that callers fail closed", async () => {
       const outage = { ...env, REVOCATIONS: unreadableKv(env.REVOCATIONS) };
-      await expect(isAccessTokenRevoked(outage, { jti: "any", fid: randomId() })).rejects.toThrow();
+      await expect(
+        isAccessTokenRevoked(outage, { jti: "any", fid: randomId(), exp }),
+      ).rejects.toThrow();
     });
   });
 
@@ -202,6 +211,68 @@ describe("the KV revocation lists (src/revocation/lists.ts)", () => {
       expect(await revocationEntry(`family:${refreshToken.split(".")[1]}`)).toBeUndefined();
       await expectRefreshRefused(client, refreshToken);
       await expectInactive(client, refreshToken);
+    });
+  });
+
+  describe("what an isolate remembers (REVOCATION_CACHE_SECONDS)", () => {
+    const withCache = (seconds: number) => ({ ...env, REVOCATION_CACHE_SECONDS: String(seconds) });
+    /** What the family's Durable Object writes when it is revoked in another location. */
+    const revokedElsewhere = (familyId: string) =>
+      env.REVOCATIONS.put(`family:${familyId}`, JSON.stringify({ reason: "admin" }), {
+        expirationTtl: 600,
+      });
+
+    it("answers 'not revoked' from memory for at most REVOCATION_CACHE_SECONDS", async () => {
+      const { client, tokens, familyId } = await issueGrant();
+      const oneSecond = withCache(1);
+      expect((await introspectWith(oneSecond, client, tokens.access_token)).active).toBe(true);
+
+      await revokedElsewhere(familyId);
+      const remembered = await introspectWith(oneSecond, client, tokens.access_token);
+      expect(remembered.active, "within the bound").toBe(true);
+      await sleep(1100);
+      expect(await introspectWith(oneSecond, client, tokens.access_token)).toStrictEqual(INACTIVE);
+    });
+
+    it("reads KV for every answer when REVOCATION_CACHE_SECONDS is 0", async () => {
+      const { client, tokens, familyId } = await issueGrant();
+      const never = withCache(0);
+      expect((await introspectWith(never, client, tokens.access_token)).active).toBe(true);
+      await revokedElsewhere(familyId);
+      expect(await introspectWith(never, client, tokens.access_token)).toStrictEqual(INACTIVE);
+    });
+
+    it("sees at once a revocation made through this isolate, whatever it remembered", async () => {
+      const aMinute = withCache(60);
+      const remembered = async (client: RegisteredClient, accessToken: string) =>
+        expect((await introspectWith(aMinute, client, accessToken)).active).toBe(true);
+
+      // RFC 7009 with the access token itself.
+      const a = await issueGrant();
+      await remembered(a.client, a.tokens.access_token);
+      await postFormWith(aMinute, a.client, "/revoke", { token: a.tokens.access_token });
+      expect(await introspectWith(aMinute, a.client, a.tokens.access_token)).toStrictEqual(
+        INACTIVE,
+      );
+
+      // RFC 7009 with the refresh token: the whole family.
+      const b = await issueGrant();
+      await remembered(b.client, b.tokens.access_token);
+      await postFormWith(aMinute, b.client, "/revoke", { token: b.refreshToken });
+      expect(await introspectWith(aMinute, b.client, b.tokens.access_token)).toStrictEqual(
+        INACTIVE,
+      );
+
+      // Refresh-token reuse (no grace window): the family's Durable Object revokes it.
+      const c = await issueGrant({ clientFields: { refresh_token: { grace_seconds: 0 } } });
+      await remembered(c.client, c.tokens.access_token);
+      const rotate = { grant_type: "refresh_token", refresh_token: c.refreshToken };
+      expect((await postFormWith(aMinute, c.client, "/token", rotate)).status).toBe(200);
+      const replay = await postFormWith(aMinute, c.client, "/token", rotate);
+      expect(await replay.json()).toMatchObject({ error: "invalid_grant" });
+      expect(await introspectWith(aMinute, c.client, c.tokens.access_token)).toStrictEqual(
+        INACTIVE,
+      );
     });
   });
 });
