@@ -123,14 +123,17 @@ function targets(report) {
 
 const STEP = {
   floor: "floor: 1 DO read+write, 1 SHA-256, 1 ES256 signature",
-  "floor+kv": "+ the client registry read (1 KV get)",
-  "floor+auth": "+ form parsing and client authentication (Basic, SHA-256; includes the KV get)",
+  "floor+kv": "+ one uncached KV read (what a cache miss costs; the isolate caches skip it)",
+  "floor+auth":
+    "+ the POST body, form parsing and client authentication (Basic, SHA-256; client from the isolate cache)",
   "floor+auth+log": "+ one audit log line",
   refresh:
-    "the real refresh (token codec: 2 HMAC, 2 SHA-256, AES-GCM seal; larger DO state and RPC)",
+    "the real refresh (token codec: 2 HMAC, 2 SHA-256, AES-GCM seal; the family's state and RPC; the response)",
   "verify-floor": "JWT-verify floor: 1 ES256 verification",
-  "verify+auth": "+ form parsing and client authentication (1 KV get, SHA-256)",
-  "verify+auth+revocation": "+ the revocation-list read (jti and family keys, one bulk KV get)",
+  "verify+auth":
+    "+ the POST body, form parsing and client authentication (Basic, SHA-256; client from the isolate cache)",
+  "verify+auth+revocation":
+    "+ the revocation check (from the isolate cache; a miss is one bulk KV get of both keys)",
   introspect: "the real introspection (claims checks, response)",
 };
 

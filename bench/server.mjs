@@ -45,6 +45,10 @@ export async function startWorker(root, scriptPath, stateDir, { inspectorPort } 
     enableDevRegistry: false,
     cf: false,
     resourcePersistencePath: stateDir,
+    // The worker's own socket: requests reach it straight from workerd's HTTP
+    // server, not through Miniflare's entry worker (a development proxy that
+    // a deployed worker does not have, and that copies every request body).
+    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
     ...(inspectorPort ? { inspectorPort } : {}),
     handleStructuredLogs: (entry) => {
       logs.lines++;
@@ -74,7 +78,8 @@ export async function startWorker(root, scriptPath, stateDir, { inspectorPort } 
   };
   // Miniflare 5 takes a new options shape; it converts the classic (v4) one.
   const mf = new Miniflare(convertV4MiniflareOptions(options));
-  const url = await mf.ready;
+  await mf.ready;
+  const url = await mf.unsafeGetDirectURL();
   return { mf, url: url.origin, logs };
 }
 
