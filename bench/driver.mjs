@@ -123,6 +123,7 @@ modes["floor+kv"] = floorWith("kv");
 modes["floor+log"] = floorWith("log");
 modes["floor+auth"] = floorWith("auth");
 modes["floor+auth+log"] = floorWith("auth,log");
+modes["floor+auth+log+codec"] = floorWith("auth,log,codec");
 modes["verify+auth"] = verifyWith("auth");
 modes["verify+auth+revocation"] = verifyWith("auth,revocation");
 

@@ -127,8 +127,10 @@ const STEP = {
   "floor+auth":
     "+ the POST body, form parsing and client authentication (Basic, SHA-256; client from the isolate cache)",
   "floor+auth+log": "+ one audit log line",
+  "floor+auth+log+codec":
+    "+ the token codec (the presented token's HMAC checked, the successor's made; 2 SHA-256; AES-GCM seal)",
   refresh:
-    "the real refresh (token codec: 2 HMAC, 2 SHA-256, AES-GCM seal; the family's state and RPC; the response)",
+    "the real refresh (the family's state and transition, the larger RPC, the access token's claims, the response)",
   "verify-floor": "JWT-verify floor: 1 ES256 verification",
   "verify+auth":
     "+ the POST body, form parsing and client authentication (Basic, SHA-256; client from the isolate cache)",

@@ -291,6 +291,16 @@ const cell = (server, mode, concurrency, extra = {}) =>
     ...extra,
   });
 
+/**
+ * The cells of a round start one mode later each round: a cell measured just
+ * after a heavier one pays for some of its garbage (measured: the mode right
+ * after the floor ran up to 10% slower), so no mode should always sit there.
+ */
+function rotated(list, round) {
+  const k = round % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
+}
+
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
@@ -393,7 +403,7 @@ async function mainPhase(report) {
     await renewAccessTokens();
     const results = [];
     for (const c of opts.concurrency) {
-      for (const mode of opts.modes) {
+      for (const mode of rotated(opts.modes, round)) {
         if (mode === "code" && c > consented) {
           await cell(server, mode, c, { count: 1 }); // each user's first flow asks for consent
           consented = c;
@@ -409,23 +419,27 @@ async function mainPhase(report) {
     rounds.push(results);
   }
   report.rounds = rounds;
-  report.cells = rounds[0].map((first, i) => {
-    const samples = rounds.map((r) => r[i]);
-    const med = (key) => median(samples.map((x) => x[key]));
-    return {
-      mode: first.mode,
-      concurrency: first.concurrency,
-      rps: med("rps"),
-      p50: med("p50"),
-      p90: med("p90"),
-      p99: med("p99"),
-      cpuMsPerOp: med("cpuMsPerOp"),
-      completed: samples.reduce((n, x) => n + x.completed, 0),
-      errors: samples.reduce((n, x) => n + x.errors, 0),
-      workerdCpuUtil: med("workerdCpuUtil"),
-      driverCpuUtil: med("driverCpuUtil"),
-    };
-  });
+  report.cells = opts.concurrency.flatMap((concurrency) =>
+    opts.modes.map((mode) => {
+      const samples = rounds.map((r) =>
+        r.find((x) => x.mode === mode && x.concurrency === concurrency),
+      );
+      const med = (key) => median(samples.map((x) => x[key]));
+      return {
+        mode,
+        concurrency,
+        rps: med("rps"),
+        p50: med("p50"),
+        p90: med("p90"),
+        p99: med("p99"),
+        cpuMsPerOp: med("cpuMsPerOp"),
+        completed: samples.reduce((n, x) => n + x.completed, 0),
+        errors: samples.reduce((n, x) => n + x.errors, 0),
+        workerdCpuUtil: med("workerdCpuUtil"),
+        driverCpuUtil: med("driverCpuUtil"),
+      };
+    }),
+  );
   if (opts.profile === "always" || (opts.profile === "if-missed" && targetsMissed(report))) {
     await renewAccessTokens();
     report.profile = await profilePhase(server);
@@ -468,7 +482,7 @@ function targetsMissed(report) {
  * in rounds (the median of each step is kept: this machine is shared).
  */
 const PROFILE_CHAINS = {
-  refresh: ["floor", "floor+auth", "floor+auth+log", "refresh"],
+  refresh: ["floor", "floor+auth", "floor+auth+log", "floor+auth+log+codec", "refresh"],
   introspect: ["verify-floor", "verify+auth", "verify+auth+revocation", "introspect"],
   // What the isolate caches save: a KV read, as on a cache miss.
   miss: ["floor", "floor+kv"],
@@ -481,13 +495,13 @@ async function profilePhase(server) {
   // Each mode once per round, even when several chains start from it.
   const modes = [...new Set(Object.values(PROFILE_CHAINS).flat())];
   for (let round = 0; round < opts.profileRounds; round++) {
-    for (const mode of modes) {
+    for (const mode of rotated(modes, round)) {
       const result = await cell(server, mode, c);
       samples[mode] = [...(samples[mode] ?? []), result];
       if (result.errors) log(`   ${mode} errors:`, result.errorSamples);
     }
   }
-  // Δ is the median of the differences within each round (adjacent cells),
+  // Δ is the median of the differences within each round (cells under a minute apart),
   // which drifts less than the difference of two medians.
   const chains = {};
   for (const [name, steps] of Object.entries(PROFILE_CHAINS)) {

@@ -17,7 +17,13 @@ import { randomBytes, sha256, toBase64Url } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
 import { audit } from "../log";
 import { isAccessTokenRevoked } from "../revocation/lists";
-import { encodeFamilyToken, newSecret, secretHash } from "../tokens/family-token";
+import {
+  decodeFamilyToken,
+  encodeFamilyToken,
+  newSecret,
+  sealSuccessor,
+  secretHash,
+} from "../tokens/family-token";
 import { signJwt, verifyOwnJwt } from "../tokens/jwt";
 import { keyRing } from "../tokens/keyring";
 import { serverKeys } from "../tokens/server-secret";
@@ -90,11 +96,15 @@ function seedRequest(body: unknown): SeedRequest {
 
 /**
  * Steps a refresh or an introspection takes beyond its floor, added one at a
- * time (`?with=kv,auth,log`, in that order) so the benchmark can say what
+ * time (`?with=kv,auth,codec,log`, in that order) so the benchmark can say what
  * costs the difference between the floor and the real endpoint:
  * - kv: the client registry read alone (`?client_id=`);
  * - auth: the form parsed and the client authenticated, as the token endpoint does;
- * - log: one audit line, as every grant writes.
+ * - log: one audit line, as every grant writes;
+ * - codec: the refresh's token work on the presented `refresh_token` (after
+ *   auth): decode and check its tag, a successor's secret, tag and seal, both
+ *   hashes. What is left after these is the family's state and transition,
+ *   the larger RPC, the access token's claims and the response.
  */
 async function ablationSteps(c: AppContext): Promise<Params | undefined> {
   const steps = c.req.query("with")?.split(",") ?? [];
@@ -110,6 +120,20 @@ async function ablationSteps(c: AppContext): Promise<Params | undefined> {
       params,
       endpointUrl: `${config.issuer}${c.req.path}`,
     });
+  }
+  if (steps.includes("codec") && params) {
+    const tagKey = (await serverKeys(c.env)).tokenTag;
+    const presented = await decodeFamilyToken(
+      params.require("refresh_token"),
+      "refresh_token",
+      tagKey,
+    );
+    if (!presented) throw invalidRequest("The refresh token is invalid.");
+    const successor = { ...presented, generation: presented.generation + 1, secret: newSecret() };
+    await encodeFamilyToken(successor, tagKey);
+    await secretHash(presented.secret);
+    await secretHash(successor.secret);
+    await sealSuccessor(successor.secret, presented.secret);
   }
   if (steps.includes("log")) {
     audit("token.refreshed", {

@@ -109,6 +109,32 @@ describe("the benchmark's routes", () => {
     });
   });
 
+  it("profile the floor with the token endpoint's real steps: a wrong secret or a tampered token is refused as /token would, and the family is untouched", async () => {
+    const client = await registerClient({ scope: "api:read" });
+    const [token] = (await seed(client.client_id, 1)) as [string];
+    const floorWith = (secret: string, refreshToken: string) =>
+      fetchWith(bench, "/bench/floor?with=auth,codec,log", {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/x-www-form-urlencoded",
+          ...clientAuth({ ...client, client_secret: secret }).headers,
+        },
+        body: formBody({ grant_type: "refresh_token", refresh_token: refreshToken }),
+      });
+    const wrongSecret = await floorWith(`${client.client_secret}x`, token);
+    expect(wrongSecret.status).toBe(401);
+    expect((await json<{ error: string }>(wrongSecret)).error).toBe("invalid_client");
+    const last = token.at(-1) === "A" ? "B" : "A";
+    const tampered = await floorWith(
+      client.client_secret as string,
+      `${token.slice(0, -1)}${last}`,
+    );
+    expect(tampered.status).toBe(400);
+    expect((await json<{ error: string }>(tampered)).error).toBe("invalid_request");
+    // The steps decode the token; only /token rotates it.
+    expect(await refreshed(client, token)).not.toBe(token);
+  });
+
   it("show a family's storage no larger after 60 rotations than after one", async () => {
     const client = await registerClient({ scope: "api:read" });
     let [token] = (await seed(client.client_id, 1)) as [string];
