@@ -9,9 +9,8 @@ import {
   claimedKind,
   decodeFamilyToken,
   encodeFamilyToken,
-  newSecret,
   openSuccessor,
-  sealSuccessor,
+  prepareSuccessor,
   secretHash,
 } from "../tokens/family-token";
 import { issueAccessToken, issueIdToken, type TokenResponse } from "../tokens/issue";
@@ -60,31 +59,15 @@ export const refreshTokenGrant: GrantHandler = {
 
     // The successor is prepared before the call so that the family's critical
     // section does no crypto; it is used only if this call rotates.
-    const rotating = policy.rotation === "rotate";
-    const successor = rotating
-      ? {
-          kind: "refresh_token" as const,
-          familyId: presented.familyId,
-          generation: presented.generation + 1,
-          secret: newSecret(),
-        }
-      : undefined;
-    const successorText = successor ? await encodeFamilyToken(successor, keys.tokenTag) : undefined;
+    const successor =
+      policy.rotation === "rotate" ? await prepareSuccessor(presented, keys.tokenTag) : undefined;
     const iat = nowSeconds();
     const exp = iat + accessTokenLifetime(client, config);
 
     const result = await family.refresh({
       clientId: client.client_id,
       presented: { generation: presented.generation, hash: await secretHash(presented.secret) },
-      ...(successor && successorText
-        ? {
-            successor: {
-              generation: successor.generation,
-              hash: await secretHash(successor.secret),
-              sealed: await sealSuccessor(successor.secret, presented.secret),
-            },
-          }
-        : {}),
+      ...(successor ? { successor: successor.record } : {}),
       ...(requested ? { scope: requested } : {}),
       policy: familyPolicy(policy),
       accessTokenExpiresAt: exp * 1000,
@@ -103,7 +86,7 @@ export const refreshTokenGrant: GrantHandler = {
     let refreshToken: string | undefined;
     switch (result.outcome) {
       case "rotated":
-        refreshToken = successorText;
+        refreshToken = successor?.text;
         break;
       case "grace": {
         const secret = await openSuccessor(result.sealedSuccessor, presented.secret);

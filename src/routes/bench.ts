@@ -21,7 +21,7 @@ import {
   decodeFamilyToken,
   encodeFamilyToken,
   newSecret,
-  sealSuccessor,
+  prepareSuccessor,
   secretHash,
 } from "../tokens/family-token";
 import { signJwt, verifyOwnJwt } from "../tokens/jwt";
@@ -129,11 +129,8 @@ async function ablationSteps(c: AppContext): Promise<Params | undefined> {
       tagKey,
     );
     if (!presented) throw invalidRequest("The refresh token is invalid.");
-    const successor = { ...presented, generation: presented.generation + 1, secret: newSecret() };
-    await encodeFamilyToken(successor, tagKey);
     await secretHash(presented.secret);
-    await secretHash(successor.secret);
-    await sealSuccessor(successor.secret, presented.secret);
+    await prepareSuccessor(presented, tagKey);
   }
   if (steps.includes("log")) {
     audit("token.refreshed", {

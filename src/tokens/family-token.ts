@@ -125,6 +125,26 @@ export async function sealSuccessor(
   return toBase64Url(concatBytes(iv, sealed));
 }
 
+/**
+ * The token work of one rotation: the successor of `presented`, as the client
+ * will receive it (`text`) and as its family stores it (`record`: its hash and
+ * its secret sealed under the presented one, for the grace window).
+ */
+export async function prepareSuccessor(
+  presented: FamilyToken,
+  tagKey: CryptoKey,
+): Promise<{ text: string; record: { generation: number; hash: string; sealed: string } }> {
+  const successor = { ...presented, generation: presented.generation + 1, secret: newSecret() };
+  return {
+    text: await encodeFamilyToken(successor, tagKey),
+    record: {
+      generation: successor.generation,
+      hash: await secretHash(successor.secret),
+      sealed: await sealSuccessor(successor.secret, presented.secret),
+    },
+  };
+}
+
 /** The successor's secret, or undefined if `sealed` was not sealed under this predecessor. */
 export async function openSuccessor(
   sealed: string,
