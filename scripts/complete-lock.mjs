@@ -45,15 +45,12 @@ function platformOf(name) {
   const os = parts.map((p) => OS[p]).find(Boolean);
   const cpu = parts.map((p) => CPU[p]).find(Boolean);
   if (!os || !cpu) return undefined;
-  return {
-    os: [os],
-    cpu: [cpu],
-    ...(parts.includes("musl")
-      ? { libc: ["musl"] }
-      : parts.includes("gnu") && os === "linux"
-        ? { libc: ["glibc"] }
-        : {}),
-  };
+  const libc = parts.includes("musl")
+    ? ["musl"]
+    : parts.includes("gnu") && os === "linux"
+      ? ["glibc"]
+      : undefined;
+  return { os: [os], cpu: [cpu], ...(libc ? { libc } : {}) };
 }
 
 let added = 0;
@@ -63,11 +60,14 @@ for (const [location, meta] of Object.entries(packages)) {
     if (packages[`${base}node_modules/${name}`] || packages[`node_modules/${name}`]) continue;
     const platform = platformOf(name);
     if (!platform) continue; // not a platform binary: leave it to npm
+    // Keys in the order npm writes them, so a later `npm install` leaves the file as it is.
     packages[`node_modules/${name}`] = {
       version,
+      cpu: platform.cpu,
       ...(meta.dev ? { dev: true } : {}),
+      ...(platform.libc ? { libc: platform.libc } : {}),
       optional: true,
-      ...platform,
+      os: platform.os,
     };
     added++;
   }
