@@ -11,7 +11,7 @@ import type { AppEnv } from "./http/context";
 import { errorResponse } from "./http/error-response";
 import { headerLimits, withConfig } from "./http/guards";
 import { noStore } from "./http/no-store";
-import { authorizeRoutes } from "./routes/authorize";
+import { authorizeRoutes } from "./browser/routes";
 import { benchCounting, benchRoutes } from "./routes/bench";
 import { discoveryRoutes } from "./routes/discovery";
 import { introspectRoutes } from "./routes/introspect";

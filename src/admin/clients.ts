@@ -10,7 +10,7 @@ import { endpoint } from "../http/endpoint";
 import { randomBytes, toBase64Url } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
 import { audit } from "../log";
-import { serverKeys } from "../tokens/server-secret";
+import { serverKeys } from "../server-keys";
 import { readJson } from "./body";
 
 /**

@@ -9,7 +9,7 @@ import { normalizeUsername, USERNAME } from "../users/model";
 import { hashPassword, passwordProblem } from "../users/passwords";
 import type { UserPatch } from "../users/user";
 import { readJson } from "./body";
-import { asObject, fieldError, optionalBoolean, optionalString, rejectUnknown } from "./validate";
+import { asObject, fieldError, optionalBoolean, optionalString, rejectUnknown } from "../lib/json-fields";
 
 /**
  * /admin/users: create, read, update, delete, set password, block, unblock,

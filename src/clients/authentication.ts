@@ -12,7 +12,7 @@ import { OAuthError } from "../errors";
 import type { Params } from "../http/form";
 import { nowSeconds } from "../lib/time";
 import { advertise } from "../routes/discovery";
-import { serverKeys } from "../tokens/server-secret";
+import { serverKeys } from "../server-keys";
 import { AUTH_METHODS, type AuthMethod, type ClientRecord } from "./model";
 import { findClient } from "./registry";
 import { clientSecretMatches, openClientSecret } from "./secrets";

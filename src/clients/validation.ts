@@ -9,9 +9,9 @@ import {
   optionalString,
   optionalStringArray,
   rejectUnknown,
-} from "../admin/validate";
+} from "../lib/json-fields";
 import { LIMITS, type ProviderConfig } from "../config";
-import { parseScope } from "../grants/scope";
+import { parseScope } from "../scope";
 import {
   AUTH_METHODS,
   type AuthMethod,

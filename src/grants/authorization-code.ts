@@ -14,9 +14,9 @@ import {
   secretHash,
 } from "../tokens/family-token";
 import { issueAccessToken, issueIdToken, type TokenResponse } from "../tokens/issue";
-import { serverKeys } from "../tokens/server-secret";
+import { serverKeys } from "../server-keys";
 import type { GrantHandler } from "./grant";
-import { formatScope } from "./scope";
+import { formatScope } from "../scope";
 
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;

@@ -4,7 +4,7 @@ import { nowSeconds } from "../lib/time";
 import { audit } from "../log";
 import { issueAccessToken, type TokenResponse } from "../tokens/issue";
 import type { GrantHandler } from "./grant";
-import { formatScope, requestedScope } from "./scope";
+import { formatScope, requestedScope } from "../scope";
 
 /** Scopes about a user make no sense for a token that has none. */
 const USER_SCOPES = new Set(["openid", "profile", "email", "offline_access"]);

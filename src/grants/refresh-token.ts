@@ -14,9 +14,9 @@ import {
   secretHash,
 } from "../tokens/family-token";
 import { issueAccessToken, issueIdToken, type TokenResponse } from "../tokens/issue";
-import { serverKeys } from "../tokens/server-secret";
+import { serverKeys } from "../server-keys";
 import type { GrantHandler } from "./grant";
-import { formatScope, parseScope } from "./scope";
+import { formatScope, parseScope } from "../scope";
 
 const refusals: Partial<Record<Refusal, string>> = {
   expired: "The refresh token has expired.",

@@ -26,7 +26,7 @@ import {
 } from "../tokens/family-token";
 import { signJwt, verifyOwnJwt } from "../tokens/jwt";
 import { keyRing } from "../tokens/keyring";
-import { serverKeys } from "../tokens/server-secret";
+import { serverKeys } from "../server-keys";
 
 /**
  * Benchmark only (bench/run.mjs). Nothing here exists unless the worker runs

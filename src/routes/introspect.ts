@@ -13,7 +13,7 @@ import { readForm } from "../http/form";
 import { noStore } from "../http/no-store";
 import { accessTokenStatus } from "../tokens/access-token";
 import { claimedKind, decodeFamilyToken, secretHash } from "../tokens/family-token";
-import { serverKeys } from "../tokens/server-secret";
+import { serverKeys } from "../server-keys";
 import { PATHS } from "./discovery";
 
 const INACTIVE = { active: false } as const;

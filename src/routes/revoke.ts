@@ -10,7 +10,7 @@ import { audit } from "../log";
 import { noteFamilyRevoked, revokeAccessTokenId } from "../revocation/lists";
 import { readAccessToken } from "../tokens/access-token";
 import { claimedKind, decodeFamilyToken, secretHash } from "../tokens/family-token";
-import { serverKeys } from "../tokens/server-secret";
+import { serverKeys } from "../server-keys";
 import { PATHS } from "./discovery";
 
 /**

@@ -1,7 +1,7 @@
 import type { ClientRecord } from "../clients/model";
 import type { ProviderConfig } from "../config";
 import type { Env } from "../env";
-import { formatScope } from "../grants/scope";
+import { formatScope } from "../scope";
 import { randomBytes, toBase64Url } from "../lib/bytes";
 import { atHash, signJwt } from "./jwt";
 import { keyRing } from "./keyring";

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { base64url, decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { openClientSecret } from "../../src/clients/secrets";
-import { serverKeys } from "../../src/tokens/server-secret";
+import { serverKeys } from "../../src/server-keys";
 import { assertionParams, clientKey, signWithSecret } from "../support/assertions";
 import { codeFlow } from "../support/browser";
 import {

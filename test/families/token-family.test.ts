@@ -5,7 +5,7 @@ import type { FamilyState } from "../../src/families/state";
 import type { TokenFamily } from "../../src/families/token-family";
 import { toBase64Url, toHex } from "../../src/lib/bytes";
 import { decodeFamilyToken, openSuccessor, secretHash } from "../../src/tokens/family-token";
-import { serverKeys } from "../../src/tokens/server-secret";
+import { serverKeys } from "../../src/server-keys";
 import { Browser, pkce, signInAndAuthorize } from "../support/browser";
 import {
   REDIRECT_URI,

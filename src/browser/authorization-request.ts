@@ -3,7 +3,7 @@ import { matchRedirectUri } from "../clients/redirect-uris";
 import { findClient } from "../clients/registry";
 import type { Env } from "../env";
 import { OAuthError, type OAuthErrorCode } from "../errors";
-import { parseScope } from "../grants/scope";
+import { parseScope } from "../scope";
 import { Params } from "../http/form";
 
 /**

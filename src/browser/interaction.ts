@@ -2,8 +2,8 @@ import { getCookie, setCookie } from "hono/cookie";
 import type { Env } from "../env";
 import type { AppContext } from "../http/context";
 import { fromBase64Url, randomToken, timingSafeEqual, toBase64Url, utf8 } from "../lib/bytes";
-import { serverKeys } from "../tokens/server-secret";
-import type { AuthorizationRequest } from "./request";
+import { serverKeys } from "../server-keys";
+import type { AuthorizationRequest } from "./authorization-request";
 
 /**
  * State carried by the login and consent forms.

@@ -1,7 +1,7 @@
-import { isDevelopment } from "../config";
-import type { Env } from "../env";
-import { OAuthError } from "../errors";
-import { utf8 } from "../lib/bytes";
+import { isDevelopment } from "./config";
+import type { Env } from "./env";
+import { OAuthError } from "./errors";
+import { utf8 } from "./lib/bytes";
 
 /**
  * Symmetric keys derived (HKDF-SHA-256) from the one SERVER_SECRET, each for

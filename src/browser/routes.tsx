@@ -1,13 +1,13 @@
 import type { Hono } from "hono";
 import { csrf } from "hono/csrf";
-import { continueAuthorization, redirectError, renderLogin } from "../authorize/flow";
-import { csrfValid, openInteraction } from "../authorize/interaction";
+import { continueAuthorization, redirectError, renderLogin } from "./flow";
+import { csrfValid, openInteraction } from "./interaction";
 import {
   RedirectableError,
   readAuthorizationParams,
   UnsafeRedirectError,
   validateAuthorizationRequest,
-} from "../authorize/request";
+} from "./authorization-request";
 import { findClient } from "../clients/registry";
 import { LIMITS } from "../config";
 import { OAuthError } from "../errors";
@@ -17,11 +17,11 @@ import { mediaType, readForm, readLimitedText } from "../http/form";
 import { randomBytes, toHex } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
 import { logError } from "../log";
-import { ErrorPage } from "../pages/error";
-import { renderPage } from "../pages/render";
+import { ErrorPage } from "./pages/error";
+import { renderPage } from "./pages/render";
 import { normalizeUsername, USERNAME } from "../users/model";
-import { readSession, writeSession } from "../users/session";
-import { PATHS } from "./discovery";
+import { readSession, writeSession } from "../sessions/login-session";
+import { PATHS } from "../routes/discovery";
 
 /**
  * The browser side: /authorize (GET and POST, OIDC Core §3.1.2.1), and the

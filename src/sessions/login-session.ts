@@ -1,9 +1,9 @@
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
-import { isLocalhost } from "../authorize/interaction";
+import { isLocalhost } from "../browser/interaction";
 import type { AppContext } from "../http/context";
 
 import { fromBase64Url, toBase64Url, utf8 } from "../lib/bytes";
-import { serverKeys } from "../tokens/server-secret";
+import { serverKeys } from "../server-keys";
 
 /**
  * The login session: a signed cookie (HttpOnly, SameSite=Lax, Secure outside

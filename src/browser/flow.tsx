@@ -4,14 +4,14 @@ import type { OAuthErrorCode } from "../errors";
 import { familyStub, newFamilyId } from "../families/stub";
 import type { AppContext } from "../http/context";
 import { nowSeconds } from "../lib/time";
-import { ConsentPage } from "../pages/consent";
-import { LoginPage } from "../pages/login";
-import { renderPage } from "../pages/render";
+import { ConsentPage } from "./pages/consent";
+import { LoginPage } from "./pages/login";
+import { renderPage } from "./pages/render";
 import { encodeFamilyToken, newSecret, secretHash } from "../tokens/family-token";
-import { serverKeys } from "../tokens/server-secret";
-import { clearSession, type LoginSession, readSession } from "../users/session";
+import { serverKeys } from "../server-keys";
+import { clearSession, type LoginSession, readSession } from "../sessions/login-session";
 import { csrfToken, sealInteraction } from "./interaction";
-import { type AuthorizationRequest, redirectWith } from "./request";
+import { type AuthorizationRequest, redirectWith } from "./authorization-request";
 
 /**
  * What happens once an authorization request is valid: sign the user in
