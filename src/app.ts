@@ -4,6 +4,7 @@ import { requireAdmin } from "./admin/auth";
 import { adminClientRoutes } from "./admin/clients";
 import { adminKeyRoutes } from "./admin/keys";
 import { adminUserRoutes } from "./admin/users";
+import { browserApp } from "./browser/routes";
 import { devRoutes } from "./dev/routes";
 import { ensureDevSeed } from "./dev/seed";
 import { OAuthError } from "./errors";
@@ -11,7 +12,6 @@ import type { AppEnv } from "./http/context";
 import { errorResponse } from "./http/error-response";
 import { headerLimits, withConfig } from "./http/guards";
 import { noStore } from "./http/no-store";
-import { authorizeRoutes } from "./browser/routes";
 import { benchCounting, benchRoutes } from "./routes/bench";
 import { discoveryRoutes } from "./routes/discovery";
 import { introspectRoutes } from "./routes/introspect";
@@ -59,7 +59,7 @@ export function createApp(): Hono<AppEnv> {
 
   discoveryRoutes(app);
   jwksRoutes(app);
-  authorizeRoutes(app);
+  app.route("/", browserApp());
   tokenRoutes(app);
   revokeRoutes(app);
   introspectRoutes(app);

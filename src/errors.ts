@@ -52,9 +52,23 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   not_found: 404,
 };
 
+/** Where an authorization error may be sent: a redirect URI already matched against the client's. */
+export interface RedirectTarget {
+  redirectUri: string;
+  state: string | undefined;
+}
+
 export interface OAuthErrorOptions {
   status?: number;
   headers?: Record<string, string>;
+  /**
+   * Browser side only. RFC 6749 §4.1.2.1: once the client and its redirect
+   * URI are known to be valid, errors go back to the client there; before
+   * that, "the authorization server SHOULD inform the resource owner of the
+   * error and MUST NOT automatically redirect the user-agent". An error
+   * without a target is never redirected: it is shown on a page.
+   */
+  redirectTo?: RedirectTarget;
 }
 
 export class OAuthError extends Error {
@@ -62,6 +76,7 @@ export class OAuthError extends Error {
   readonly description: string;
   readonly status: number;
   readonly headers: Record<string, string>;
+  readonly redirectTo: RedirectTarget | undefined;
 
   constructor(code: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
     super(`${code}: ${description}`);
@@ -70,6 +85,7 @@ export class OAuthError extends Error {
     this.description = description;
     this.status = options.status ?? defaultStatus[code];
     this.headers = options.headers ?? {};
+    this.redirectTo = options.redirectTo;
   }
 
   toJSON(): { error: OAuthErrorCode; error_description: string } {

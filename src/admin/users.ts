@@ -1,15 +1,21 @@
 import type { Hono } from "hono";
 import type { Env } from "../env";
 import { OAuthError } from "../errors";
+import { revokeUserGrant } from "../families/gateway";
 import { type AppEnv, pathParam } from "../http/context";
 import { endpoint } from "../http/endpoint";
-import { noteFamilyRevoked } from "../revocation/lists";
+import {
+  asObject,
+  fieldError,
+  optionalBoolean,
+  optionalString,
+  rejectUnknown,
+} from "../lib/json-fields";
 import { createUser } from "../users/accounts";
 import { normalizeUsername, USERNAME } from "../users/model";
 import { hashPassword, passwordProblem } from "../users/passwords";
 import type { UserPatch } from "../users/user";
 import { readJson } from "./body";
-import { asObject, fieldError, optionalBoolean, optionalString, rejectUnknown } from "../lib/json-fields";
 
 /**
  * /admin/users: create, read, update, delete, set password, block, unblock,
@@ -138,10 +144,11 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
       const grant = pathParam(c, "grant");
       if (!/^[0-9a-f]{64}$/.test(grant))
         throw new OAuthError("not_found", "There is no such grant.");
-      if (!(await userStub(c.env, pathParam(c, "id")).revokeGrant(grant))) {
+      const id = pathParam(c, "id");
+      if (!USER_ID.test(id)) throw notFound();
+      if (!(await revokeUserGrant(c.env, id, grant))) {
         throw new OAuthError("not_found", "There is no such live grant for this user.");
       }
-      noteFamilyRevoked(c.env, grant);
       return c.body(null, 204);
     },
   });

@@ -2,15 +2,16 @@ import { allowsGrant, type ClientRecord } from "../clients/model";
 import { matchRedirectUri } from "../clients/redirect-uris";
 import { findClient } from "../clients/registry";
 import type { Env } from "../env";
-import { OAuthError, type OAuthErrorCode } from "../errors";
+import { invalidRequest, OAuthError, type OAuthErrorCode } from "../errors";
+import type { Params } from "../params";
 import { parseScope } from "../scope";
-import { Params } from "../http/form";
 
 /**
  * An authorization request (RFC 6749 §4.1.1, RFC 7636, OIDC Core §3.1.2.1),
  * validated in the order RFC 6749 §4.1.2.1 needs: first what makes a redirect
- * safe (the client and its redirect URI), and only then the rest, whose
- * errors go back to the client.
+ * safe (the client and its redirect URI), whose errors are shown to the user
+ * and never redirected, and only then the rest, whose errors carry the
+ * redirect target (OAuthError.redirectTo) and so go back to the client.
  */
 
 export type Prompt = "none" | "login" | "consent";
@@ -26,60 +27,29 @@ export interface AuthorizationRequest {
   maxAge?: number;
 }
 
-/** An error that must not be redirected: shown to the user on a page instead. */
-export class UnsafeRedirectError extends Error {
-  constructor(readonly description: string) {
-    super(description);
-  }
-}
-
-/** An error to send back to the client's redirect URI. */
-export class RedirectableError extends OAuthError {
-  constructor(
-    code: OAuthErrorCode,
-    description: string,
-    readonly redirectUri: string,
-    readonly state: string | undefined,
-  ) {
-    super(code, description);
-  }
-}
-
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 const PROMPTS: readonly Prompt[] = ["none", "login", "consent"];
-
-/** Parses the query (GET) or form (POST); a duplicated parameter is an error like any other. */
-export function readAuthorizationParams(raw: string): Params | UnsafeRedirectError {
-  try {
-    return Params.parse(raw);
-  } catch (error) {
-    return new UnsafeRedirectError(
-      error instanceof OAuthError ? error.description : "The request is malformed.",
-    );
-  }
-}
 
 export async function validateAuthorizationRequest(
   env: Env,
   params: Params,
 ): Promise<{ client: ClientRecord; request: AuthorizationRequest }> {
   const clientId = params.get("client_id");
-  if (!clientId) throw new UnsafeRedirectError("The request has no client_id.");
+  if (!clientId) throw invalidRequest("The request has no client_id.");
   const client = await findClient(env, clientId);
-  if (!client)
-    throw new UnsafeRedirectError("The application that sent you here is not registered.");
+  if (!client) throw invalidRequest("The application that sent you here is not registered.");
   const presented = params.get("redirect_uri");
-  if (!presented) throw new UnsafeRedirectError("The request has no redirect_uri.");
+  if (!presented) throw invalidRequest("The request has no redirect_uri.");
   if (!matchRedirectUri(client.redirect_uris, presented)) {
-    throw new UnsafeRedirectError("The redirect_uri is not one the application registered.");
+    throw invalidRequest("The redirect_uri is not one the application registered.");
   }
   const state = params.get("state");
   // Checked before any redirect: every error redirect echoes the state (§4.1.2.1),
   // and one that long would make the redirect itself unusable.
   if (state !== undefined && state.length > 2048)
-    throw new UnsafeRedirectError("The state is longer than 2048 characters.");
+    throw invalidRequest("The state is longer than 2048 characters.");
   const fail = (code: OAuthErrorCode, description: string) =>
-    new RedirectableError(code, description, presented, state);
+    new OAuthError(code, description, { redirectTo: { redirectUri: presented, state } });
 
   const responseType = params.get("response_type");
   if (!responseType) throw fail("invalid_request", "The response_type parameter is missing.");

@@ -1,17 +1,15 @@
 import type { ClientRecord } from "../clients/model";
-import { refreshPolicy } from "../clients/policy";
 import type { OAuthErrorCode } from "../errors";
-import { familyStub, newFamilyId } from "../families/stub";
+import { newFamilyId } from "../families/gateway";
+import { issueAuthorizationCode } from "../grants/authorization-code";
 import type { AppContext } from "../http/context";
 import { nowSeconds } from "../lib/time";
+import { clearSession, type LoginSession, readSession } from "../sessions/login-session";
+import { type AuthorizationRequest, redirectWith } from "./authorization-request";
+import { csrfToken, sealInteraction } from "./interaction";
 import { ConsentPage } from "./pages/consent";
 import { LoginPage } from "./pages/login";
 import { renderPage } from "./pages/render";
-import { encodeFamilyToken, newSecret, secretHash } from "../tokens/family-token";
-import { serverKeys } from "../server-keys";
-import { clearSession, type LoginSession, readSession } from "../sessions/login-session";
-import { csrfToken, sealInteraction } from "./interaction";
-import { type AuthorizationRequest, redirectWith } from "./authorization-request";
 
 /**
  * What happens once an authorization request is valid: sign the user in
@@ -82,40 +80,22 @@ export async function continueAuthorization(
     );
   }
 
-  // OIDC Core §11: offline access needs consent for offline_access (given above,
-  // or implicit for first-party clients); the client's policy decides the rest.
-  const policy = refreshPolicy(client, c.get("config"));
-  const refreshAllowed =
-    policy.issue && (!policy.requireOfflineAccess || request.scope.includes("offline_access"));
-
   const familyId = newFamilyId(c.env);
   if (!(await user.registerFamily(session.version, familyId, client.client_id))) {
     clearSession(c);
     return renderLogin(c, client, request);
   }
-  const secret = newSecret();
   const config = c.get("config");
-  const created = await familyStub(c.env, familyId)?.createPending({
-    grant: {
-      clientId: client.client_id,
-      sub: session.sub,
-      scope: request.scope,
-      authTime: session.authTime,
-    },
-    code: {
-      hash: await secretHash(secret),
-      expiresAt: Date.now() + config.authorizationCodeLifetime * 1000,
-      redirectUri: request.redirectUri,
-      refreshAllowed,
-      ...(request.codeChallenge ? { codeChallenge: request.codeChallenge } : {}),
-      ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
-    },
+  const code = await issueAuthorizationCode(c.env, config, {
+    familyId,
+    client,
+    sub: session.sub,
+    authTime: session.authTime,
+    scope: request.scope,
+    redirectUri: request.redirectUri,
+    ...(request.codeChallenge ? { codeChallenge: request.codeChallenge } : {}),
+    ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
   });
-  if (!created) throw new Error("a new family was not empty");
-  const code = await encodeFamilyToken(
-    { kind: "authorization_code", familyId, generation: 0, secret },
-    (await serverKeys(c.env)).tokenTag,
-  );
   return c.redirect(
     redirectWith(request.redirectUri, config.issuer, { code, state: request.state }),
     status,

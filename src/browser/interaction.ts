@@ -2,6 +2,7 @@ import { getCookie, setCookie } from "hono/cookie";
 import type { Env } from "../env";
 import type { AppContext } from "../http/context";
 import { fromBase64Url, randomToken, timingSafeEqual, toBase64Url, utf8 } from "../lib/bytes";
+import { isLoopbackUrl } from "../lib/loopback";
 import { serverKeys } from "../server-keys";
 import type { AuthorizationRequest } from "./authorization-request";
 
@@ -59,11 +60,6 @@ export async function openInteraction(
   return exp > Date.now() ? r : undefined;
 }
 
-export function isLocalhost(url: string): boolean {
-  const { hostname } = new URL(url);
-  return hostname === "localhost" || hostname === "127.0.0.1" || hostname === "[::1]";
-}
-
 /** The CSRF token for this browser's forms, creating its cookie on first use. */
 export async function csrfToken(c: AppContext): Promise<string> {
   let nonce = getCookie(c, CSRF_COOKIE);
@@ -71,7 +67,7 @@ export async function csrfToken(c: AppContext): Promise<string> {
     nonce = randomToken();
     setCookie(c, CSRF_COOKIE, nonce, {
       httpOnly: true,
-      secure: !isLocalhost(c.req.url),
+      secure: !isLoopbackUrl(c.req.url),
       sameSite: "Lax",
       path: "/",
     });

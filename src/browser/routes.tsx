@@ -1,48 +1,46 @@
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import { csrf } from "hono/csrf";
-import { continueAuthorization, redirectError, renderLogin } from "./flow";
-import { csrfValid, openInteraction } from "./interaction";
-import {
-  RedirectableError,
-  readAuthorizationParams,
-  UnsafeRedirectError,
-  validateAuthorizationRequest,
-} from "./authorization-request";
+import { createMiddleware } from "hono/factory";
 import { findClient } from "../clients/registry";
 import { LIMITS } from "../config";
-import { OAuthError } from "../errors";
+import { invalidRequest, OAuthError } from "../errors";
 import type { AppContext, AppEnv } from "../http/context";
 import { endpoint } from "../http/endpoint";
 import { mediaType, readForm, readLimitedText } from "../http/form";
 import { randomBytes, toHex } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
 import { logError } from "../log";
+import { Params } from "../params";
+import { PATHS } from "../paths";
+import { readSession, writeSession } from "../sessions/login-session";
+import { normalizeUsername, USERNAME } from "../users/model";
+import { validateAuthorizationRequest } from "./authorization-request";
+import { continueAuthorization, redirectError, renderLogin } from "./flow";
+import { csrfValid, openInteraction } from "./interaction";
 import { ErrorPage } from "./pages/error";
 import { renderPage } from "./pages/render";
-import { normalizeUsername, USERNAME } from "../users/model";
-import { readSession, writeSession } from "../sessions/login-session";
-import { PATHS } from "../routes/discovery";
 
 /**
  * The browser side: /authorize (GET and POST, OIDC Core §3.1.2.1), and the
- * login and consent forms it shows. Errors here are pages or redirects, never
- * JSON: `pageError` is this side's half of the one error mapping.
+ * login and consent forms it shows. A sub-app with its own error mapping:
+ * errors here are pages or redirects, never JSON.
  */
 
-function pageError(c: AppContext, error: unknown): Response {
-  if (error instanceof RedirectableError)
-    return redirectError(c, error, error.code, error.description);
-  if (error instanceof UnsafeRedirectError) {
-    return renderPage(
-      c,
-      <ErrorPage title="This sign-in request cannot continue" description={error.description} />,
-      400,
-    );
-  }
+const cannotContinue = "This sign-in request cannot continue";
+
+/**
+ * This surface's half of the one error mapping. An error that carries a
+ * redirect target goes back to the client (RFC 6749 §4.1.2.1); any other is
+ * a page, since the redirect URI is not known to be safe (or the problem is
+ * ours to show). Server errors are logged with an id and never detailed.
+ */
+function pageError(error: unknown, c: AppContext): Response {
+  if (error instanceof OAuthError && error.redirectTo)
+    return redirectError(c, error.redirectTo, error.code, error.description);
   if (error instanceof OAuthError && error.status < 500) {
     return renderPage(
       c,
-      <ErrorPage title="This sign-in request cannot continue" description={error.description} />,
+      <ErrorPage title={cannotContinue} description={error.description} />,
       error.status,
     );
   }
@@ -58,16 +56,6 @@ function pageError(c: AppContext, error: unknown): Response {
   );
 }
 
-const pageHandler =
-  (handler: (c: AppContext) => Promise<Response>) =>
-  async (c: AppContext): Promise<Response> => {
-    try {
-      return await handler(c);
-    } catch (error) {
-      return pageError(c, error);
-    }
-  };
-
 async function authorizeRequest(c: AppContext): Promise<Response> {
   let raw: string;
   if (c.req.method === "GET") {
@@ -82,18 +70,16 @@ async function authorizeRequest(c: AppContext): Promise<Response> {
     }
   } else {
     if (mediaType(c.req.raw) !== "application/x-www-form-urlencoded") {
-      throw new UnsafeRedirectError("The authorization request must be a query string or a form.");
+      throw invalidRequest("The authorization request must be a query string or a form.");
     }
     raw = await readLimitedText(c.req.raw, LIMITS.maxFormBytes);
   }
-  const params = readAuthorizationParams(raw);
-  if (params instanceof UnsafeRedirectError) throw params;
-  const { client, request } = await validateAuthorizationRequest(c.env, params);
+  const { client, request } = await validateAuthorizationRequest(c.env, Params.parse(raw));
   return continueAuthorization(c, client, request);
 }
 
 const expired = () =>
-  new UnsafeRedirectError(
+  invalidRequest(
     "This form has expired or was altered. Go back to the application and start again.",
   );
 
@@ -145,7 +131,7 @@ async function consent(c: AppContext): Promise<Response> {
   const decision = form.get("decision");
   if (decision === "deny")
     return redirectError(c, request, "access_denied", "The user denied the request.");
-  if (decision !== "allow") throw new UnsafeRedirectError("The consent form was not answered.");
+  if (decision !== "allow") throw invalidRequest("The consent form was not answered.");
   const session = await readSession(c);
   if (!session) return renderLogin(c, client, request);
   const user = c.env.USER.getByName(session.sub);
@@ -154,28 +140,27 @@ async function consent(c: AppContext): Promise<Response> {
   return continueAuthorization(c, client, request, { consented: true });
 }
 
-/** Hono's Origin / Sec-Fetch-Site check, run inside the page handler so a refusal is a page. */
+/** Hono's Origin / Sec-Fetch-Site check: a refusal is this surface's error, so a page. */
 const sameOriginOnly = csrf();
 
-const fromOurPages =
-  (handler: (c: AppContext) => Promise<Response>) =>
-  async (c: AppContext): Promise<Response> => {
-    try {
-      await sameOriginOnly(c, async () => {});
-    } catch {
-      throw new OAuthError("access_denied", "This form was not sent from this site's own page.", {
-        status: 403,
-      });
-    }
-    return handler(c);
-  };
+const fromOurPages = createMiddleware<AppEnv>(async (c, next) => {
+  try {
+    await sameOriginOnly(c, async () => {});
+  } catch {
+    throw new OAuthError("access_denied", "This form was not sent from this site's own page.", {
+      status: 403,
+    });
+  }
+  await next();
+});
 
-export function authorizeRoutes(app: Hono<AppEnv>): void {
-  endpoint(app, PATHS.authorization, {
-    GET: pageHandler(authorizeRequest),
-    POST: pageHandler(authorizeRequest),
-  });
+/** The browser side as a sub-app, mounted at the root by the app. */
+export function browserApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  endpoint(app, PATHS.authorization, { GET: authorizeRequest, POST: authorizeRequest });
   // Form posts must come from our own pages (Origin check), on top of the CSRF token.
-  endpoint(app, "/login", { POST: pageHandler(fromOurPages(login)) });
-  endpoint(app, "/consent", { POST: pageHandler(fromOurPages(consent)) });
+  endpoint(app, PATHS.login, { POST: [fromOurPages, login] });
+  endpoint(app, PATHS.consent, { POST: [fromOurPages, consent] });
+  app.onError(pageError);
+  return app;
 }

@@ -9,9 +9,7 @@ import {
 import type { ProviderConfig } from "../config";
 import type { Env } from "../env";
 import { OAuthError } from "../errors";
-import type { Params } from "../http/form";
 import { nowSeconds } from "../lib/time";
-import { advertise } from "../routes/discovery";
 import { serverKeys } from "../server-keys";
 import { AUTH_METHODS, type AuthMethod, type ClientRecord } from "./model";
 import { findClient } from "./registry";
@@ -32,17 +30,28 @@ const SECRET_ALGS = ["HS256", "HS384", "HS512"];
 const MAX_ASSERTION_LIFETIME = 3600;
 const CLOCK_SKEW = 30;
 
-advertise({
-  clientAuthMethods: AUTH_METHODS,
-  clientAuthSigningAlgs: [...advertisedAlgs(PRIVATE_KEY_ALGS), ...SECRET_ALGS],
-});
+/** What discovery advertises for every endpoint that authenticates clients (RFC 8414 §2). */
+export const CLIENT_AUTH_METHODS: readonly AuthMethod[] = AUTH_METHODS;
+export const CLIENT_AUTH_SIGNING_ALGS: readonly string[] = [
+  ...advertisedAlgs(PRIVATE_KEY_ALGS),
+  ...SECRET_ALGS,
+];
 
-interface Presented {
-  method: AuthMethod;
-  clientId: string;
-  secret?: string;
-  assertion?: string;
-  viaHeader: boolean;
+/**
+ * The credentials a request presents, by how it presents them. A JWT
+ * assertion serves two registered methods (client_secret_jwt and
+ * private_key_jwt): the client's registration decides which.
+ */
+type Presented =
+  | { method: "client_secret_basic"; clientId: string; secret: string; viaHeader: true }
+  | { method: "client_secret_post"; clientId: string; secret: string; viaHeader: false }
+  | { method: "jwt"; clientId: string; assertion: string; viaHeader: false }
+  | { method: "none"; clientId: string; viaHeader: false };
+
+/** The parameters client authentication reads (a narrow view of the request's form). */
+export interface CredentialParams {
+  get(name: string): string | undefined;
+  has(name: string): boolean;
 }
 
 function failure(description: string, viaHeader: boolean): OAuthError {
@@ -81,7 +90,7 @@ function parseBasic(header: string): { clientId: string; secret: string } | unde
   }
 }
 
-function presentedCredentials(request: Request, params: Params): Presented {
+function presentedCredentials(request: Request, params: CredentialParams): Presented {
   const header = request.headers.get("authorization");
   const basicTried = header !== null && /^basic\b/i.test(header.trim());
   const usesAssertion = params.has("client_assertion") || params.has("client_assertion_type");
@@ -115,18 +124,13 @@ function presentedCredentials(request: Request, params: Params): Presented {
     if (bodyId !== undefined && bodyId !== clientId) {
       throw failure("The client_id parameter does not match the client assertion.", false);
     }
-    // Which of the two JWT methods is decided by the client's registration.
-    return { method: "private_key_jwt", clientId, assertion, viaHeader: false };
+    return { method: "jwt", clientId, assertion, viaHeader: false };
   }
   const clientId = params.get("client_id");
   if (!clientId) throw failure("Client authentication is required.", false);
-  if (usesPostSecret) {
-    return {
-      method: "client_secret_post",
-      clientId,
-      secret: params.get("client_secret") as string,
-      viaHeader: false,
-    };
+  const secret = params.get("client_secret");
+  if (usesPostSecret && secret !== undefined) {
+    return { method: "client_secret_post", clientId, secret, viaHeader: false };
   }
   return { method: "none", clientId, viaHeader: false };
 }
@@ -150,7 +154,7 @@ export interface AuthenticationContext {
   env: Env;
   config: ProviderConfig;
   request: Request;
-  params: Params;
+  params: CredentialParams;
   /** The URL of the endpoint being called, an acceptable assertion audience. */
   endpointUrl: string;
 }
@@ -160,43 +164,41 @@ export async function authenticateClient(ctx: AuthenticationContext): Promise<Cl
   const presented = presentedCredentials(ctx.request, ctx.params);
   const client = await findClient(ctx.env, presented.clientId);
   if (!client) throw failure("Client authentication failed.", presented.viaHeader);
-  const registered = client.credential.method;
-  const jwtMethod = presented.method === "private_key_jwt";
-  const methodMatches = jwtMethod
-    ? registered === "private_key_jwt" || registered === "client_secret_jwt"
-    : registered === presented.method;
-  if (!methodMatches) {
-    // Not naming the registered method: an unauthenticated caller learns nothing about the client.
-    throw failure(
+  // Not naming the registered method: an unauthenticated caller learns nothing about the client.
+  const wrongMethod = () =>
+    failure(
       "The client used an authentication method it is not registered for.",
       presented.viaHeader,
     );
-  }
-
-  switch (client.credential.method) {
+  const { credential } = client;
+  switch (credential.method) {
     case "none":
+      if (presented.method !== "none") throw wrongMethod();
       return client;
     case "client_secret_basic":
     case "client_secret_post":
-      if (!(await clientSecretMatches(presented.secret ?? "", client.credential.secretHash))) {
+      if (presented.method !== credential.method) throw wrongMethod();
+      if (!(await clientSecretMatches(presented.secret, credential.secretHash))) {
         throw failure("Client authentication failed.", presented.viaHeader);
       }
       return client;
     case "client_secret_jwt": {
+      if (presented.method !== "jwt") throw wrongMethod();
       const secret = await openClientSecret(
-        client.credential.sealedSecret,
+        credential.sealedSecret,
         (await serverKeys(ctx.env)).clientSecret,
       );
       if (!secret) throw failure("Client authentication failed.", false);
-      await verifyAssertion(ctx, client, presented.assertion as string, secret, SECRET_ALGS);
+      await verifyAssertion(ctx, client, presented.assertion, secret, SECRET_ALGS);
       return client;
     }
     case "private_key_jwt":
+      if (presented.method !== "jwt") throw wrongMethod();
       await verifyAssertion(
         ctx,
         client,
-        presented.assertion as string,
-        createLocalJWKSet(client.credential.jwks),
+        presented.assertion,
+        createLocalJWKSet(credential.jwks),
         PRIVATE_KEY_ALGS,
       );
       return client;

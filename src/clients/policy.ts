@@ -1,5 +1,4 @@
 import type { ProviderConfig } from "../config";
-import type { FamilyPolicy } from "../families/state";
 import type { ClientRecord } from "./model";
 
 /**
@@ -35,18 +34,6 @@ export function refreshPolicy(client: ClientRecord, config: ProviderConfig): Ref
     absoluteLifetime,
     idleLifetime: own.idle_lifetime ?? defaults.idleLifetime,
     requireOfflineAccess: own.require_offline_access ?? defaults.requireOfflineAccess,
-  };
-}
-
-/** The part of the policy the family Durable Object enforces. */
-export function familyPolicy(policy: RefreshPolicy): FamilyPolicy {
-  if (!policy.issue)
-    return { rotation: "reuse", graceSeconds: 0, absoluteLifetime: 0, idleLifetime: 0 };
-  return {
-    rotation: policy.rotation,
-    graceSeconds: policy.graceSeconds,
-    absoluteLifetime: policy.absoluteLifetime,
-    idleLifetime: policy.idleLifetime,
   };
 }
 

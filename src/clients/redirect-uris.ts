@@ -1,10 +1,11 @@
+import { LOOPBACK_HOSTS } from "../lib/loopback";
+
 /**
  * Redirect URI rules: RFC 6749 §3.1.2 (absolute, no fragment), RFC 9700 §2.1
  * (exact matching) and RFC 8252 for native apps (private-use schemes, and
  * loopback redirects that may use any port).
  */
 
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "[::1]", "localhost"]);
 const MAX_LENGTH = 2000;
 
 /** Why a URI cannot be registered, or undefined when it can. */

@@ -1,4 +1,5 @@
 import type { JWK } from "jose";
+import { LIMITS, type ProviderConfig } from "../config";
 import {
   asObject,
   fieldError,
@@ -10,7 +11,6 @@ import {
   optionalStringArray,
   rejectUnknown,
 } from "../lib/json-fields";
-import { LIMITS, type ProviderConfig } from "../config";
 import { parseScope } from "../scope";
 import {
   AUTH_METHODS,

@@ -1,8 +1,8 @@
 import type { Hono } from "hono";
-import type { AppEnv } from "../http/context";
-import { endpoint } from "../http/endpoint";
 import { Layout } from "../browser/pages/layout";
 import { renderPage } from "../browser/pages/render";
+import type { AppEnv } from "../http/context";
+import { endpoint } from "../http/endpoint";
 import { DEMO } from "./seed";
 
 /**

@@ -1,3 +1,5 @@
+import type { Rotation } from "../config";
+
 /**
  * The life of one grant, as pure functions of (state, input, now).
  *
@@ -17,8 +19,6 @@
  * grace window, the successor sealed under a key derived from its
  * predecessor's secret (see src/tokens/family-token.ts).
  */
-
-export type Rotation = "rotate" | "reuse";
 
 /** The lifetimes and rotation rules in force, resolved by the Worker on each call. */
 export interface FamilyPolicy {

@@ -1,19 +1,34 @@
 import type { ClientRecord, GrantType } from "../clients/model";
 import type { ProviderConfig } from "../config";
 import type { Env } from "../env";
-import type { Params } from "../http/form";
-import type { TokenResponse } from "../tokens/issue";
+import type { TokenResponse } from "./response";
 
-/** What a grant handler is given: an authenticated client and the request's parameters. */
-export interface GrantRequest {
+/** The parameters a grant reads: the required ones are present when `handle` runs. */
+export type GrantParams<R extends string, O extends string> = Readonly<
+  Record<R, string> & Partial<Record<O, string>>
+>;
+
+/** What a grant handler is given: an authenticated client and the parameters it declared. */
+export interface GrantRequest<R extends string = string, O extends string = string> {
   env: Env;
   config: ProviderConfig;
   client: ClientRecord;
-  params: Params;
+  params: GrantParams<R, O>;
 }
 
-/** One grant type at the token endpoint (as fosite's handlers are). */
-export interface GrantHandler {
+/**
+ * One grant type at the token endpoint, as fosite's handlers are: the
+ * `grant_type` it answers, the parameters it reads (RFC 6749 §4.x; the token
+ * endpoint refuses a request that lacks a required one, after authenticating
+ * the client), and the handler itself.
+ */
+export interface GrantHandler<R extends string = string, O extends string = string> {
   grantType: GrantType;
-  handle(request: GrantRequest): Promise<TokenResponse>;
+  parameters: { required: readonly R[]; optional: readonly O[] };
+  handle(request: GrantRequest<R, O>): Promise<TokenResponse>;
 }
+
+/** Declares a grant with its parameters' names inferred, so `handle` sees them typed. */
+export const defineGrant = <R extends string, O extends string>(
+  grant: GrantHandler<R, O>,
+): GrantHandler => grant as unknown as GrantHandler;

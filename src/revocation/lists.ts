@@ -1,6 +1,5 @@
 import { isolateCacheSettings, LIMITS } from "../config";
 import type { Env } from "../env";
-import type { RevokedFamily } from "../families/state";
 import { cachePerBinding } from "../lib/isolate-cache";
 import { nowSeconds } from "../lib/time";
 
@@ -50,7 +49,15 @@ export function noteFamilyRevoked(env: Env, familyId: string): void {
   );
 }
 
-export async function publishFamilyRevocation(env: Env, family: RevokedFamily): Promise<void> {
+/** A revoked grant as the lists need it (the family's revoked state has these fields). */
+export interface FamilyRevocation {
+  familyId: string;
+  reason: string;
+  /** The latest `exp` (ms) of any access token issued from the family. */
+  accessTokensUntil: number;
+}
+
+export async function publishFamilyRevocation(env: Env, family: FamilyRevocation): Promise<void> {
   const until = Math.ceil(family.accessTokensUntil / 1000);
   if (until <= nowSeconds()) return; // no access token of it is alive
   await env.REVOCATIONS.put(familyKey(family.familyId), JSON.stringify({ reason: family.reason }), {

@@ -3,20 +3,22 @@ import { requireAdmin } from "../admin/auth";
 import { readJson } from "../admin/body";
 import { allTallies, countingEnv, resetTallies, tallyFor } from "../bench/counting";
 import { authenticateClient } from "../clients/authentication";
-import { familyPolicy, refreshPolicy } from "../clients/policy";
+import { refreshPolicy } from "../clients/policy";
 import { findClient, readClient } from "../clients/registry";
 import { LIMITS } from "../config";
 import { invalidRequest, OAuthError } from "../errors";
-import { familyStub, newFamilyId } from "../families/stub";
+import { familyPolicy, familyObject as familyStub, newFamilyId } from "../families/gateway";
 import type { AppContext, AppEnv } from "../http/context";
 import { pathParam } from "../http/context";
 import { endpoint } from "../http/endpoint";
-import { type Params, readForm } from "../http/form";
+import { readForm } from "../http/form";
 import { noStore } from "../http/no-store";
 import { randomBytes, sha256, toBase64Url } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
 import { audit } from "../log";
+import type { Params } from "../params";
 import { isAccessTokenRevoked } from "../revocation/lists";
+import { serverKeys } from "../server-keys";
 import {
   decodeFamilyToken,
   encodeFamilyToken,
@@ -26,7 +28,6 @@ import {
 } from "../tokens/family-token";
 import { signJwt, verifyOwnJwt } from "../tokens/jwt";
 import { keyRing } from "../tokens/keyring";
-import { serverKeys } from "../server-keys";
 
 /**
  * Benchmark only (bench/run.mjs). Nothing here exists unless the worker runs

@@ -1,41 +1,23 @@
 import type { Hono } from "hono";
+import { CLIENT_AUTH_METHODS, CLIENT_AUTH_SIGNING_ALGS } from "../clients/authentication";
 import type { ProviderConfig } from "../config";
+import { GRANT_HANDLERS } from "../grants";
 import type { AppContext, AppEnv } from "../http/context";
 import { endpoint } from "../http/endpoint";
+import { PATHS } from "../paths";
 import { SIGNING_ALG } from "../tokens/signing-keys";
 
 /**
- * RFC 8414 and OIDC Discovery 1.0. Every value advertised here comes from the
- * module that implements it, so the document cannot promise what the code
- * does not do (test/routes/discovery.test.ts checks each one).
+ * RFC 8414 and OIDC Discovery 1.0. Every value advertised here is read from
+ * the module that implements it (the grant map, client authentication, the
+ * signing keys), so the document cannot promise what the code does not do
+ * (test/routes/discovery.test.ts checks each one).
  */
-
-/** Paths of every endpoint, relative to the issuer. */
-export const PATHS = {
-  authorization: "/authorize",
-  token: "/token",
-  userinfo: "/userinfo",
-  jwks: "/jwks",
-  revocation: "/revoke",
-  introspection: "/introspect",
-} as const;
-
-export interface Supported {
-  grantTypes: readonly string[];
-  clientAuthMethods: readonly string[];
-  clientAuthSigningAlgs: readonly string[];
-}
-
-let supported: Supported = { grantTypes: [], clientAuthMethods: [], clientAuthSigningAlgs: [] };
-
-/** The grant and client-authentication modules register what they implement. */
-export function advertise(values: Partial<Supported>): void {
-  supported = { ...supported, ...values };
-}
 
 export function metadata(config: ProviderConfig): Record<string, unknown> {
   const url = (path: string) => `${config.issuer}${path}`;
-  const authMethods = supported.clientAuthMethods;
+  const authMethods = CLIENT_AUTH_METHODS;
+  const authAlgs = CLIENT_AUTH_SIGNING_ALGS;
   return {
     issuer: config.issuer,
     authorization_endpoint: url(PATHS.authorization),
@@ -47,16 +29,16 @@ export function metadata(config: ProviderConfig): Record<string, unknown> {
     scopes_supported: config.scopes,
     response_types_supported: ["code"],
     response_modes_supported: ["query"],
-    grant_types_supported: supported.grantTypes,
+    grant_types_supported: [...GRANT_HANDLERS.keys()],
     subject_types_supported: ["public"],
     id_token_signing_alg_values_supported: [SIGNING_ALG],
     userinfo_signing_alg_values_supported: ["none"],
     token_endpoint_auth_methods_supported: authMethods,
-    token_endpoint_auth_signing_alg_values_supported: supported.clientAuthSigningAlgs,
+    token_endpoint_auth_signing_alg_values_supported: authAlgs,
     revocation_endpoint_auth_methods_supported: authMethods,
-    revocation_endpoint_auth_signing_alg_values_supported: supported.clientAuthSigningAlgs,
+    revocation_endpoint_auth_signing_alg_values_supported: authAlgs,
     introspection_endpoint_auth_methods_supported: authMethods,
-    introspection_endpoint_auth_signing_alg_values_supported: supported.clientAuthSigningAlgs,
+    introspection_endpoint_auth_signing_alg_values_supported: authAlgs,
     code_challenge_methods_supported: ["S256"],
     claims_supported: [
       "iss",

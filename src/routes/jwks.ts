@@ -1,8 +1,8 @@
 import type { Hono } from "hono";
 import type { AppEnv } from "../http/context";
 import { endpoint } from "../http/endpoint";
+import { PATHS } from "../paths";
 import { keyRing } from "../tokens/keyring";
-import { PATHS } from "./discovery";
 
 /** The public signing keys (RFC 7517), current and still-needed ones. */
 export function jwksRoutes(app: Hono<AppEnv>): void {

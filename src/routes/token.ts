@@ -1,50 +1,68 @@
 import type { Hono } from "hono";
-import { authenticateClient } from "../clients/authentication";
+import { createMiddleware } from "hono/factory";
 import { allowsGrant } from "../clients/model";
-import { LIMITS } from "../config";
 import { OAuthError, unauthorizedClient } from "../errors";
 import { GRANT_HANDLERS } from "../grants";
-import type { AppEnv } from "../http/context";
+import type { GrantHandler } from "../grants/grant";
+import type { AppEnv, StepContext, StepEnv } from "../http/context";
 import { endpoint } from "../http/endpoint";
-import { readForm } from "../http/form";
 import { noStore } from "../http/no-store";
-import { PATHS } from "./discovery";
+import { authenticateClient, parseForm, type WithClient, type WithParams } from "../http/steps";
+import { PATHS } from "../paths";
 
-/**
- * The token endpoint (RFC 6749 §3.2), as an ordered list of steps:
- * parse the form strictly → find the grant handler → authenticate the client →
- * check the client may use the grant → let the handler answer.
- */
+type WithGrant = { grant: GrantHandler };
+
+/** RFC 6749 §5.2: a grant_type we do not implement is refused before anyone is authenticated. */
+const selectGrant = createMiddleware<StepEnv<WithParams & WithGrant>>(async (c, next) => {
+  const handler = GRANT_HANDLERS.get(c.get("params").require("grant_type"));
+  if (!handler) {
+    throw new OAuthError(
+      "unsupported_grant_type",
+      "This grant_type is not supported (see grant_types_supported).",
+    );
+  }
+  c.set("grant", handler);
+  await next();
+});
+
+/** RFC 6749 §5.2 unauthorized_client: the client is not registered for this grant. */
+const clientMayUseGrant = createMiddleware<StepEnv<WithClient & WithGrant>>(async (c, next) => {
+  const { grantType } = c.get("grant");
+  if (!allowsGrant(c.get("client"), grantType)) {
+    throw unauthorizedClient(`This client is not registered for the ${grantType} grant.`);
+  }
+  await next();
+});
+
+/** The grant's own parameters (the required ones must be there), then its answer. */
+async function grantResponse(c: StepContext<WithClient & WithGrant>): Promise<Response> {
+  const grant = c.get("grant");
+  const params = c.get("params");
+  const values: Record<string, string> = {};
+  for (const name of grant.parameters.required) values[name] = params.require(name);
+  for (const name of grant.parameters.optional) {
+    const value = params.get(name);
+    if (value !== undefined) values[name] = value;
+  }
+  const response = await grant.handle({
+    env: c.env,
+    config: c.get("config"),
+    client: c.get("client"),
+    params: values,
+  });
+  return c.json(response);
+}
+
+/** The token endpoint (RFC 6749 §3.2), as its ordered steps. */
 export function tokenRoutes(app: Hono<AppEnv>): void {
   endpoint(app, PATHS.token, {
     POST: [
       noStore,
-      async (c) => {
-        const config = c.get("config");
-        const params = await readForm(c.req.raw, LIMITS.maxFormBytes);
-        const grantType = params.require("grant_type");
-        const handler = GRANT_HANDLERS.get(grantType);
-        if (!handler) {
-          throw new OAuthError(
-            "unsupported_grant_type",
-            "This grant_type is not supported (see grant_types_supported).",
-          );
-        }
-        const client = await authenticateClient({
-          env: c.env,
-          config,
-          request: c.req.raw,
-          params,
-          endpointUrl: `${config.issuer}${PATHS.token}`,
-        });
-        if (!allowsGrant(client, handler.grantType)) {
-          throw unauthorizedClient(
-            `This client is not registered for the ${handler.grantType} grant.`,
-          );
-        }
-        const response = await handler.handle({ env: c.env, config, client, params });
-        return c.json(response);
-      },
+      parseForm(),
+      selectGrant,
+      authenticateClient("token"),
+      clientMayUseGrant,
+      grantResponse,
     ],
   });
 }

@@ -5,8 +5,8 @@ import type { AppContext, AppEnv } from "../http/context";
 import { endpoint } from "../http/endpoint";
 import { mediaType, readForm } from "../http/form";
 import { noStore } from "../http/no-store";
+import { PATHS } from "../paths";
 import { accessTokenStatus } from "../tokens/access-token";
-import { PATHS } from "./discovery";
 
 const REALM = 'realm="edge-token-service"';
 

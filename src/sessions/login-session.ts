@@ -1,8 +1,8 @@
+import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
-import { isLocalhost } from "../browser/interaction";
-import type { AppContext } from "../http/context";
-
+import type { Env } from "../env";
 import { fromBase64Url, toBase64Url, utf8 } from "../lib/bytes";
+import { isLoopbackUrl } from "../lib/loopback";
 import { serverKeys } from "../server-keys";
 
 /**
@@ -23,7 +23,9 @@ export interface LoginSession {
 
 const COOKIE = "ets_session";
 
-type AnyContext = AppContext;
+/** Any request context of the Worker: the cookie needs only the request and the keys. */
+// biome-ignore lint/suspicious/noExplicitAny: whatever variables the surface has.
+type AnyContext = Context<{ Bindings: Env; Variables: any }>;
 
 export async function readSession(c: AnyContext): Promise<LoginSession | undefined> {
   const keys = await serverKeys(c.env);
@@ -48,7 +50,7 @@ export async function writeSession(c: AnyContext, session: LoginSession): Promis
     keys.session as BufferSource,
     {
       httpOnly: true,
-      secure: !isLocalhost(c.req.url),
+      secure: !isLoopbackUrl(c.req.url),
       sameSite: "Lax",
       path: "/",
       maxAge: Math.max(0, Math.floor(session.expiresAt - Date.now() / 1000)),
@@ -57,5 +59,5 @@ export async function writeSession(c: AnyContext, session: LoginSession): Promis
 }
 
 export function clearSession(c: AnyContext): void {
-  deleteCookie(c, COOKIE, { path: "/", secure: !isLocalhost(c.req.url) });
+  deleteCookie(c, COOKIE, { path: "/", secure: !isLoopbackUrl(c.req.url) });
 }

@@ -1,15 +1,14 @@
-import type { ClientRecord } from "../clients/model";
 import type { ProviderConfig } from "../config";
 import type { Env } from "../env";
-import { formatScope } from "../scope";
 import { randomBytes, toBase64Url } from "../lib/bytes";
+import { formatScope } from "../scope";
 import { atHash, signJwt } from "./jwt";
 import { keyRing } from "./keyring";
 
 /** Access tokens (RFC 9068) and ID tokens (OIDC Core §2), signed in the Worker. */
 
 export interface AccessTokenInput {
-  client: ClientRecord;
+  clientId: string;
   /** The user, or the client itself for client_credentials (RFC 9068 §2.2). */
   sub: string;
   scope: readonly string[];
@@ -35,7 +34,7 @@ export async function issueAccessToken(
     iss: config.issuer,
     sub: input.sub,
     aud: config.issuer,
-    client_id: input.client.client_id,
+    client_id: input.clientId,
     scope: formatScope(input.scope),
     jti,
     iat: input.iat,
@@ -73,14 +72,4 @@ export async function issueIdToken(
     jti: toBase64Url(randomBytes(16)),
     ...(input.nonce !== undefined ? { nonce: input.nonce } : {}),
   });
-}
-
-/** The successful token response of RFC 6749 §5.1 (and OIDC Core §3.1.3.3). */
-export interface TokenResponse {
-  access_token: string;
-  token_type: "Bearer";
-  expires_in: number;
-  scope: string;
-  refresh_token?: string;
-  id_token?: string;
 }

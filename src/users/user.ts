@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { familyObject } from "../families/gateway";
 import type { RevocationReason } from "../families/state";
 import type { FamilySummary } from "../families/token-family";
 import { audit } from "../log";
@@ -54,6 +55,13 @@ interface PendingRevocation {
   /** Only families registered until then: a later grant (after an unblock) is not the block's business. */
   before: number;
   thenDelete: boolean;
+}
+
+/** A family in this user's index (its id came from this namespace, so it resolves). */
+function familyOf(env: Env, familyId: string) {
+  const family = familyObject(env, familyId);
+  if (!family) throw new Error("a family id in the index does not resolve");
+  return family;
 }
 
 /** How many family Durable Objects a fan-out calls at once. */
@@ -205,10 +213,6 @@ export class User extends DurableObject<Env> {
     );
   }
 
-  private family(familyId: string) {
-    return this.env.TOKEN_FAMILY.get(this.env.TOKEN_FAMILY.idFromString(familyId));
-  }
-
   private async fanOut<T>(ids: string[], call: (id: string) => Promise<T>): Promise<T[]> {
     const out: T[] = [];
     for (let i = 0; i < ids.length; i += FAN_OUT) {
@@ -220,7 +224,7 @@ export class User extends DurableObject<Env> {
   /** The grants that can still be used: live families, newest first. */
   async grants(): Promise<GrantView[]> {
     const ids = this.familyIds();
-    const summaries = await this.fanOut(ids, (id) => this.family(id).summary());
+    const summaries = await this.fanOut(ids, (id) => familyOf(this.env, id).summary());
     const now = Date.now();
     const views: GrantView[] = [];
     summaries.forEach((summary: FamilySummary | undefined, i) => {
@@ -248,7 +252,7 @@ export class User extends DurableObject<Env> {
 
   async revokeGrant(familyId: string): Promise<boolean> {
     if (!this.ctx.storage.kv.get(familyKey(familyId))) return false;
-    return this.family(familyId).revoke("admin");
+    return familyOf(this.env, familyId).revoke("admin");
   }
 
   /** Revokes every family in the index (registered up to `before`); returns how many were live. */
@@ -259,7 +263,7 @@ export class User extends DurableObject<Env> {
     const ids = this.familyIds().filter(
       (id) => (this.ctx.storage.kv.get<FamilyEntry>(familyKey(id))?.createdAt ?? 0) <= before,
     );
-    const results = await this.fanOut(ids, (id) => this.family(id).revoke(reason));
+    const results = await this.fanOut(ids, (id) => familyOf(this.env, id).revoke(reason));
     return results.filter(Boolean).length;
   }
 

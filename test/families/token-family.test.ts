@@ -4,8 +4,8 @@ import { describe, expect, it, vi } from "vitest";
 import type { FamilyState } from "../../src/families/state";
 import type { TokenFamily } from "../../src/families/token-family";
 import { toBase64Url, toHex } from "../../src/lib/bytes";
-import { decodeFamilyToken, openSuccessor, secretHash } from "../../src/tokens/family-token";
 import { serverKeys } from "../../src/server-keys";
+import { decodeFamilyToken, openSuccessor, secretHash } from "../../src/tokens/family-token";
 import { Browser, pkce, signInAndAuthorize } from "../support/browser";
 import {
   REDIRECT_URI,

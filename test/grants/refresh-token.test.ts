@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { createLocalJWKSet, decodeJwt, type JSONWebKeySet, jwtVerify } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { encodeFamilyToken, newSecret } from "../../src/tokens/family-token";
 import { serverKeys } from "../../src/server-keys";
+import { encodeFamilyToken, newSecret } from "../../src/tokens/family-token";
 import { codeFlow } from "../support/browser";
 import { introspect, registerClient, registerUser } from "../support/fixtures";
 import { adminCall, call, ISSUER, json } from "../support/http";

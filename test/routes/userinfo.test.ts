@@ -136,7 +136,7 @@ describe("refusals carry a WWW-Authenticate challenge (RFC 6750 §3)", () => {
     if (!record) throw new Error("the client is registered");
     const now = Math.floor(Date.now() / 1000);
     const expired = await issueAccessToken(env, config, {
-      client: record,
+      clientId: record.client_id,
       sub: user.id,
       scope: ["openid", "profile"],
       iat: now - 1000,

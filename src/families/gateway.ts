@@ -1,0 +1,312 @@
+import type { RefreshPolicy } from "../clients/policy";
+import type { Env } from "../env";
+import { invalidGrant, invalidScope, type OAuthError } from "../errors";
+import { sha256, toBase64Url, utf8 } from "../lib/bytes";
+import { noteFamilyRevoked } from "../revocation/lists";
+import { serverKeys } from "../server-keys";
+import {
+  claimedKind,
+  decodeFamilyToken,
+  encodeFamilyToken,
+  type FamilyToken,
+  type FamilyTokenKind,
+  newSecret,
+  openSuccessor,
+  prepareSuccessor,
+  secretHash,
+} from "../tokens/family-token";
+import {
+  expiryOf,
+  type FamilyPolicy,
+  type Grant,
+  meansRevoked,
+  type PendingCode,
+  type Refusal,
+} from "./state";
+
+/**
+ * The Worker's one way into a family's Durable Object (as fosite's storage
+ * interfaces are narrow): each function opens the token it is given, makes
+ * the one call, turns a refusal into the OAuthError the RFC names, and
+ * records a revocation in this isolate. Nothing else in the Worker talks to
+ * a TokenFamily.
+ */
+
+/** A new family's id: a fresh Durable Object id, never used before. */
+export const newFamilyId = (env: Env): string => env.TOKEN_FAMILY.newUniqueId().toString();
+
+/** The family's Durable Object, or undefined for an id this namespace never issued. */
+export function familyObject(env: Env, familyId: string) {
+  try {
+    return env.TOKEN_FAMILY.get(env.TOKEN_FAMILY.idFromString(familyId));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The part of a client's refresh policy that the family enforces. */
+export function familyPolicy(policy: RefreshPolicy): FamilyPolicy {
+  if (!policy.issue)
+    return { rotation: "reuse", graceSeconds: 0, absoluteLifetime: 0, idleLifetime: 0 };
+  return {
+    rotation: policy.rotation,
+    graceSeconds: policy.graceSeconds,
+    absoluteLifetime: policy.absoluteLifetime,
+    idleLifetime: policy.idleLifetime,
+  };
+}
+
+/** A token of ours, opened (tag checked) and routed to its family. */
+async function open(env: Env, text: string, kind: FamilyTokenKind) {
+  const tagKey = (await serverKeys(env)).tokenTag;
+  const token = await decodeFamilyToken(text, kind, tagKey);
+  const family = token && familyObject(env, token.familyId);
+  return token && family ? { token, family, tagKey } : undefined;
+}
+
+const presentedRecord = async (token: FamilyToken) => ({
+  generation: token.generation,
+  hash: await secretHash(token.secret),
+});
+
+/** The family refused: note a revocation here at once (KV carries it elsewhere), then the error. */
+function refused(
+  env: Env,
+  familyId: string,
+  reason: Refusal,
+  errors: Partial<Record<Refusal, () => OAuthError>>,
+  fallback: () => OAuthError,
+): OAuthError {
+  if (meansRevoked(reason)) noteFamilyRevoked(env, familyId);
+  return (errors[reason] ?? fallback)();
+}
+
+// ── the authorization code: issued by the browser flow, redeemed at /token ──
+
+export interface NewGrant {
+  familyId: string;
+  grant: Grant;
+  code: Omit<PendingCode, "hash">;
+}
+
+/** RFC 6749 §4.1.2: a new family, pending, and the code that redeems it. */
+export async function issueCode(env: Env, input: NewGrant): Promise<string> {
+  const secret = newSecret();
+  const created = await familyObject(env, input.familyId)?.createPending({
+    grant: input.grant,
+    code: { ...input.code, hash: await secretHash(secret) },
+  });
+  if (!created) throw new Error("a new family was not empty");
+  return encodeFamilyToken(
+    { kind: "authorization_code", familyId: input.familyId, generation: 0, secret },
+    (await serverKeys(env)).tokenTag,
+  );
+}
+
+export interface RedeemRequest {
+  code: string;
+  clientId: string;
+  redirectUri: string;
+  /** RFC 7636 §4.5, checked for its syntax by the caller. */
+  verifier?: string;
+  policy: RefreshPolicy;
+  accessTokenExpiresAt: number;
+}
+
+export interface Redeemed {
+  familyId: string;
+  grant: Grant;
+  nonce?: string;
+  refreshToken?: string;
+}
+
+const codeInvalid = () => invalidGrant("The authorization code is invalid.");
+const codeRefusals: Partial<Record<Refusal, () => OAuthError>> = {
+  expired: () => invalidGrant("The authorization code has expired."),
+  pkce_failed: () =>
+    invalidGrant(
+      "The code_verifier does not match the code_challenge of the authorization request.",
+    ),
+  reuse_detected: () =>
+    invalidGrant(
+      "The authorization code was already used; the tokens issued with it have been revoked.",
+    ),
+  revoked: () => invalidGrant("The authorization code was already used."),
+  wrong_client: () => invalidGrant("The authorization code was issued to another client."),
+};
+
+/** RFC 6749 §4.1.3: the code, once, by its client, with its redirect URI and verifier. */
+export async function redeemCode(env: Env, request: RedeemRequest): Promise<Redeemed> {
+  const opened = await open(env, request.code, "authorization_code");
+  if (!opened) {
+    throw claimedKind(request.code) === "refresh_token"
+      ? invalidGrant("A refresh token is not an authorization code.")
+      : codeInvalid();
+  }
+  const { token, family, tagKey } = opened;
+  const firstRefresh = request.policy.issue ? newSecret() : undefined;
+  const result = await family.redeem({
+    codeHash: await secretHash(token.secret),
+    clientId: request.clientId,
+    redirectUri: request.redirectUri,
+    ...(request.verifier !== undefined
+      ? { verifierChallenge: toBase64Url(await sha256(utf8(request.verifier))) }
+      : {}),
+    ...(firstRefresh ? { refresh: { generation: 0, hash: await secretHash(firstRefresh) } } : {}),
+    policy: familyPolicy(request.policy),
+    accessTokenExpiresAt: request.accessTokenExpiresAt,
+  });
+  if (!result.ok) throw refused(env, token.familyId, result.reason, codeRefusals, codeInvalid);
+  const refreshToken =
+    result.refreshIssued && firstRefresh
+      ? await encodeFamilyToken(
+          { kind: "refresh_token", familyId: token.familyId, generation: 0, secret: firstRefresh },
+          tagKey,
+        )
+      : undefined;
+  return {
+    familyId: token.familyId,
+    grant: result.grant,
+    ...(result.nonce !== undefined ? { nonce: result.nonce } : {}),
+    ...(refreshToken ? { refreshToken } : {}),
+  };
+}
+
+// ── refresh ────────────────────────────────────────────────────────────────
+
+export interface RefreshRequest {
+  refreshToken: string;
+  clientId: string;
+  /** RFC 6749 §6: a scope asked for, checked against the grant by the family. */
+  scope?: readonly string[];
+  policy: Extract<RefreshPolicy, { issue: true }>;
+  accessTokenExpiresAt: number;
+}
+
+export interface Refreshed {
+  familyId: string;
+  grant: Grant;
+  outcome: "rotated" | "grace" | "unchanged";
+  /** The token the response carries: the successor, or (no rotation) the same one, or none. */
+  refreshToken?: string;
+}
+
+const refreshInvalid = () => invalidGrant("The refresh token is invalid.");
+const refreshRefusals: Partial<Record<Refusal, () => OAuthError>> = {
+  expired: () => invalidGrant("The refresh token has expired."),
+  revoked: () => invalidGrant("The refresh token has been revoked."),
+  reuse_detected: () =>
+    invalidGrant("The refresh token was already used; the grant has been revoked."),
+  wrong_client: () => invalidGrant("The refresh token was issued to another client."),
+  scope_exceeded: () =>
+    invalidScope("The requested scope is not within the scope originally granted (RFC 6749 §6)."),
+};
+
+/**
+ * RFC 6749 §6 with rotation, reuse detection and a grace window (OAuth 2.1
+ * §4.3, RFC 9700 §4.14.2): one call, in which the family decides everything.
+ */
+export async function refreshFamily(env: Env, request: RefreshRequest): Promise<Refreshed> {
+  const opened = await open(env, request.refreshToken, "refresh_token");
+  if (!opened) {
+    throw claimedKind(request.refreshToken) === "authorization_code"
+      ? invalidGrant("An authorization code is not a refresh token.")
+      : refreshInvalid();
+  }
+  const { token, family, tagKey } = opened;
+  const { policy } = request;
+  // Prepared before the call, so that the family's critical section does no
+  // crypto; used only if this call rotates.
+  const successor =
+    policy.rotation === "rotate" ? await prepareSuccessor(token, tagKey) : undefined;
+  const result = await family.refresh({
+    clientId: request.clientId,
+    presented: await presentedRecord(token),
+    ...(successor ? { successor: successor.record } : {}),
+    ...(request.scope ? { scope: request.scope } : {}),
+    policy: familyPolicy(policy),
+    accessTokenExpiresAt: request.accessTokenExpiresAt,
+  });
+  if (!result.ok)
+    throw refused(env, token.familyId, result.reason, refreshRefusals, refreshInvalid);
+
+  let refreshToken: string | undefined;
+  switch (result.outcome) {
+    case "rotated":
+      refreshToken = successor?.text;
+      break;
+    case "grace": {
+      // The same successor as the first answer: only this token's holder can open it.
+      const secret = await openSuccessor(result.sealedSuccessor, token.secret);
+      if (!secret) throw refreshInvalid();
+      refreshToken = await encodeFamilyToken(
+        { ...token, generation: token.generation + 1, secret },
+        tagKey,
+      );
+      break;
+    }
+    case "unchanged":
+      refreshToken = policy.returnOnRefresh ? request.refreshToken : undefined;
+      break;
+  }
+  return {
+    familyId: token.familyId,
+    grant: result.grant,
+    outcome: result.outcome,
+    ...(refreshToken ? { refreshToken } : {}),
+  };
+}
+
+// ── revocation and introspection ─────────────────────────────────────────
+
+/**
+ * RFC 7009 with a refresh token: the whole family, if the token is genuine
+ * and the caller is its client; anything else changes nothing (§2.2).
+ */
+export async function revokeWithRefreshToken(
+  env: Env,
+  text: string,
+  clientId: string,
+): Promise<boolean> {
+  const opened = await open(env, text, "refresh_token");
+  if (!opened) return false;
+  const revoked = await opened.family.revokeWithToken({
+    clientId,
+    presented: await presentedRecord(opened.token),
+  });
+  if (revoked) noteFamilyRevoked(env, opened.token.familyId);
+  return revoked;
+}
+
+/** An administrator's revocation of one of a user's grants, through the user's index. */
+export async function revokeUserGrant(env: Env, sub: string, familyId: string): Promise<boolean> {
+  const revoked = await env.USER.getByName(sub).revokeGrant(familyId);
+  if (revoked) noteFamilyRevoked(env, familyId);
+  return revoked;
+}
+
+export interface LiveRefreshToken {
+  grant: Grant;
+  issuedAt: number;
+  /** When the token stops working under `policy`, the policy of the client it belongs to. */
+  expiresAt(policy: RefreshPolicy): number;
+}
+
+/** RFC 7662 for a refresh token: live only if it is its family's current one. */
+export async function inspectRefreshToken(
+  env: Env,
+  text: string,
+): Promise<LiveRefreshToken | undefined> {
+  const opened = await open(env, text, "refresh_token");
+  if (!opened) return undefined;
+  const inspection = await opened.family.inspect(await presentedRecord(opened.token));
+  if (!inspection.active) return undefined;
+  return {
+    grant: inspection.grant,
+    issuedAt: inspection.issuedAt,
+    expiresAt: (policy) =>
+      policy.issue
+        ? expiryOf(inspection.createdAt, inspection.lastUsedAt, familyPolicy(policy))
+        : 0,
+  };
+}

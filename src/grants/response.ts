@@ -1,0 +1,84 @@
+import type { ClientRecord } from "../clients/model";
+import { accessTokenLifetime } from "../clients/policy";
+import type { ProviderConfig } from "../config";
+import type { Env } from "../env";
+import { nowSeconds } from "../lib/time";
+import { formatScope } from "../scope";
+import { issueAccessToken, issueIdToken } from "../tokens/issue";
+
+/** The successful token response of RFC 6749 §5.1 (and OIDC Core §3.1.3.3). */
+export interface TokenResponse {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  scope: string;
+  refresh_token?: string;
+  id_token?: string;
+}
+
+/** The access token's window, fixed before the family is called (it records the latest exp). */
+export interface TokenWindow {
+  iat: number;
+  exp: number;
+}
+
+export function tokenWindow(client: ClientRecord, config: ProviderConfig): TokenWindow {
+  const iat = nowSeconds();
+  return { iat, exp: iat + accessTokenLifetime(client, config) };
+}
+
+/** What a response is about: a user's grant (a family) or, for client_credentials, the client. */
+export interface Issuance {
+  client: ClientRecord;
+  /** The user, or the client itself for client_credentials (RFC 9068 §2.2). */
+  sub: string;
+  scope: readonly string[];
+  window: TokenWindow;
+  /** The grant's family: revoking it revokes the access token (`fid`). */
+  familyId?: string;
+  /** When the user signed in; present for user grants, and so the ID token. */
+  authTime?: number;
+  refreshToken?: string;
+  /** OIDC Core §3.1.3.6: the ID token of a code response repeats the request's nonce; §12.2: never on refresh. */
+  nonce?: string;
+}
+
+/**
+ * Builds the token response every grant returns: the RFC 9068 access token,
+ * the refresh token when one was issued, and (OIDC Core §3.1.3.3, §12.2) an
+ * ID token when the grant is a user's and its scope includes `openid`.
+ */
+export async function tokenResponse(
+  env: Env,
+  config: ProviderConfig,
+  issuance: Issuance,
+): Promise<{ response: TokenResponse; jti: string }> {
+  const { client, sub, scope, window } = issuance;
+  const accessToken = await issueAccessToken(env, config, {
+    clientId: client.client_id,
+    sub,
+    scope,
+    iat: window.iat,
+    exp: window.exp,
+    ...(issuance.familyId ? { familyId: issuance.familyId } : {}),
+    ...(issuance.authTime !== undefined ? { authTime: issuance.authTime } : {}),
+  });
+  const response: TokenResponse = {
+    access_token: accessToken.token,
+    token_type: "Bearer",
+    expires_in: window.exp - window.iat,
+    scope: formatScope(scope),
+    ...(issuance.refreshToken ? { refresh_token: issuance.refreshToken } : {}),
+  };
+  if (issuance.authTime !== undefined && scope.includes("openid")) {
+    response.id_token = await issueIdToken(env, config, {
+      clientId: client.client_id,
+      sub,
+      authTime: issuance.authTime,
+      accessToken: accessToken.token,
+      iat: window.iat,
+      ...(issuance.nonce !== undefined ? { nonce: issuance.nonce } : {}),
+    });
+  }
+  return { response, jti: accessToken.jti };
+}

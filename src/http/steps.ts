@@ -1,0 +1,43 @@
+import { createMiddleware } from "hono/factory";
+import { authenticateClient as verifyClient } from "../clients/authentication";
+import type { ClientRecord } from "../clients/model";
+import { LIMITS } from "../config";
+import type { Params } from "../params";
+import { type ClientEndpoint, PATHS } from "../paths";
+import type { StepEnv } from "./context";
+import { readForm } from "./form";
+
+/**
+ * The steps the OAuth endpoints share, as middleware factories (node-oidc-
+ * provider's actions): each does one thing and leaves what it found in a
+ * typed context variable for the steps after it.
+ */
+
+export type WithParams = { params: Params };
+export type WithClient = WithParams & { client: ClientRecord };
+
+/** RFC 6749 §3.2: the body, strictly (one media type, UTF-8, no repeated parameter), as `params`. */
+export const parseForm = () =>
+  createMiddleware<StepEnv<WithParams>>(async (c, next) => {
+    c.set("params", await readForm(c.req.raw, LIMITS.maxFormBytes));
+    await next();
+  });
+
+/**
+ * RFC 6749 §2.3 (and RFC 7009 §2.1, RFC 7662 §2.1): the calling client,
+ * authenticated by the one method it registered, as `client`. A client
+ * assertion may name this endpoint's URL as its audience.
+ */
+export const authenticateClient = (endpoint: ClientEndpoint) =>
+  createMiddleware<StepEnv<WithClient>>(async (c, next) => {
+    const config = c.get("config");
+    const client = await verifyClient({
+      env: c.env,
+      config,
+      request: c.req.raw,
+      params: c.get("params"),
+      endpointUrl: `${config.issuer}${PATHS[endpoint]}`,
+    });
+    c.set("client", client);
+    await next();
+  });
