@@ -46,10 +46,8 @@ export function familyObject(env: Env, familyId: string) {
 
 /** The part of a client's refresh policy that the family enforces. */
 export function familyPolicy(policy: RefreshPolicy): FamilyPolicy {
-  if (!policy.issue)
-    return { rotation: "reuse", graceSeconds: 0, absoluteLifetime: 0, idleLifetime: 0 };
+  if (!policy.issue) return { graceSeconds: 0, absoluteLifetime: 0, idleLifetime: 0 };
   return {
-    rotation: policy.rotation,
     graceSeconds: policy.graceSeconds,
     absoluteLifetime: policy.absoluteLifetime,
     idleLifetime: policy.idleLifetime,
@@ -222,7 +220,7 @@ export async function refreshFamily(env: Env, request: RefreshRequest): Promise<
   const result = await family.refresh({
     clientId: request.clientId,
     presented: await presentedRecord(token),
-    ...(successor ? { successor: successor.record } : {}),
+    rotation: successor ? { kind: "rotate", successor: successor.record } : { kind: "reuse" },
     ...(request.scope ? { scope: request.scope } : {}),
     policy: familyPolicy(policy),
     accessTokenExpiresAt: request.accessTokenExpiresAt,

@@ -1,5 +1,3 @@
-import type { Rotation } from "../config";
-
 /**
  * The life of one grant, as pure functions of (state, input, now).
  *
@@ -20,97 +18,35 @@ import type { Rotation } from "../config";
  * predecessor's secret (see src/tokens/family-token.ts).
  */
 
-/** The lifetimes and rotation rules in force, resolved by the Worker on each call. */
-export interface FamilyPolicy {
-  rotation: Rotation;
-  /** 0 to 60 seconds. */
-  graceSeconds: number;
-  /** Seconds from the grant's creation; > 0. */
-  absoluteLifetime: number;
-  /** Seconds since the last refresh; 0 means no idle limit. */
-  idleLifetime: number;
-}
+import type {
+  ActiveFamily,
+  FamilyPolicy,
+  FamilyState,
+  Grant,
+  PendingCode,
+  PreviousToken,
+  RefreshChain,
+  Refusal,
+  RevocationReason,
+  RevokedFamily,
+  SuccessorRecord,
+  TokenRecord,
+} from "./model";
 
-/** What the family remembers of the authorization (who, for whom, what). */
-export interface Grant {
-  clientId: string;
-  sub: string;
-  scope: readonly string[];
-  authTime: number;
-}
-
-export interface PendingCode {
-  hash: string;
-  expiresAt: number;
-  redirectUri: string;
-  /** S256 challenge, when the authorization request carried one. */
-  codeChallenge?: string;
-  nonce?: string;
-  /** Whether this grant may have refresh tokens (client policy and offline_access consent). */
-  refreshAllowed: boolean;
-}
-
-export interface TokenRecord {
-  generation: number;
-  hash: string;
-}
-
-export interface PreviousToken extends TokenRecord {
-  sealedSuccessor: string;
-  rotatedAt: number;
-}
-
-export interface RefreshChain {
-  current: TokenRecord;
-  previous?: PreviousToken;
-}
-
-export type RevocationReason =
-  | "revoked_by_client"
-  | "refresh_token_reuse"
-  | "authorization_code_reuse"
-  | "user_blocked"
-  | "user_deleted"
-  | "admin";
-
-export type FamilyState =
-  | { status: "pending"; familyId: string; grant: Grant; code: PendingCode; createdAt: number }
-  | {
-      status: "active";
-      familyId: string;
-      grant: Grant;
-      codeHash: string;
-      createdAt: number;
-      lastUsedAt: number;
-      expiresAt: number;
-      refresh?: RefreshChain;
-      /** The latest `exp` of any access token issued from this family. */
-      accessTokensUntil: number;
-    }
-  | {
-      status: "revoked";
-      familyId: string;
-      grant: Grant;
-      codeHash?: string;
-      createdAt: number;
-      revokedAt: number;
-      reason: RevocationReason;
-      accessTokensUntil: number;
-    };
-
-export type ActiveFamily = Extract<FamilyState, { status: "active" }>;
-export type RevokedFamily = Extract<FamilyState, { status: "revoked" }>;
-
-export type Refusal =
-  | "unknown"
-  | "wrong_client"
-  | "expired"
-  | "revoked"
-  | "reuse_detected"
-  | "code_mismatch"
-  | "pkce_failed"
-  | "no_refresh_token"
-  | "scope_exceeded";
+export type {
+  ActiveFamily,
+  FamilyPolicy,
+  FamilyState,
+  Grant,
+  PendingCode,
+  PreviousToken,
+  RefreshChain,
+  Refusal,
+  RevocationReason,
+  RevokedFamily,
+  SuccessorRecord,
+  TokenRecord,
+};
 
 /** Refusals that mean the family is revoked (now, or before this request). */
 export const meansRevoked = (reason: Refusal): boolean =>
@@ -243,8 +179,11 @@ export interface RefreshInput {
    * within the original grant; it is checked here, before anything rotates.
    */
   scope?: readonly string[];
-  /** The successor the Worker prepared (when the policy rotates), used only if this call rotates. */
-  successor?: TokenRecord & { sealed: string };
+  /**
+   * The client's rotation rule. "rotate" comes with the successor the Worker
+   * prepared (so the family does no crypto), used only if this call rotates.
+   */
+  rotation: { kind: "reuse" } | { kind: "rotate"; successor: SuccessorRecord };
   policy: FamilyPolicy;
   accessTokenExpiresAt: number;
 }
@@ -287,17 +226,18 @@ export function refresh(
 
   if (presented.generation === current.generation) {
     if (presented.hash !== current.hash) return refuse(state, "unknown");
-    if (input.policy.rotation === "reuse") {
+    if (input.rotation.kind === "reuse") {
       return { state: used(state), result: { ok: true, outcome: "unchanged", grant: state.grant } };
     }
-    const generation = current.generation + 1;
-    if (input.successor?.generation !== generation)
-      throw new Error("rotation needs the next generation's successor");
+    const { successor } = input.rotation;
+    // The Worker numbers the successor; a wrong number is a bug, refused before anything changes.
+    if (successor.generation !== current.generation + 1) return refuse(state, "unknown");
+    const generation = successor.generation;
     const next: ActiveFamily = {
       ...used(state),
       refresh: {
-        current: { generation, hash: input.successor.hash },
-        previous: { ...current, sealedSuccessor: input.successor.sealed, rotatedAt: now },
+        current: { generation, hash: successor.hash },
+        previous: { ...current, sealedSuccessor: successor.sealed, rotatedAt: now },
       },
     };
     return {

@@ -36,8 +36,11 @@ const seal = (t: TokenRecord) => `sealed:${t.generation}:${t.hash}`;
 const unseal = (sealed: string): string => sealed.slice("sealed:".length);
 const id = (t: TokenRecord) => `${t.generation}:${t.hash}`;
 
-const policyArb: fc.Arbitrary<FamilyPolicy> = fc.record({
-  rotation: fc.constantFrom<FamilyPolicy["rotation"]>("rotate", "rotate", "reuse"),
+/** The family's policy with the client's rotation rule, as the Worker resolves both per call. */
+type ModelPolicy = FamilyPolicy & { rotation: "rotate" | "reuse" };
+
+const policyArb: fc.Arbitrary<ModelPolicy> = fc.record({
+  rotation: fc.constantFrom<ModelPolicy["rotation"]>("rotate", "rotate", "reuse"),
   graceSeconds: fc.integer({ min: 0, max: 60 }),
   absoluteLifetime: fc.integer({ min: 30, max: 600 }),
   idleLifetime: fc.constantFrom(0, 5, 20, 120),
@@ -49,7 +52,7 @@ type Action =
       /** Which issued token, counted back from the newest (modulo how many there are). */
       pick: number;
       advanceMs: number;
-      policy: FamilyPolicy;
+      policy: ModelPolicy;
       wrongClient: boolean;
       scope?: string[];
     }
@@ -174,7 +177,9 @@ function run(initialPolicy: FamilyPolicy, actions: Action[]) {
           {
             clientId: action.wrongClient ? "client-b" : CLIENT,
             presented,
-            ...(successor ? { successor: { ...successor, sealed: seal(successor) } } : {}),
+            rotation: successor
+              ? { kind: "rotate", successor: { ...successor, sealed: seal(successor) } }
+              : { kind: "reuse" },
             ...(action.scope ? { scope: action.scope } : {}),
             policy: action.policy,
             accessTokenExpiresAt: now + 900_000,
@@ -228,7 +233,7 @@ function liveTokens(
   state: FamilyState | undefined,
   issued: TokenRecord[],
   now: number,
-  policy: FamilyPolicy,
+  policy: ModelPolicy,
 ) {
   const live = new Set<string>();
   for (const token of issued) {
@@ -237,7 +242,13 @@ function liveTokens(
       {
         clientId: CLIENT,
         presented: token,
-        successor: { generation: token.generation + 1, hash: "probe", sealed: "probe" },
+        rotation:
+          policy.rotation === "rotate"
+            ? {
+                kind: "rotate",
+                successor: { generation: token.generation + 1, hash: "probe", sealed: "probe" },
+              }
+            : { kind: "reuse" },
         policy,
         accessTokenExpiresAt: now,
       },
@@ -437,7 +448,6 @@ describe("the token family state machine (properties)", () => {
 
 describe("the token family state machine (examples)", () => {
   const policy: FamilyPolicy = {
-    rotation: "rotate",
     graceSeconds: 5,
     absoluteLifetime: 3600,
     idleLifetime: 600,
@@ -448,7 +458,7 @@ describe("the token family state machine (examples)", () => {
       {
         clientId: CLIENT,
         presented,
-        successor: { ...next, sealed: seal(next) },
+        rotation: { kind: "rotate", successor: { ...next, sealed: seal(next) } },
         policy,
         accessTokenExpiresAt: now + 900_000,
       },
@@ -491,7 +501,7 @@ describe("the token family state machine (examples)", () => {
         clientId: CLIENT,
         presented: first,
         scope: ["openid", "email"],
-        successor: { generation: 1, hash: "h1", sealed: "s" },
+        rotation: { kind: "rotate", successor: { generation: 1, hash: "h1", sealed: "s" } },
         policy,
         accessTokenExpiresAt: T0,
       },

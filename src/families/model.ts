@@ -1,0 +1,103 @@
+/**
+ * What a token family is made of: its states, its policy, and what its
+ * transitions answer. The transitions themselves are in ./state.ts.
+ *
+ * Every time here (`now`, `...At`) is in milliseconds since the epoch;
+ * lifetimes in the policy are in seconds.
+ */
+
+/** The lifetimes and grace window in force, resolved by the Worker on each call. */
+export interface FamilyPolicy {
+  /** 0 to 60 seconds. */
+  graceSeconds: number;
+  /** Seconds from the grant's creation; > 0. */
+  absoluteLifetime: number;
+  /** Seconds since the last refresh; 0 means no idle limit. */
+  idleLifetime: number;
+}
+
+/** What the family remembers of the authorization (who, for whom, what). */
+export interface Grant {
+  clientId: string;
+  sub: string;
+  scope: readonly string[];
+  authTime: number;
+}
+
+export interface PendingCode {
+  hash: string;
+  expiresAt: number;
+  redirectUri: string;
+  /** S256 challenge, when the authorization request carried one. */
+  codeChallenge?: string;
+  nonce?: string;
+  /** Whether this grant may have refresh tokens (client policy and offline_access consent). */
+  refreshAllowed: boolean;
+}
+
+export interface TokenRecord {
+  generation: number;
+  hash: string;
+}
+
+/** A successor as the Worker prepares it: its hash, and its secret sealed under its predecessor's. */
+export interface SuccessorRecord extends TokenRecord {
+  sealed: string;
+}
+
+export interface PreviousToken extends TokenRecord {
+  sealedSuccessor: string;
+  rotatedAt: number;
+}
+
+export interface RefreshChain {
+  current: TokenRecord;
+  previous?: PreviousToken;
+}
+
+export type RevocationReason =
+  | "revoked_by_client"
+  | "refresh_token_reuse"
+  | "authorization_code_reuse"
+  | "user_blocked"
+  | "user_deleted"
+  | "admin";
+
+export type FamilyState =
+  | { status: "pending"; familyId: string; grant: Grant; code: PendingCode; createdAt: number }
+  | {
+      status: "active";
+      familyId: string;
+      grant: Grant;
+      codeHash: string;
+      createdAt: number;
+      lastUsedAt: number;
+      expiresAt: number;
+      refresh?: RefreshChain;
+      /** The latest `exp` of any access token issued from this family. */
+      accessTokensUntil: number;
+    }
+  | {
+      status: "revoked";
+      familyId: string;
+      grant: Grant;
+      codeHash?: string;
+      createdAt: number;
+      revokedAt: number;
+      reason: RevocationReason;
+      accessTokensUntil: number;
+    };
+
+export type ActiveFamily = Extract<FamilyState, { status: "active" }>;
+export type RevokedFamily = Extract<FamilyState, { status: "revoked" }>;
+
+export type Refusal =
+  | "unknown"
+  | "wrong_client"
+  | "expired"
+  | "revoked"
+  | "reuse_detected"
+  | "code_mismatch"
+  | "pkce_failed"
+  | "no_refresh_token"
+  | "scope_exceeded";
