@@ -51,7 +51,14 @@ function configError(name: string, why: string): OAuthError {
   return new OAuthError("server_error", `The service is misconfigured (${name} ${why}).`);
 }
 
-function seconds(env: Env, name: keyof Env, fallback: number, max: number, min = 0): number {
+/**
+ * The vars of wrangler.toml (strings), not the bindings or the optional
+ * secrets. A var can still be missing at run time (a test's env, a deployment
+ * that removed it), hence the fallbacks below.
+ */
+type VarName = { [K in keyof Env]-?: Env[K] extends string ? K : never }[keyof Env];
+
+function seconds(env: Env, name: VarName, fallback: number, max: number, min = 0): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
@@ -61,7 +68,7 @@ function seconds(env: Env, name: keyof Env, fallback: number, max: number, min =
   return value;
 }
 
-function flag(env: Env, name: keyof Env, fallback: boolean): boolean {
+function flag(env: Env, name: VarName, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   if (raw === "true") return true;

@@ -27,10 +27,10 @@ async function credentialFor(
   draft: ClientDraft,
   previous?: ClientCredential,
 ): Promise<{ credential: ClientCredential; secret?: string }> {
+  if (draft.method === "none") return { credential: { method: "none" } };
+  if (draft.method === "private_key_jwt")
+    return { credential: { method: "private_key_jwt", jwks: draft.jwks } };
   const method = draft.method;
-  if (method === "none") return { credential: { method } };
-  if (method === "private_key_jwt")
-    return { credential: { method, jwks: draft.jwks ?? { keys: [] } } };
   // Basic and post store the same hash, so switching between them keeps the secret.
   if (
     (method === "client_secret_basic" || method === "client_secret_post") &&

@@ -55,8 +55,5 @@ export interface ClientRecord {
   updated_at: number;
 }
 
-export const clientType = (client: ClientRecord): "public" | "confidential" =>
-  client.credential.method === "none" ? "public" : "confidential";
-
 export const allowsGrant = (client: ClientRecord, grant: GrantType): boolean =>
   client.grant_types.includes(grant);

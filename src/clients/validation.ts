@@ -97,19 +97,26 @@ export function clientView(client: ClientRecord): ClientView {
   };
 }
 
+/**
+ * How a validated client will authenticate: a private_key_jwt client comes
+ * with its public keys, and no other method carries keys (a secret is made
+ * later, by the admin API).
+ */
+export type DraftAuth =
+  | { method: Exclude<AuthMethod, "private_key_jwt">; jwks?: never }
+  | { method: "private_key_jwt"; jwks: { keys: JWK[] } };
+
 /** A validated client, without its credential material yet. */
-export interface ClientDraft {
+export type ClientDraft = DraftAuth & {
   client_name: string;
-  method: AuthMethod;
   redirect_uris: string[];
   grant_types: GrantType[];
   scopes: string[];
   access_token_lifetime?: number;
   refresh_token: RefreshSettings;
-  jwks?: { keys: JWK[] };
   consent: "required" | "implicit";
   resource_server: boolean;
-}
+};
 
 /** Validates a create body, or an update body over the client it changes. */
 export function validateClient(
@@ -218,10 +225,13 @@ export function validateClient(
 
   const jwks =
     merged.jwks === undefined || merged.jwks === null ? undefined : validateJwks(merged.jwks);
-  if (method === "private_key_jwt" && !jwks)
-    throw fieldError("jwks", "private_key_jwt needs the client's public keys");
-  if (method !== "private_key_jwt" && jwks && "jwks" in input) {
-    throw fieldError("jwks", "is used only with private_key_jwt");
+  let auth: DraftAuth;
+  if (method === "private_key_jwt") {
+    if (!jwks) throw fieldError("jwks", "private_key_jwt needs the client's public keys");
+    auth = { method, jwks };
+  } else {
+    if (jwks && "jwks" in input) throw fieldError("jwks", "is used only with private_key_jwt");
+    auth = { method };
   }
 
   const consent = optionalEnum(merged, "consent", ["required", "implicit"] as const) ?? "required";
@@ -231,14 +241,13 @@ export function validateClient(
   }
 
   return {
+    ...auth,
     client_name,
-    method,
     redirect_uris,
     grant_types,
     scopes,
     ...(access_token_lifetime !== undefined ? { access_token_lifetime } : {}),
     refresh_token,
-    ...(method === "private_key_jwt" && jwks ? { jwks } : {}),
     consent,
     resource_server,
   };

@@ -52,16 +52,7 @@ export interface FamilySummary {
  * rolls back and the state is as it was.
  */
 export class TokenFamily extends DurableObject<Env> {
-  /**
-   * Fault injection for the tests: when it names the operation being
-   * applied, the transition throws after writing, inside the transaction.
-   */
-  failAfterWrite?: string;
-
-  private apply<R>(
-    operation: string,
-    transition: (state: FamilyState | undefined, now: number) => Step<R>,
-  ): Step<R> {
+  private apply<R>(transition: (state: FamilyState | undefined, now: number) => Step<R>): Step<R> {
     const now = Date.now();
     const storage = this.ctx.storage;
     let before: FamilyState | undefined;
@@ -72,7 +63,6 @@ export class TokenFamily extends DurableObject<Env> {
         if (step.state) storage.kv.put(KEY, step.state);
         else storage.kv.delete(KEY);
       }
-      if (this.failAfterWrite === operation) throw new Error(`injected fault in ${operation}`);
       return step;
     });
     if (step.state && step.state.status !== before?.status) {
@@ -83,30 +73,29 @@ export class TokenFamily extends DurableObject<Env> {
 
   createPending(input: Omit<CreatePendingInput, "familyId">): boolean {
     const familyId = this.ctx.id.toString();
-    return this.apply("createPending", (s, now) => createPending(s, { ...input, familyId }, now))
-      .result.ok;
+    return this.apply((s, now) => createPending(s, { ...input, familyId }, now)).result.ok;
   }
 
   async redeem(input: RedeemInput): Promise<RedeemResult> {
-    const step = this.apply("redeem", (s, now) => redeem(s, input, now));
+    const step = this.apply((s, now) => redeem(s, input, now));
     if (step.revoked) await this.revoked(step.revoked);
     return step.result;
   }
 
   async refresh(input: RefreshInput): Promise<RefreshResult> {
-    const step = this.apply("refresh", (s, now) => refresh(s, input, now));
+    const step = this.apply((s, now) => refresh(s, input, now));
     if (step.revoked) await this.revoked(step.revoked);
     return step.result;
   }
 
   async revokeWithToken(input: RevokeWithTokenInput): Promise<boolean> {
-    const step = this.apply("revokeWithToken", (s, now) => revokeWithToken(s, input, now));
+    const step = this.apply((s, now) => revokeWithToken(s, input, now));
     if (step.revoked) await this.revoked(step.revoked);
     return step.result.revoked;
   }
 
   async revoke(reason: RevocationReason): Promise<boolean> {
-    const step = this.apply("revoke", (s, now) => revokeFamily(s, reason, now));
+    const step = this.apply((s, now) => revokeFamily(s, reason, now));
     if (step.revoked) await this.revoked(step.revoked);
     return step.result.revoked;
   }

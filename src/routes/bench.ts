@@ -2,6 +2,7 @@ import type { Hono, MiddlewareHandler } from "hono";
 import { requireAdmin } from "../admin/auth";
 import { readJson } from "../admin/body";
 import { allTallies, countingEnv, resetTallies, tallyFor } from "../bench/counting";
+import type { BenchFloor } from "../bench/floor";
 import { authenticateClient } from "../clients/authentication";
 import { refreshPolicy } from "../clients/policy";
 import { findClient, readClient } from "../clients/registry";
@@ -52,7 +53,13 @@ import { keyRing } from "../tokens/keyring";
  *   that carry an `x-bench-count: <kind>` header.
  */
 
-const benchEnabled = (env: AppEnv["Bindings"]) => env.BENCH_ROUTES === "true";
+/** Set only by the benchmark's Miniflare config, so not in the generated Env. */
+type BenchBindings = AppEnv["Bindings"] & {
+  BENCH_ROUTES?: string;
+  BENCH_FLOOR?: DurableObjectNamespace<BenchFloor>;
+};
+
+const benchEnabled = (env: AppEnv["Bindings"]) => (env as BenchBindings).BENCH_ROUTES === "true";
 
 /** Counts platform calls of requests marked `x-bench-count` (bench mode only). */
 export const benchCounting: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -159,7 +166,7 @@ export function benchRoutes(app: Hono<AppEnv>): void {
   const floor = async (c: AppContext) => {
     const key = c.req.query("key") ?? "floor";
     await ablationSteps(c);
-    const count = await c.env.BENCH_FLOOR?.getByName(key).touch();
+    const count = await (c.env as BenchBindings).BENCH_FLOOR?.getByName(key).touch();
     if (count === undefined) throw new Error("BENCH_FLOOR is not bound");
     const digest = await sha256(randomBytes(32));
     const config = c.get("config");

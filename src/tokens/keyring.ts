@@ -79,9 +79,3 @@ export async function verificationKey(
 export async function rotateSigningKey(env: Env, config: ProviderConfig): Promise<KeyRing> {
   return refresh(env, config, true);
 }
-
-/** Tests use this to see a rotation that happened in another isolate. */
-export function forgetKeyRing(): void {
-  current = undefined;
-  lastForcedRefresh = 0;
-}

@@ -24,6 +24,7 @@ import {
   storedEntries,
   storedFamily,
 } from "../support/refresh";
+import { failAfterWrites, restoreWrites } from "../support/security";
 
 /**
  * The TokenFamily Durable Object: one grant, its state in the DO's own
@@ -185,9 +186,8 @@ describe("one transaction per operation", () => {
     });
     const stub = familyStubOf(refreshToken);
     const before = await storedFamily(refreshToken);
-    await runInDurableObject(stub, (instance: TokenFamily) => {
-      instance.failAfterWrite = "refresh";
-    });
+    // The refresh's write lands, then throws inside its transaction.
+    await failAfterWrites(stub);
 
     const errors: string[] = [];
     const spy = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => {
@@ -206,9 +206,7 @@ describe("one transaction per operation", () => {
     }
     expect(await storedFamily(refreshToken)).toEqual(before);
 
-    await runInDurableObject(stub, (instance: TokenFamily) => {
-      instance.failAfterWrite = undefined;
-    });
+    await restoreWrites(stub);
     // With a grace window of 0, a rotation that had happened would make this reuse.
     const next = await refreshOk(client, refreshToken);
     await refreshOk(client, next.refresh_token as string);

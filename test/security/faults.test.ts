@@ -1,12 +1,6 @@
-import {
-  abortAllDurableObjects,
-  evictDurableObject,
-  runDurableObjectAlarm,
-  runInDurableObject,
-} from "cloudflare:test";
+import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { TokenFamily } from "../../src/families/token-family";
 import { Browser, codeFlow, pkce, signInAndAuthorize, type TokenSet } from "../support/browser";
 import {
   introspect,
@@ -22,8 +16,10 @@ import { familyIdOf, grantWithRefresh, refresh, refreshOk } from "../support/ref
 import {
   capturingLogs,
   expectJsonError,
+  failAfterWrites,
   familySnapshot,
   familyStub,
+  restoreWrites,
   unreachableKv,
 } from "../support/security";
 
@@ -31,16 +27,13 @@ import {
  * Faults: an exception inside the family's Durable Object halfway through an
  * operation, a Durable Object restarted between operations, and KV that
  * cannot be read. The family applies every operation inside one
- * `transactionSync`; its test-only `failAfterWrite` hook throws after the
- * write, inside that transaction.
+ * `transactionSync`; `failAfterWrites` patches the running instance's storage
+ * so that its write lands and then throws, inside that transaction. While it
+ * is patched, only the operation under test writes to that family.
  */
 
-type FamilyOperation = "refresh" | "redeem" | "revokeWithToken" | "revoke";
-
-const injectFault = (familyId: string, operation: FamilyOperation | undefined) =>
-  runInDurableObject(familyStub(familyId), (instance: TokenFamily) => {
-    instance.failAfterWrite = operation;
-  });
+const injectFault = (familyId: string) => failAfterWrites(familyStub(familyId));
+const clearFault = (familyId: string) => restoreWrites(familyStub(familyId));
 
 /** A 500 that says nothing: server_error, an error id, no token, no stack; and logs without secrets. */
 async function expectBareServerError(
@@ -68,14 +61,14 @@ describe("an exception inside the family's Durable Object leaves its state as it
     const grant = await grantWithRefresh({ client: { refresh_token: { grace_seconds: 0 } } });
     const before = await familySnapshot(grant.familyId);
 
-    await injectFault(grant.familyId, "refresh");
+    await injectFault(grant.familyId);
     await expectBareServerError(
       () => refresh(grant.client, grant.refreshToken),
       secretsOf(grant.client, grant.tokens),
     );
     expect(await familySnapshot(grant.familyId)).toBe(before);
 
-    await injectFault(grant.familyId, undefined);
+    await clearFault(grant.familyId);
     const next = await refreshOk(grant.client, grant.refreshToken);
     expect(next.refresh_token).not.toBe(grant.refreshToken);
     expect(await familySnapshot(grant.familyId), "a real rotation shows in the snapshot").not.toBe(
@@ -102,11 +95,11 @@ describe("an exception inside the family's Durable Object leaves its state as it
     const before = await familySnapshot(familyId);
     expect(before).toContain('"status":"pending"');
 
-    await injectFault(familyId, "redeem");
+    await injectFault(familyId);
     await expectBareServerError(redeem, [code, verifier, client.client_secret as string]);
     expect(await familySnapshot(familyId)).toBe(before);
 
-    await injectFault(familyId, undefined);
+    await clearFault(familyId);
     const res = await redeem();
     expect(res.status, await res.clone().text()).toBe(200);
     await expectJsonError(await redeem(), 400, "invalid_grant");
@@ -116,7 +109,7 @@ describe("an exception inside the family's Durable Object leaves its state as it
     const grant = await grantWithRefresh();
     const before = await familySnapshot(grant.familyId);
 
-    await injectFault(grant.familyId, "revokeWithToken");
+    await injectFault(grant.familyId);
     await expectBareServerError(
       () => revokeRequest(grant.client, { token: grant.refreshToken }),
       secretsOf(grant.client, grant.tokens),
@@ -127,7 +120,7 @@ describe("an exception inside the family's Durable Object leaves its state as it
       active: true,
     });
 
-    await injectFault(grant.familyId, undefined);
+    await clearFault(grant.familyId);
     expect((await revokeRequest(grant.client, { token: grant.refreshToken })).status).toBe(200);
     await expectJsonError(await refresh(grant.client, grant.refreshToken), 400, "invalid_grant");
     expect(await introspect(grant.client, grant.tokens.access_token)).toEqual({ active: false });
@@ -138,14 +131,14 @@ describe("an exception inside the family's Durable Object leaves its state as it
     const before = await familySnapshot(grant.familyId);
     const path = `/admin/users/${grant.user.id}/grants/${grant.familyId}`;
 
-    await injectFault(grant.familyId, "revoke");
+    await injectFault(grant.familyId);
     await expectBareServerError(
       () => adminCall("DELETE", path),
       secretsOf(grant.client, grant.tokens),
     );
     expect(await familySnapshot(grant.familyId)).toBe(before);
 
-    await injectFault(grant.familyId, undefined);
+    await clearFault(grant.familyId);
     expect((await adminCall("DELETE", path)).status).toBe(204);
     await expectJsonError(await refresh(grant.client, grant.refreshToken), 400, "invalid_grant");
   });
@@ -163,12 +156,12 @@ describe("an exception inside the family's Durable Object leaves its state as it
     const faulty = familyIdOf(grants[1]?.tokens.refresh_token as string);
     const before = await familySnapshot(faulty);
 
-    await injectFault(faulty, "revoke");
+    await injectFault(faulty);
     const failed = await capturingLogs(() => adminCall("POST", `/admin/users/${user.id}/block`));
     await expectJsonError(failed.result, 500, "server_error");
     expect(await familySnapshot(faulty)).toBe(before);
 
-    await injectFault(faulty, undefined);
+    await clearFault(faulty);
     // No second admin call: the block stored its intent, and the retry alarm completes it.
     expect(await runDurableObjectAlarm(env.USER.getByName(user.id))).toBe(true);
     expect(await runDurableObjectAlarm(env.USER.getByName(user.id))).toBe(false); // done: no alarm left
@@ -212,7 +205,7 @@ describe("a family Durable Object restarted between operations keeps working fro
   it("after every Durable Object is aborted, a refresh works and in-memory fault hooks are gone", async () => {
     const grant = await grantWithRefresh({ client: { refresh_token: { grace_seconds: 0 } } });
     const before = await familySnapshot(grant.familyId);
-    await injectFault(grant.familyId, "refresh");
+    await injectFault(grant.familyId);
     await abortAllDurableObjects();
     // The instance (and its fault hook) is gone; the storage is not.
     expect(await familySnapshot(grant.familyId)).toBe(before);

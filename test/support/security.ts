@@ -125,6 +125,47 @@ export function familySnapshot(familyId: string): Promise<string> {
   );
 }
 
+const ORIGINAL_WRITES = Symbol("original storage writes");
+type PatchableKv = SyncKvStorage & {
+  [ORIGINAL_WRITES]?: Pick<SyncKvStorage, "put" | "delete">;
+};
+
+/**
+ * Fault injection from the test side, no hook in src: from now on every write
+ * to this Durable Object instance's storage (`storage.kv.put`, `delete`) is
+ * applied and then throws, inside the transaction that made it. An operation
+ * that is one transaction must then leave storage exactly as it was. Only the
+ * running, in-memory instance is patched: `restoreWrites`, or the instance
+ * being evicted or aborted, ends it.
+ */
+export function failAfterWrites(stub: DurableObjectStub): Promise<void> {
+  return runInDurableObject(stub, (_instance, state) => {
+    const kv: PatchableKv = state.storage.kv;
+    if (kv[ORIGINAL_WRITES]) return;
+    const original = { put: kv.put, delete: kv.delete };
+    kv[ORIGINAL_WRITES] = original;
+    kv.put = (key: string, value: unknown) => {
+      original.put.call(kv, key, value);
+      throw new Error(`injected fault after writing ${key}`);
+    };
+    kv.delete = (key: string) => {
+      original.delete.call(kv, key);
+      throw new Error(`injected fault after deleting ${key}`);
+    };
+  });
+}
+
+/** Ends `failAfterWrites` on this instance. */
+export function restoreWrites(stub: DurableObjectStub): Promise<void> {
+  return runInDurableObject(stub, (_instance, state) => {
+    const kv: PatchableKv = state.storage.kv;
+    const original = kv[ORIGINAL_WRITES];
+    if (!original) return;
+    Object.assign(kv, original);
+    delete kv[ORIGINAL_WRITES];
+  });
+}
+
 /** Every key of the KV revocation lists, with its value. */
 export async function revocationEntries(): Promise<string> {
   const keys: string[] = [];
