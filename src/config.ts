@@ -1,4 +1,3 @@
-import type { Env } from "./env";
 import { OAuthError } from "./errors";
 
 /**

@@ -1,5 +1,4 @@
 import { isDevelopment } from "./config";
-import type { Env } from "./env";
 import { OAuthError } from "./errors";
 import { utf8 } from "./lib/bytes";
 

@@ -3,7 +3,6 @@ import type { ClientCredential, ClientRecord } from "../clients/model";
 import { deleteClient, listClients, readClient, saveClient } from "../clients/registry";
 import { generateClientSecret, hashClientSecret, sealClientSecret } from "../clients/secrets";
 import { type ClientDraft, clientView, validateClient } from "../clients/validation";
-import type { Env } from "../env";
 import { OAuthError } from "../errors";
 import { type AppEnv, pathParam } from "../http/context";
 import { endpoint } from "../http/endpoint";

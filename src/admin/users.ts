@@ -1,5 +1,4 @@
 import type { Hono } from "hono";
-import type { Env } from "../env";
 import { OAuthError } from "../errors";
 import { revokeUserGrant } from "../families/gateway";
 import { type AppEnv, pathParam } from "../http/context";

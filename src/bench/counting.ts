@@ -1,5 +1,3 @@
-import type { Env } from "../env";
-
 /**
  * Benchmark only: counts what one kind of request costs in platform calls
  * (Durable Object RPCs, KV reads and writes) by wrapping the bindings the

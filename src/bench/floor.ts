@@ -1,5 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
 
 /**
  * Benchmark only: the smallest Durable Object call a refresh must make, one

@@ -1,7 +1,6 @@
 import { allowsGrant, type ClientRecord } from "../clients/model";
 import { matchRedirectUri } from "../clients/redirect-uris";
 import { findClient } from "../clients/registry";
-import type { Env } from "../env";
 import { invalidRequest, OAuthError, type OAuthErrorCode } from "../errors";
 import type { Params } from "../params";
 import { parseScope } from "../scope";

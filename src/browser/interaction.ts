@@ -1,5 +1,4 @@
 import { getCookie, setCookie } from "hono/cookie";
-import type { Env } from "../env";
 import type { AppContext } from "../http/context";
 import { fromBase64Url, randomToken, timingSafeEqual, toBase64Url, utf8 } from "../lib/bytes";
 import { isLoopbackUrl } from "../lib/loopback";

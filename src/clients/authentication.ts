@@ -7,7 +7,6 @@ import {
   jwtVerify,
 } from "jose";
 import type { ProviderConfig } from "../config";
-import type { Env } from "../env";
 import { OAuthError } from "../errors";
 import { nowSeconds } from "../lib/time";
 import { serverKeys } from "../server-keys";

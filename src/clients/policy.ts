@@ -1,4 +1,4 @@
-import type { ProviderConfig } from "../config";
+import type { ProviderConfig, Rotation } from "../config";
 import type { ClientRecord } from "./model";
 
 /**
@@ -10,7 +10,7 @@ export type RefreshPolicy =
   | {
       issue: true;
       /** "rotate": a new token on each refresh. "reuse": the same token keeps working. */
-      rotation: "rotate" | "reuse";
+      rotation: Rotation;
       /** With "reuse": whether the refresh response repeats the token (false: ForgeRock's toggle off). */
       returnOnRefresh: boolean;
       graceSeconds: number;

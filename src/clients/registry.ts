@@ -1,5 +1,4 @@
 import { isolateCacheSettings } from "../config";
-import type { Env } from "../env";
 import { OAuthError } from "../errors";
 import { cachePerBinding } from "../lib/isolate-cache";
 import { logError } from "../log";

@@ -1,5 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
 
 /**
  * The `jti`s of one client's assertions (RFC 7523 §3, item 7), kept until the

@@ -1,7 +1,6 @@
 import type { ClientRecord } from "../clients/model";
 import { readClient, saveClient } from "../clients/registry";
 import { hashClientSecret } from "../clients/secrets";
-import type { Env } from "../env";
 import { nowSeconds } from "../lib/time";
 import { logError } from "../log";
 import { createUser } from "../users/accounts";

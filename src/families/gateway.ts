@@ -1,5 +1,4 @@
 import type { RefreshPolicy } from "../clients/policy";
-import type { Env } from "../env";
 import { invalidGrant, invalidScope, type OAuthError } from "../errors";
 import { sha256, toBase64Url, utf8 } from "../lib/bytes";
 import { noteFamilyRevoked } from "../revocation/lists";

@@ -1,5 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
 import { audit, logError, securityEvent } from "../log";
 import { publishFamilyRevocation } from "../revocation/lists";
 import {

@@ -1,7 +1,6 @@
 import type { ClientRecord } from "../clients/model";
 import { refreshPolicy } from "../clients/policy";
 import type { ProviderConfig } from "../config";
-import type { Env } from "../env";
 import { invalidRequest } from "../errors";
 import { issueCode, redeemCode } from "../families/gateway";
 import { audit } from "../log";

@@ -1,6 +1,5 @@
 import type { ClientRecord, GrantType } from "../clients/model";
 import type { ProviderConfig } from "../config";
-import type { Env } from "../env";
 import type { TokenResponse } from "./response";
 
 /** The parameters a grant reads: the required ones are present when `handle` runs. */

@@ -1,7 +1,6 @@
 import type { ClientRecord } from "../clients/model";
 import { accessTokenLifetime } from "../clients/policy";
 import type { ProviderConfig } from "../config";
-import type { Env } from "../env";
 import { nowSeconds } from "../lib/time";
 import { formatScope } from "../scope";
 import { issueAccessToken, issueIdToken } from "../tokens/issue";

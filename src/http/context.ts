@@ -1,6 +1,5 @@
 import type { Context } from "hono";
 import type { ProviderConfig } from "../config";
-import type { Env } from "../env";
 
 /** What every handler can read from the Hono context. */
 export type AppEnv = {

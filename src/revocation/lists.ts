@@ -1,5 +1,4 @@
 import { isolateCacheSettings, LIMITS } from "../config";
-import type { Env } from "../env";
 import { cachePerBinding } from "../lib/isolate-cache";
 import { nowSeconds } from "../lib/time";
 

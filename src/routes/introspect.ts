@@ -3,7 +3,6 @@ import type { ClientRecord } from "../clients/model";
 import { refreshPolicy } from "../clients/policy";
 import { findClient } from "../clients/registry";
 import type { ProviderConfig } from "../config";
-import type { Env } from "../env";
 import { inspectRefreshToken } from "../families/gateway";
 import type { AppEnv, StepContext } from "../http/context";
 import { endpoint } from "../http/endpoint";

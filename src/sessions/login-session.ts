@@ -1,6 +1,5 @@
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
-import type { Env } from "../env";
 import { fromBase64Url, toBase64Url, utf8 } from "../lib/bytes";
 import { isLoopbackUrl } from "../lib/loopback";
 import { serverKeys } from "../server-keys";

@@ -1,5 +1,4 @@
 import type { ProviderConfig } from "../config";
-import type { Env } from "../env";
 import { logError } from "../log";
 import { isAccessTokenRevoked } from "../revocation/lists";
 import { verifyOwnJwt } from "./jwt";

@@ -1,5 +1,4 @@
 import type { ProviderConfig } from "../config";
-import type { Env } from "../env";
 import { randomBytes, toBase64Url } from "../lib/bytes";
 import { formatScope } from "../scope";
 import { atHash, signJwt } from "./jwt";

@@ -1,6 +1,5 @@
 import { decodeProtectedHeader, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import type { ProviderConfig } from "../config";
-import type { Env } from "../env";
 import { sha256, toBase64Url, utf8 } from "../lib/bytes";
 import type { KeyRing } from "./keyring";
 import { verificationKey } from "./keyring";

@@ -1,6 +1,5 @@
 import { importJWK, type JWK } from "jose";
 import type { ProviderConfig } from "../config";
-import type { Env } from "../env";
 import { nowSeconds } from "../lib/time";
 import { SIGNING_ALG } from "./signing-keys";
 

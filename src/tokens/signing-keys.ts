@@ -1,7 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { calculateJwkThumbprint, type JWK } from "jose";
 import { LIMITS } from "../config";
-import type { Env } from "../env";
 import { nowSeconds } from "../lib/time";
 import { audit } from "../log";
 

@@ -1,4 +1,3 @@
-import type { Env } from "../env";
 import { nowSeconds } from "../lib/time";
 import type { UserRecord, UserView } from "./model";
 import type { PasswordHash } from "./passwords";

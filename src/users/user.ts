@@ -1,5 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
 import { familyObject } from "../families/gateway";
 import type { RevocationReason } from "../families/state";
 import type { FamilySummary } from "../families/token-family";
