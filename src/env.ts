@@ -1,4 +1,3 @@
-import type { BenchFloor } from "./bench/floor";
 import type { ReplayGuard } from "./clients/replay-guard";
 import type { TokenFamily } from "./families/token-family";
 import type { SigningKeys } from "./tokens/signing-keys";
@@ -23,8 +22,6 @@ export interface Env {
   SIGNING_KEY_ROTATION_DAYS?: string;
   CLIENT_CACHE_SECONDS?: string;
   REVOCATION_CACHE_SECONDS?: string;
-  /** Exposes the benchmark's reference routes; only the benchmark sets it. */
-  BENCH_ROUTES?: string;
 
   ADMIN_TOKEN?: string;
   SERVER_SECRET?: string;
@@ -34,8 +31,6 @@ export interface Env {
   USERNAME: DurableObjectNamespace<Username>;
   SIGNING_KEYS: DurableObjectNamespace<SigningKeys>;
   REPLAY_GUARD: DurableObjectNamespace<ReplayGuard>;
-  /** Bound only by the benchmark's Miniflare config (src/bench/floor.ts). */
-  BENCH_FLOOR?: DurableObjectNamespace<BenchFloor>;
   CLIENTS: KVNamespace;
   REVOCATIONS: KVNamespace;
 }
