@@ -45,6 +45,11 @@ export default defineConfig({
         ],
         test: { name: "bench", include: [benchWorkerTests] },
       },
+      // In Node: builds the production bundle with wrangler (scripts/check-bundle.mjs).
+      {
+        extends: true,
+        test: { name: "bundle", environment: "node", include: ["test/bench/bundle.test.mjs"] },
+      },
     ],
   },
 });
