@@ -81,6 +81,8 @@ function bucketOf(frame, map) {
     const parts = source.slice(modules + "node_modules/".length).split("/");
     return `node_modules/${parts[0]?.startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0]}`;
   }
+  const bench = source.lastIndexOf("bench/worker/");
+  if (bench >= 0) return source.slice(bench);
   const src = source.lastIndexOf("src/");
   return src >= 0 ? source.slice(src) : source || "JavaScript";
 }
@@ -108,7 +110,11 @@ export function summarize(profile, requests, sourceMapPath) {
   }
   ms.delete("(idle)");
   const total = [...ms.values()].reduce((a, b) => a + b, 0);
-  const isJs = (b) => b.startsWith("src/") || b.startsWith("node_modules/") || b === "JavaScript";
+  const isJs = (b) =>
+    b.startsWith("src/") ||
+    b.startsWith("bench/worker/") ||
+    b.startsWith("node_modules/") ||
+    b === "JavaScript";
   const js = [...ms].filter(([b]) => isJs(b) || b === "(garbage collector)");
   return {
     busyMsPerRequest: total / requests,

@@ -94,7 +94,7 @@ const modes = {
 };
 
 // Profile: the floors with the real endpoint's steps added one at a time
-// (src/routes/bench.ts, `ablationSteps`).
+// (bench/worker/routes.ts, `ablationSteps`).
 const clientAuth = () => basic(fx.client.client_id, fx.client.client_secret);
 const floorWith = (steps) => async (i) => {
   const post = steps.includes("auth");

@@ -222,7 +222,7 @@ export function markdownReport(report, argv) {
     "",
     throughputTable(report.cells),
     "",
-    "Platform calls per operation, counted by the worker itself (bench mode only) over 20 sequential operations:",
+    "Platform calls per operation, counted by the bench worker itself over 20 sequential operations:",
     "",
     countsTable(report.counts),
     "",

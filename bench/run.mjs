@@ -14,7 +14,8 @@
 // profiler to our isolate and writes .cpuprofile files. --worker-root
 // measures another checkout's worker with this harness (A/B experiments).
 //
-// The worker is built offline (`wrangler deploy --dry-run`) and run in workerd
+// The bench worker (bench/worker/index.ts: the real app plus the /bench
+// routes) is built offline (`wrangler deploy --dry-run`) and run in workerd
 // by Miniflare in this process; the load comes from bench/driver.mjs, a
 // separate process. Results are printed as markdown and written to
 // bench/results/ (gitignored). See README, "Benchmark".
@@ -367,7 +368,7 @@ async function mainPhase(report) {
   });
 
   // What each kind of request costs in platform calls, counted by the worker
-  // itself (bench mode only), 20 sequential operations each. For the code
+  // itself (bench/worker/counting.ts), 20 sequential operations each. For the code
   // flow, user 0 consents once first: the steady state is what is reported.
   log("counting Durable Object calls and KV operations per request");
   const revocationsBefore = await kvKeyCount(server, "REVOCATIONS");

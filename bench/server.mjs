@@ -1,8 +1,10 @@
-// The worker under test: built offline exactly as `wrangler deploy` builds it,
-// then run in workerd as Miniflare's child process, with the bindings of
-// wrangler.toml plus the benchmark's own (BENCH_ROUTES, BENCH_FLOOR).
+// The worker under test: the bench worker (bench/worker/index.ts: the real
+// app plus the /bench routes), built offline exactly as `wrangler deploy`
+// builds the product, then run in workerd as Miniflare's child process, with
+// the bindings of wrangler.toml plus the benchmark's own (BENCH_FLOOR).
 
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -15,12 +17,34 @@ export const ISSUER = "https://auth.bench.test";
 export const ADMIN_TOKEN = "bench-admin-token-0123456789abcdef";
 const SERVER_SECRET = "bench-server-secret-0123456789abcdef0123456789";
 
-/** `wrangler deploy --dry-run`: the deployable bundle, built offline, into `outdir`. */
+/** The bench worker's entry, relative to a checkout. */
+const BENCH_ENTRY = "bench/worker/index.ts";
+
+/**
+ * A checkout from before bench/worker existed (--worker-root, for A/B runs)
+ * has its /bench routes in src/, behind the BENCH_ROUTES var: its own `main`
+ * is built and that var set.
+ */
+const hasBenchEntry = (root) => existsSync(join(root, BENCH_ENTRY));
+
+/**
+ * `wrangler deploy --dry-run` of the bench worker (the script path overrides
+ * wrangler.toml's `main`; everything else is wrangler.toml's), built offline,
+ * into `outdir`.
+ */
 export async function buildWorker(root, outdir) {
   await mkdir(outdir, { recursive: true });
   await run(
     join(root, "node_modules/.bin/wrangler"),
-    ["deploy", "--dry-run", "--outdir", outdir, "--config", join(root, "wrangler.toml")],
+    [
+      "deploy",
+      "--dry-run",
+      "--outdir",
+      outdir,
+      "--config",
+      join(root, "wrangler.toml"),
+      ...(hasBenchEntry(root) ? [join(root, BENCH_ENTRY)] : []),
+    ],
     {
       cwd: root,
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_LOG: "error" },
@@ -66,7 +90,7 @@ export async function startWorker(root, scriptPath, stateDir, { inspectorPort } 
       ISSUER,
       ADMIN_TOKEN,
       SERVER_SECRET,
-      BENCH_ROUTES: "true",
+      ...(hasBenchEntry(root) ? {} : { BENCH_ROUTES: "true" }),
     },
     kvNamespaces: Object.fromEntries(
       Object.entries(w.kvNamespaces).map(([binding, ns]) => [binding, ns.id]),

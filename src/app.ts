@@ -12,7 +12,6 @@ import type { AppEnv } from "./http/context";
 import { errorResponse } from "./http/error-response";
 import { headerLimits, withConfig } from "./http/guards";
 import { noStore } from "./http/no-store";
-import { benchCounting, benchRoutes } from "./routes/bench";
 import { discoveryRoutes } from "./routes/discovery";
 import { introspectRoutes } from "./routes/introspect";
 import { jwksRoutes } from "./routes/jwks";
@@ -28,8 +27,6 @@ export function createApp(): Hono<AppEnv> {
 
   app.use(headerLimits);
   app.use(withConfig);
-  // Benchmark only: both do nothing unless BENCH_ROUTES=true (src/routes/bench.ts).
-  app.use(benchCounting);
   app.use(async (c, next) => {
     const config = c.get("config");
     if (config.development) await ensureDevSeed(c.env, config.issuer, config.scopes);
@@ -68,7 +65,6 @@ export function createApp(): Hono<AppEnv> {
   adminUserRoutes(app);
   adminKeyRoutes(app);
   devRoutes(app);
-  benchRoutes(app);
 
   app.notFound((c) => errorResponse(notFound(), c));
   app.onError(errorResponse);

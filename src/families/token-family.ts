@@ -119,20 +119,6 @@ export class TokenFamily extends DurableObject<Env> {
     };
   }
 
-  /**
-   * Read-only, for the benchmark: what this family keeps on disk, to show that
-   * it does not grow with the length of the refresh chain (only the newest two
-   * tokens are stored).
-   */
-  storageBytes(): { databaseBytes: number; stateBytes: number; keys: number } {
-    const storage = this.ctx.storage;
-    return {
-      databaseBytes: storage.sql.databaseSize,
-      stateBytes: JSON.stringify(storage.kv.get<FamilyState>(KEY) ?? null).length,
-      keys: [...storage.kv.list()].length,
-    };
-  }
-
   /** Publishes a revocation to the KV list that introspection reads, and logs it. */
   private async revoked(family: RevokedFamily): Promise<void> {
     const fields = {

@@ -1,20 +1,31 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { clientAuth, registerClient } from "../support/fixtures";
-import { ADMIN_TOKEN, call, formBody, json } from "../support/http";
-import { fetchWith } from "../support/revocation";
+import type { BenchEnv } from "../../../bench/worker/env";
+import worker from "../../../bench/worker/index";
+import { clientAuth, registerClient } from "../../support/fixtures";
+import { ADMIN_TOKEN, fetchWith, formBody, ISSUER, json } from "../../support/http";
 
 /**
- * The benchmark's routes (src/routes/bench.ts) exist only when the worker
- * runs with BENCH_ROUTES=true, which only bench/run.mjs sets. Here: that they
- * are absent otherwise, and that what the benchmark reads from them is true.
+ * The benchmark's worker (bench/worker/index.ts): the real app with the
+ * benchmark's routes mounted at /bench, run here as bench/server.mjs runs it
+ * (its own entry, so TOKEN_FAMILY serves the bench's TokenFamily, and
+ * BENCH_FLOOR bound). What the benchmark reads from it must be true. That the
+ * production worker has none of it: ../production.test.ts, ../bundle.test.mjs.
  */
 
-const bench = { ...env, BENCH_ROUTES: "true" };
 const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
+/** Calls the bench worker's fetch handler with the test env (its bindings). */
+async function bench(path: string, init?: RequestInit): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(new URL(path, ISSUER), init), env as BenchEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
 async function seed(clientId: string, count: number): Promise<string[]> {
-  const res = await fetchWith(bench, "/bench/families", {
+  const res = await bench("/bench/families", {
     method: "POST",
     headers: { ...admin, "Content-Type": "application/json" },
     body: JSON.stringify({ client_id: clientId, sub: "bench-user", scope: "api:read", count }),
@@ -29,7 +40,7 @@ async function refreshed(
   countAs?: string,
 ): Promise<string> {
   const auth = clientAuth(client);
-  const res = await fetchWith(bench, "/token", {
+  const res = await bench("/token", {
     method: "POST",
     headers: {
       "Content-Type": "application/x-www-form-urlencoded",
@@ -50,32 +61,65 @@ interface StorageSize {
 
 async function storageOf(token: string): Promise<StorageSize> {
   const familyId = token.split(".")[1];
-  const res = await fetchWith(bench, `/bench/families/${familyId}/storage`, { headers: admin });
+  const res = await bench(`/bench/families/${familyId}/storage`, { headers: admin });
   expect(res.status).toBe(200);
   return json<StorageSize>(res);
 }
 
 describe("the benchmark's routes", () => {
-  it("do not exist unless BENCH_ROUTES is true: every /bench path answers 404", async () => {
-    for (const [method, path] of [
-      ["GET", "/bench/noop"],
-      ["GET", "/bench/floor"],
-      ["GET", "/bench/verify-floor"],
-      ["POST", "/bench/families"],
-      ["GET", "/bench/counters"],
-    ] as const) {
-      const res = await call(path, { method, headers: admin });
-      expect(res.status, `${method} ${path}`).toBe(404);
-      expect(await res.json()).toMatchObject({ error: "not_found" });
-    }
+  it("run behind the real app's global middleware, and every other path is the production app's", async () => {
+    // /bench/noop measures the app's fixed cost: the header limits and the
+    // config run for it as for any endpoint, and errors map the same way.
+    const noop = await bench("/bench/noop");
+    expect(noop.status).toBe(200);
+    expect(await noop.json()).toStrictEqual({ ok: true });
+    const oversized = await bench("/bench/noop", { headers: { "x-big": "a".repeat(9 * 1024) } });
+    expect(oversized.status).toBe(400);
+    expect(await oversized.json()).toMatchObject({ error: "invalid_request" });
+    const unknown = await bench("/bench/nothing");
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: "not_found" });
+    const fromBench = await bench("/.well-known/openid-configuration");
+    const fromProduction = await fetchWith({}, "/.well-known/openid-configuration");
+    expect(fromBench.status).toBe(200);
+    expect(await fromBench.json()).toStrictEqual(await fromProduction.json());
   });
 
-  it("need the admin token to seed families or read the counters, even in bench mode", async () => {
+  it("measure the floors: one BENCH_FLOOR call and an ES256 access token, which the verify floor accepts with no Durable Object call", async () => {
+    expect((await bench("/bench/floor?key=warm-up")).status).toBe(200); // the key ring, once
+    const kind = `floor-${crypto.randomUUID()}`;
+    const floor = await bench("/bench/floor?key=floor-test", {
+      headers: { "x-bench-count": kind },
+    });
+    expect(floor.status).toBe(200);
+    const { token } = await json<{ token: string }>(floor);
+    const verify = (bearer: string) =>
+      bench("/bench/verify-floor", {
+        headers: { Authorization: `Bearer ${bearer}`, "x-bench-count": `${kind}-verify` },
+      });
+    expect(await (await verify(token)).json()).toStrictEqual({ active: true });
+    expect(await (await verify(`${token}x`)).json()).toStrictEqual({ active: false });
+    const counters = await json<Record<string, Record<string, unknown>>>(
+      await bench("/bench/counters", { headers: admin }),
+    );
+    expect(counters[kind]).toStrictEqual({
+      requests: 1,
+      doCalls: 1,
+      kvReads: 0,
+      kvWrites: 0,
+      calls: { "BENCH_FLOOR.touch": 1 },
+    });
+    expect(counters[`${kind}-verify`]).toMatchObject({ requests: 2, doCalls: 0, kvWrites: 0 });
+  });
+
+  it("need the admin token to seed families or read the counters", async () => {
     for (const [method, path] of [
       ["POST", "/bench/families"],
+      ["GET", "/bench/families/0/storage"],
       ["GET", "/bench/counters"],
+      ["DELETE", "/bench/counters"],
     ] as const) {
-      const res = await fetchWith(bench, path, { method });
+      const res = await bench(path, { method });
       expect(res.status, `${method} ${path}`).toBe(401);
     }
   });
@@ -98,7 +142,7 @@ describe("the benchmark's routes", () => {
     const kind = `refresh-${client.client_id}`;
     for (let i = 0; i < 3; i++) token = await refreshed(client, token as string, kind);
     const counters = await json<Record<string, Record<string, unknown>>>(
-      await fetchWith(bench, "/bench/counters", { headers: admin }),
+      await bench("/bench/counters", { headers: admin }),
     );
     expect(counters[kind]).toStrictEqual({
       requests: 3,
@@ -113,7 +157,7 @@ describe("the benchmark's routes", () => {
     const client = await registerClient({ scope: "api:read" });
     const [token] = (await seed(client.client_id, 1)) as [string];
     const floorWith = (secret: string, refreshToken: string) =>
-      fetchWith(bench, "/bench/floor?with=auth,codec,log", {
+      bench("/bench/floor?with=auth,codec,log", {
         method: "POST",
         headers: {
           "Content-Type": "application/x-www-form-urlencoded",

@@ -1,9 +1,10 @@
 /**
- * Benchmark only: counts what one kind of request costs in platform calls
- * (Durable Object RPCs, KV reads and writes) by wrapping the bindings the
- * Worker sees. Calls made inside Durable Objects (for example a revocation
- * published to KV) go through their own env and are not seen here; the
- * benchmark checks those from outside (the KV key counts).
+ * Counts what one kind of request costs in platform calls (Durable Object
+ * RPCs, KV reads and writes) by wrapping the bindings the Worker sees: the
+ * bench worker (index.ts) hands the app a counting env for requests that
+ * carry `x-bench-count: <kind>`. Calls made inside Durable Objects (for
+ * example a revocation published to KV) go through their own env and are not
+ * seen here; the benchmark checks those from outside (the KV key counts).
  */
 
 export interface Tally {
@@ -112,12 +113,29 @@ function countingBinding(value: unknown, binding: string, tally: Tally): unknown
   return wrapper;
 }
 
+/**
+ * One counting env per env object and tally, for the same reason: the
+ * provider's config is kept per env object (src/config.ts), and the runtime
+ * hands every request of an isolate the same env.
+ */
+const envs = new WeakMap<object, WeakMap<Tally, object>>();
+
 /** The Worker's env, with every Durable Object and KV binding counting into `tally`. */
-export function countingEnv(env: Env, tally: Tally): Env {
-  return new Proxy(env, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop);
-      return typeof prop === "symbol" ? value : countingBinding(value, prop, tally);
-    },
-  });
+export function countingEnv<E extends Env>(env: E, tally: Tally): E {
+  let byTally = envs.get(env);
+  if (!byTally) {
+    byTally = new WeakMap();
+    envs.set(env, byTally);
+  }
+  let counting = byTally.get(tally) as E | undefined;
+  if (!counting) {
+    counting = new Proxy(env, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop);
+        return typeof prop === "symbol" ? value : countingBinding(value, prop, tally);
+      },
+    });
+    byTally.set(tally, counting);
+  }
+  return counting;
 }

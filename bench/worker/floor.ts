@@ -1,10 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 
 /**
- * Benchmark only: the smallest Durable Object call a refresh must make, one
- * read and one write of a little state in a synchronous transaction, as the
- * TokenFamily does. Bound only by the benchmark's Miniflare config (never in
- * wrangler.toml), so a deployed worker has no namespace for it.
+ * The smallest Durable Object call a refresh must make: one read and one
+ * write of a little state in a synchronous transaction, as the TokenFamily
+ * does. Exported only by the bench worker (bench/worker/index.ts) and bound
+ * only by bench/server.mjs, as BENCH_FLOOR.
  */
 export class BenchFloor extends DurableObject<Env> {
   touch(): number {
