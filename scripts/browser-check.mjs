@@ -55,7 +55,7 @@ const DEMO = {
   user: { username: "demo", password: "demo-password" },
 };
 const SCOPES = ["openid", "profile", "email", "offline_access"];
-/** The titles the consent page gives these scopes (src/pages/consent.tsx). */
+/** The titles the consent page gives these scopes (src/browser/pages/consent.tsx). */
 const SCOPE_TITLES = [
   "Know who you are",
   "See your profile",

@@ -1,5 +1,5 @@
 // Tests of scripts/check-architecture.mjs on small source trees written to a
-// temporary directory: `npm run test:check-architecture`
+// temporary directory: `npm run check:architecture` (which runs this file after the check)
 // (node --test scripts/check-architecture.test.mjs).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";

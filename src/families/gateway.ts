@@ -14,14 +14,8 @@ import {
   prepareSuccessor,
   secretHash,
 } from "../tokens/family-token";
-import {
-  expiryOf,
-  type FamilyPolicy,
-  type Grant,
-  meansRevoked,
-  type PendingCode,
-  type Refusal,
-} from "./state";
+import type { FamilyPolicy, Grant, PendingCode, Refusal } from "./model";
+import { expiryOf, meansRevoked } from "./state";
 
 /**
  * The Worker's one way into a family's Durable Object (as fosite's storage

@@ -24,29 +24,12 @@ import type {
   FamilyState,
   Grant,
   PendingCode,
-  PreviousToken,
-  RefreshChain,
   Refusal,
   RevocationReason,
   RevokedFamily,
   SuccessorRecord,
   TokenRecord,
 } from "./model";
-
-export type {
-  ActiveFamily,
-  FamilyPolicy,
-  FamilyState,
-  Grant,
-  PendingCode,
-  PreviousToken,
-  RefreshChain,
-  Refusal,
-  RevocationReason,
-  RevokedFamily,
-  SuccessorRecord,
-  TokenRecord,
-};
 
 /** Refusals that mean the family is revoked (now, or before this request). */
 export const meansRevoked = (reason: Refusal): boolean =>

@@ -1,26 +1,23 @@
 import { DurableObject } from "cloudflare:workers";
 import { audit, logError, securityEvent } from "../log";
 import { publishFamilyRevocation } from "../revocation/lists";
+import type { FamilyState, RevocationReason, RevokedFamily, TokenRecord } from "./model";
 import {
   type CreatePendingInput,
   cleanupAt,
   createPending,
-  type FamilyState,
   type Inspection,
   inspect,
   type RedeemInput,
   type RedeemResult,
   type RefreshInput,
   type RefreshResult,
-  type RevocationReason,
-  type RevokedFamily,
   type RevokeWithTokenInput,
   redeem,
   refresh,
   revokeFamily,
   revokeWithToken,
   type Step,
-  type TokenRecord,
 } from "./state";
 
 const KEY = "family";

@@ -13,8 +13,9 @@ import { NO_STORE_HEADERS } from "./no-store";
  *   message redacted) and answered with a bare 500 carrying an id to quote,
  *   never a stack trace or a request value.
  *
- * Browser-facing pages (/authorize, login, consent) turn errors into pages or
- * redirects themselves, through src/pages/authorize-errors.ts, before this.
+ * The browser surface (/authorize, login, consent) is a sub-app with its own
+ * mapping to pages and redirects (src/browser/routes.tsx); 405s are JSON on
+ * every surface (src/http/endpoint.ts).
  */
 export function errorResponse(error: unknown, c: Context): Response {
   const oauth = toOAuthError(error, c);

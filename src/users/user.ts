@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { familyObject } from "../families/gateway";
-import type { RevocationReason } from "../families/state";
+import type { RevocationReason } from "../families/model";
 import type { FamilySummary } from "../families/token-family";
 import { audit } from "../log";
 import { claimsFor, type ProfileClaims, type UserRecord, type UserView, userView } from "./model";

@@ -170,6 +170,14 @@ describe("later errors go back to the redirect URI with state and iss (RFC 6749 
     }
   });
 
+  it("does not echo a refused scope value into the redirect (it goes back to the client and is shown)", async () => {
+    const client = await registerClient({ scope: "openid profile" });
+    const pasted = "rt1.0123456789abcdef0123456789abcdef";
+    const res = await get(await params(client, { scope: `openid ${pasted}` }));
+    expectRedirectedError(res, "invalid_scope", { state: "xyz-state" });
+    expect(res.headers.get("location")).not.toContain("0123456789abcdef");
+  });
+
   it("code_challenge_method=plain is refused: S256 only (RFC 7636 §4.2, RFC 9700 §2.1.1)", async () => {
     const client = await registerClient();
     const res = await get(

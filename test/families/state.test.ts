@@ -1,11 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type {
+  ActiveFamily,
+  FamilyPolicy,
+  FamilyState,
+  TokenRecord,
+} from "../../src/families/model";
 import {
-  type ActiveFamily,
   createPending,
   expiryOf,
-  type FamilyPolicy,
-  type FamilyState,
   inspect,
   type RefreshResult,
   redeem,
@@ -13,7 +16,6 @@ import {
   revokeFamily,
   revokeWithToken,
   type Step,
-  type TokenRecord,
 } from "../../src/families/state";
 
 /**

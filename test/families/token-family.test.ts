@@ -1,7 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import type { FamilyState } from "../../src/families/state";
+import type { FamilyState } from "../../src/families/model";
 import type { TokenFamily } from "../../src/families/token-family";
 import { toBase64Url, toHex } from "../../src/lib/bytes";
 import { serverKeys } from "../../src/server-keys";

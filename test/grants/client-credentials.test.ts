@@ -97,6 +97,16 @@ describe("client_credentials (RFC 6749 §4.4)", () => {
     }
   });
 
+  it("does not echo a refused scope value in the error description (it may be a token pasted by mistake)", async () => {
+    const client = await machineClient({ scope: "api:read" });
+    const pasted = "rt1.0123456789abcdef0123456789abcdef";
+    const res = await clientCredentials(client, { scope: `api:read ${pasted}` });
+    expect(res.status).toBe(400);
+    const body = await json<{ error: string; error_description: string }>(res);
+    expect(body.error).toBe("invalid_scope");
+    expect(body.error_description).not.toContain("0123456789abcdef");
+  });
+
   it("refuses a confidential client that is not registered for the grant (unauthorized_client)", async () => {
     const client = await registerClient({ grant_types: ["authorization_code"] });
     const res = await clientCredentials(client);

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { RevokedFamily } from "../../src/families/state";
+import type { RevokedFamily } from "../../src/families/model";
 import {
   isAccessTokenRevoked,
   publishFamilyRevocation,

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import type { FamilyState } from "../../src/families/state";
+import type { FamilyState } from "../../src/families/model";
 import type { TokenFamily } from "../../src/families/token-family";
 import { codeFlow, type TokenSet } from "./browser";
 import {
