@@ -54,7 +54,7 @@ export const LAYERS = [
   { name: "clients and resources", members: ["clients/", "resources/"] },
   { name: "tokens", members: ["tokens/"] },
   { name: "revocation and events", members: ["revocation/", "events/"] },
-  // config.ts, paths.ts, errors.ts, scope.ts, log.ts, params.ts, env.ts, …
+  // config.ts, paths.ts, errors.ts, scope.ts, log.ts, params.ts, server-keys.ts
   { name: "base", members: ["lib/", "*.ts"] },
 ];
 

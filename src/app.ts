@@ -12,6 +12,7 @@ import type { AppEnv } from "./http/context";
 import { errorResponse } from "./http/error-response";
 import { headerLimits, withConfig } from "./http/guards";
 import { noStore } from "./http/no-store";
+import { PATHS } from "./paths";
 import { discoveryRoutes } from "./routes/discovery";
 import { introspectRoutes } from "./routes/introspect";
 import { jwksRoutes } from "./routes/jwks";
@@ -40,10 +41,10 @@ export function createApp(): Hono<AppEnv> {
   });
   // Public metadata carries the header always, so that a copy in a shared
   // cache works for browsers too.
-  for (const path of ["/.well-known/*", "/jwks"]) app.use(path, browserCors);
+  for (const path of ["/.well-known/*", PATHS.jwks]) app.use(path, browserCors);
   // Token responses are never cached; only a browser's request (it always
   // sends Origin) needs the headers, and servers' requests skip the work.
-  for (const path of ["/token", "/revoke", "/userinfo"]) {
+  for (const path of [PATHS.token, PATHS.revocation, PATHS.userinfo]) {
     app.use(path, (c, next) =>
       c.req.header("origin") === undefined ? next() : browserCors(c, next),
     );

@@ -201,6 +201,10 @@ export async function authenticateClient(ctx: AuthenticationContext): Promise<Cl
         PRIVATE_KEY_ALGS,
       );
       return client;
+    default:
+      // A stored record of no known method (written by hand, or by a newer
+      // version): refused like any other mismatch, never a 500.
+      throw wrongMethod();
   }
 }
 

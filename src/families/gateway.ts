@@ -21,8 +21,9 @@ import { expiryOf, meansRevoked } from "./state";
  * The Worker's one way into a family's Durable Object (as fosite's storage
  * interfaces are narrow): each function opens the token it is given, makes
  * the one call, turns a refusal into the OAuthError the RFC names, and
- * records a revocation in this isolate. Nothing else in the Worker talks to
- * a TokenFamily.
+ * records a revocation in this isolate. The endpoints reach a family only
+ * through here; the one other caller is the User object (users/user.ts),
+ * which lists and revokes the families of its index through familyObject.
  */
 
 /** A new family's id: a fresh Durable Object id, never used before. */

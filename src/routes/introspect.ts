@@ -18,12 +18,6 @@ const INACTIVE = { active: false } as const;
 const mayInspect = (caller: ClientRecord, tokenClientId: string) =>
   caller.resource_server || caller.client_id === tokenClientId;
 
-/**
- * Token introspection (RFC 7662). An access token is verified here and looked
- * up in the KV revocation lists: no Durable Object call. A refresh token is
- * asked of its family, which is authoritative. Whatever is not live and
- * visible to the caller is `{"active": false}` and nothing more (§2.2).
- */
 async function introspectAccessToken(
   env: Env,
   config: ProviderConfig,

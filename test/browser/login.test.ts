@@ -195,6 +195,18 @@ describe("CSRF protection of the login form", () => {
     expect(browser.hasCookie("ets_session")).toBe(false);
   });
 
+  it("answers a cross-site post with this surface's error page (HTML, not JSON), and no redirect", async () => {
+    const client = await registerClient();
+    const user = await registerUser();
+    const { browser, html } = await loginPage(client);
+    const res = await postLogin(
+      browser,
+      { ...hiddenFields(html), ...credentials(user) },
+      { "Content-Type": "application/x-www-form-urlencoded", Origin: "https://evil.example" },
+    );
+    expect(await expectErrorPage(res, 403)).toContain("not sent from this site");
+  });
+
   it("refuses a cross-site post that sends no Origin", async () => {
     const client = await registerClient();
     const user = await registerUser();

@@ -150,6 +150,23 @@ describe("client_secret_basic (RFC 6749 §2.3.1)", () => {
     );
   });
 
+  it("refuses a stored record of no known method with 401 invalid_client, not a 500", async () => {
+    const client = await confidentialClient("client_secret_basic");
+    const key = `client:${client.client_id}`;
+    const record = (await env.CLIENTS.get<Record<string, unknown>>(key, "json")) as {
+      credential: { method: string };
+    };
+    record.credential.method = "tls_client_auth"; // e.g. written by a newer version
+    await env.CLIENTS.put(key, JSON.stringify(record));
+    await expectInvalidClient(
+      await tokenCall(
+        {},
+        { Authorization: basic(client.client_id, client.client_secret as string) },
+      ),
+      { triedBasic: true, secrets: [client.client_secret as string] },
+    );
+  });
+
   it("refuses a wrong secret with 401 and a Basic challenge", async () => {
     const client = await confidentialClient("client_secret_basic");
     const wrong = `${client.client_secret}x`;

@@ -485,6 +485,16 @@ describe("the token family state machine (examples)", () => {
     expect(late.revoked).toMatchObject({ status: "revoked", reason: "refresh_token_reuse" });
   });
 
+  it("refuses a successor numbered other than the next generation as unknown, changing nothing", () => {
+    const { state, first } = activeFamily(policy);
+    for (const generation of [0, 2, 7]) {
+      const step = rotate(state, first, T0, { generation, hash: "h" });
+      expect(step.result).toEqual({ ok: false, reason: "unknown" });
+      expect(step.state).toBe(state);
+      expect(step.revoked).toBeUndefined();
+    }
+  });
+
   it("refuses a wrong hash at the current generation as unknown, without revoking", () => {
     const { state } = activeFamily(policy);
     const step = rotate(state, { generation: 0, hash: "forged" }, T0, {

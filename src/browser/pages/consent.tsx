@@ -1,3 +1,4 @@
+import { PATHS } from "../../paths";
 import { Layout } from "./layout";
 
 /** What each scope lets the application do, in the words the consent page uses. */
@@ -50,7 +51,7 @@ export function ConsentPage(props: ConsentPageProps) {
           );
         })}
       </ul>
-      <form method="post" action="/consent">
+      <form method="post" action={PATHS.consent}>
         <input type="hidden" name="interaction" value={props.interaction} />
         <input type="hidden" name="csrf" value={props.csrf} />
         <div class="actions">

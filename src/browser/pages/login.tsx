@@ -1,3 +1,4 @@
+import { PATHS } from "../../paths";
 import { Layout } from "./layout";
 
 export interface LoginPageProps {
@@ -20,7 +21,7 @@ export function LoginPage(props: LoginPageProps) {
           {props.error}
         </p>
       ) : null}
-      <form method="post" action="/login">
+      <form method="post" action={PATHS.login}>
         <input type="hidden" name="interaction" value={props.interaction} />
         <input type="hidden" name="csrf" value={props.csrf} />
         <label for="username">Username</label>
