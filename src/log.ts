@@ -15,6 +15,7 @@ export type AuditEvent =
   | "token.issued"
   | "token.refreshed"
   | "refresh.reuse_detected"
+  | "refresh.grace_used"
   | "code.reuse_detected"
   | "family.revoked"
   | "family.expired"

@@ -49,6 +49,7 @@ const AUDIT_FIELDS = new Set([
   "outcome",
   "kid",
   "activatesAt",
+  "sinceRotationMs",
 ]);
 
 const FAMILY_ID = /^[0-9a-f]{64}$/;
@@ -174,6 +175,29 @@ describe("audit events (src/log.ts)", () => {
     const [revokedLine] = auditLines(logs.lines(), "family.revoked");
     expect(revokedLine).toMatchObject({ ...ids, reason: "refresh_token_reuse" });
     for (const line of [reuse, revokedLine]) expectIdsOnly(line as LogLine);
+    expectNoSecrets(logs.raw(), [s.tokens.refresh_token, next.refresh_token]);
+  });
+
+  it("grace used: refresh.grace_used is a warning that says how long after the rotation", async () => {
+    const s = await session({ refresh_token: { grace_seconds: 30 } });
+    const next = await refreshed(s.client, s.tokens.refresh_token as string);
+    const logs = captureLogs();
+
+    // The previous token again, within the window: the same successor, and an alert.
+    const again = await refreshed(s.client, s.tokens.refresh_token as string);
+    expect(again.refresh_token).toBe(next.refresh_token);
+
+    const [grace] = auditLines(logs.lines(), "refresh.grace_used");
+    expect(grace).toMatchObject({
+      level: "warn",
+      familyId: familyIdOf(s.tokens.refresh_token as string),
+      clientId: s.client.client_id,
+      sub: s.user.id,
+    });
+    expect(grace?.sinceRotationMs).toEqual(expect.any(Number));
+    expect(grace?.sinceRotationMs as number).toBeGreaterThanOrEqual(0);
+    expect(grace?.sinceRotationMs as number).toBeLessThan(30_000);
+    expectIdsOnly(grace as LogLine);
     expectNoSecrets(logs.raw(), [s.tokens.refresh_token, next.refresh_token]);
   });
 

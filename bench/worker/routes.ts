@@ -99,6 +99,8 @@ async function ablationSteps(c: BenchContext): Promise<Params | undefined> {
     const config = c.get("config");
     params = await readForm(c.req.raw, LIMITS.maxFormBytes);
     await authenticateClient({
+      // The verify floor stands for introspection, the refresh floor for the token endpoint.
+      endpoint: c.req.path.endsWith("verify-floor") ? "introspection" : "token",
       env: c.env,
       config,
       request: c.req.raw,

@@ -9,6 +9,7 @@ import {
 import type { ProviderConfig } from "../config";
 import { OAuthError } from "../errors";
 import { nowSeconds } from "../lib/time";
+import type { ClientEndpoint } from "../paths";
 import { serverKeys } from "../server-keys";
 import { AUTH_METHODS, type AuthMethod, type ClientRecord } from "./model";
 import { findClient } from "./registry";
@@ -29,8 +30,17 @@ const SECRET_ALGS = ["HS256", "HS384", "HS512"];
 const MAX_ASSERTION_LIFETIME = 3600;
 const CLOCK_SKEW = 30;
 
-/** What discovery advertises for every endpoint that authenticates clients (RFC 8414 §2). */
+/** What discovery advertises for the token and revocation endpoints (RFC 8414 §2). */
 export const CLIENT_AUTH_METHODS: readonly AuthMethod[] = AUTH_METHODS;
+
+/**
+ * RFC 7662 §2.1: "To prevent token scanning attacks, the endpoint MUST also
+ * require some form of authorization to access this endpoint". A public
+ * client's client_id is no credential: it may not introspect.
+ */
+export const INTROSPECTION_AUTH_METHODS: readonly AuthMethod[] = AUTH_METHODS.filter(
+  (m) => m !== "none",
+);
 export const CLIENT_AUTH_SIGNING_ALGS: readonly string[] = [
   ...advertisedAlgs(PRIVATE_KEY_ALGS),
   ...SECRET_ALGS,
@@ -150,6 +160,8 @@ function assertionIssuer(assertion: string): string {
 }
 
 export interface AuthenticationContext {
+  /** Where the client authenticates: introspection refuses public clients. */
+  endpoint: ClientEndpoint;
   env: Env;
   config: ProviderConfig;
   request: Request;
@@ -161,6 +173,12 @@ export interface AuthenticationContext {
 /** Authenticates the calling client, or throws 401 invalid_client. */
 export async function authenticateClient(ctx: AuthenticationContext): Promise<ClientRecord> {
   const presented = presentedCredentials(ctx.request, ctx.params);
+  if (presented.method === "none" && ctx.endpoint === "introspection") {
+    throw failure(
+      "Introspection needs a client that authenticates (RFC 7662 section 2.1); a client_id alone is not enough.",
+      false,
+    );
+  }
   const client = await findClient(ctx.env, presented.clientId);
   if (!client) throw failure("Client authentication failed.", presented.viaHeader);
   // Not naming the registered method: an unauthenticated caller learns nothing about the client.

@@ -25,15 +25,33 @@ export function refreshPolicy(client: ClientRecord, config: ProviderConfig): Ref
   const absoluteLifetime = own.absolute_lifetime ?? defaults.absoluteLifetime;
   const issue = (own.issue ?? defaults.issue) && absoluteLifetime > 0; // Curity: a lifetime of 0 means none
   if (!issue || !client.grant_types.includes("refresh_token")) return { issue: false };
+  const lifetimes = {
+    absoluteLifetime,
+    idleLifetime: own.idle_lifetime ?? defaults.idleLifetime,
+    requireOfflineAccess: own.require_offline_access ?? defaults.requireOfflineAccess,
+  };
+  if (client.credential.method === "none") {
+    // RFC 9700 §4.14.2: "refresh tokens for public clients MUST be
+    // sender-constrained or use refresh token rotation". Ours are not yet
+    // sender-constrained, so a public client's always rotate, whatever the
+    // provider defaults say, and without a grace window: the window hands the
+    // successor to whoever shows the previous token, and a public client's
+    // token is its only credential, so a copied one would follow the family.
+    return {
+      issue: true,
+      rotation: "rotate",
+      returnOnRefresh: true,
+      graceSeconds: 0,
+      ...lifetimes,
+    };
+  }
   const issueOnRefresh = own.issue_on_refresh ?? true;
   return {
     issue: true,
     rotation: issueOnRefresh ? (own.rotation ?? defaults.rotation) : "reuse",
     returnOnRefresh: issueOnRefresh,
     graceSeconds: own.grace_seconds ?? defaults.graceSeconds,
-    absoluteLifetime,
-    idleLifetime: own.idle_lifetime ?? defaults.idleLifetime,
-    requireOfflineAccess: own.require_offline_access ?? defaults.requireOfflineAccess,
+    ...lifetimes,
   };
 }
 

@@ -222,6 +222,7 @@ export function validateClient(
     LIMITS.maxAccessTokenLifetime,
   );
   const refresh_token = validateRefresh(merged.refresh_token);
+  if (type === "public") publicRefreshRules(refresh_token);
 
   const jwks =
     merged.jwks === undefined || merged.jwks === null ? undefined : validateJwks(merged.jwks);
@@ -276,6 +277,26 @@ function validateRefresh(value: unknown): RefreshSettings {
   return Object.fromEntries(
     Object.entries(settings).filter(([, v]) => v !== undefined),
   ) as RefreshSettings;
+}
+
+/**
+ * RFC 9700 §4.14.2: a public client's refresh tokens rotate (they are not
+ * sender-constrained here yet), and have no grace window, which would hand the
+ * successor to whoever holds a copy of the previous token.
+ */
+function publicRefreshRules(settings: RefreshSettings): void {
+  if (settings.rotation === "reuse" || settings.issue_on_refresh === false) {
+    throw fieldError(
+      "refresh_token.rotation",
+      "a public client's refresh tokens must rotate (RFC 9700 section 4.14.2)",
+    );
+  }
+  if (settings.grace_seconds !== undefined && settings.grace_seconds > 0) {
+    throw fieldError(
+      "refresh_token.grace_seconds",
+      "a public client has no grace window: its refresh tokens are not sender-constrained",
+    );
+  }
 }
 
 function validateJwks(value: unknown): { keys: JWK[] } {

@@ -174,7 +174,14 @@ export interface RefreshInput {
 export type RefreshResult =
   | { ok: true; outcome: "rotated"; grant: Grant; generation: number }
   | { ok: true; outcome: "unchanged"; grant: Grant }
-  | { ok: true; outcome: "grace"; grant: Grant; sealedSuccessor: string }
+  | {
+      ok: true;
+      outcome: "grace";
+      grant: Grant;
+      sealedSuccessor: string;
+      /** How long after the rotation the previous token came back (a security event). */
+      sinceRotationMs: number;
+    }
   | { ok: false; reason: Refusal };
 
 export function refresh(
@@ -245,6 +252,7 @@ export function refresh(
         outcome: "grace",
         grant: state.grant,
         sealedSuccessor: previous.sealedSuccessor,
+        sinceRotationMs: now - previous.rotatedAt,
       },
     };
   }

@@ -81,7 +81,19 @@ export class TokenFamily extends DurableObject<Env> {
   async refresh(input: RefreshInput): Promise<RefreshResult> {
     const step = this.apply((s, now) => refresh(s, input, now));
     if (step.revoked) await this.revoked(step.revoked);
-    return step.result;
+    const { result } = step;
+    if (result.ok && result.outcome === "grace") {
+      // The previous token came back after its successor was issued: a lost
+      // response retried, or a copy in someone else's hands. Either way it is
+      // worth an alert, with how long after the rotation it came.
+      securityEvent("refresh.grace_used", {
+        familyId: this.ctx.id.toString(),
+        clientId: result.grant.clientId,
+        sub: result.grant.sub,
+        sinceRotationMs: result.sinceRotationMs,
+      });
+    }
+    return result;
   }
 
   async revokeWithToken(input: RevokeWithTokenInput): Promise<boolean> {

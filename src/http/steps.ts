@@ -32,6 +32,7 @@ export const authenticateClient = (endpoint: ClientEndpoint) =>
   createMiddleware<StepEnv<WithClient>>(async (c, next) => {
     const config = c.get("config");
     const client = await verifyClient({
+      endpoint,
       env: c.env,
       config,
       request: c.req.raw,

@@ -1,5 +1,9 @@
 import type { Hono } from "hono";
-import { CLIENT_AUTH_METHODS, CLIENT_AUTH_SIGNING_ALGS } from "../clients/authentication";
+import {
+  CLIENT_AUTH_METHODS,
+  CLIENT_AUTH_SIGNING_ALGS,
+  INTROSPECTION_AUTH_METHODS,
+} from "../clients/authentication";
 import type { ProviderConfig } from "../config";
 import { GRANT_HANDLERS } from "../grants";
 import type { AppContext, AppEnv } from "../http/context";
@@ -37,7 +41,7 @@ export function metadata(config: ProviderConfig): Record<string, unknown> {
     token_endpoint_auth_signing_alg_values_supported: authAlgs,
     revocation_endpoint_auth_methods_supported: authMethods,
     revocation_endpoint_auth_signing_alg_values_supported: authAlgs,
-    introspection_endpoint_auth_methods_supported: authMethods,
+    introspection_endpoint_auth_methods_supported: INTROSPECTION_AUTH_METHODS,
     introspection_endpoint_auth_signing_alg_values_supported: authAlgs,
     code_challenge_methods_supported: ["S256"],
     claims_supported: [

@@ -47,6 +47,12 @@ async function introspectAccessToken(
   };
 }
 
+/**
+ * A refresh token's standing (live, current) is told only to the client it
+ * was issued to: not to a resource server, which has no use for it, and never
+ * to anyone else, since whether a copy is still current is exactly what a
+ * thief needs to know to time a replay.
+ */
 async function introspectRefreshToken(
   env: Env,
   config: ProviderConfig,
@@ -54,11 +60,8 @@ async function introspectRefreshToken(
   token: string,
 ) {
   const live = await inspectRefreshToken(env, token);
-  if (!live || !mayInspect(caller, live.grant.clientId)) return INACTIVE;
-  const owner =
-    live.grant.clientId === caller.client_id ? caller : await findClient(env, live.grant.clientId);
-  if (!owner) return INACTIVE;
-  const expiresAt = live.expiresAt(refreshPolicy(owner, config));
+  if (!live || live.grant.clientId !== caller.client_id) return INACTIVE;
+  const expiresAt = live.expiresAt(refreshPolicy(caller, config));
   if (Date.now() >= expiresAt) return INACTIVE;
   return {
     active: true,

@@ -267,6 +267,25 @@ describe("validation errors: 400 invalid_request naming the field", () => {
       "grant_types",
     ],
     [
+      "a public client whose refresh tokens do not rotate (RFC 9700 §4.14.2)",
+      { ...minimal, token_endpoint_auth_method: "none", refresh_token: { rotation: "reuse" } },
+      "refresh_token.rotation",
+    ],
+    [
+      "a public client that keeps its refresh token on refresh",
+      {
+        ...minimal,
+        token_endpoint_auth_method: "none",
+        refresh_token: { issue_on_refresh: false },
+      },
+      "refresh_token.rotation",
+    ],
+    [
+      "a public client with a grace window",
+      { ...minimal, token_endpoint_auth_method: "none", refresh_token: { grace_seconds: 5 } },
+      "refresh_token.grace_seconds",
+    ],
+    [
       "a plain-http redirect URI that is not loopback",
       { ...minimal, redirect_uris: ["http://app.example.test/callback"] },
       "redirect_uris[0]",

@@ -146,7 +146,7 @@ describe("oauth4webapi completes the authorization code flow with PKCE from disc
     });
   });
 
-  it("with a public client (PKCE, no secret), then refresh, introspection and revocation", async () => {
+  it("with a public client (PKCE, no secret), then refresh, introspection (by its API) and revocation", async () => {
     const registered = await registerPublicClient();
     const user = await registerUser();
     const rp = await relyingParty(registered);
@@ -169,13 +169,29 @@ describe("oauth4webapi completes the authorization code flow with PKCE from disc
     expect(refreshed.access_token).not.toBe(tokens.access_token);
     expect(refreshed.refresh_token).toBeTruthy();
 
-    const introspected = await oauth.processIntrospectionResponse(
-      rp.as,
-      rp.client,
-      await oauth.introspectionRequest(
+    // RFC 7662 §2.1: a public client may not introspect; the API it calls (a
+    // resource server, which authenticates) can, with the same library.
+    await expect(
+      oauth.processIntrospectionResponse(
         rp.as,
         rp.client,
-        rp.auth,
+        await oauth.introspectionRequest(
+          rp.as,
+          rp.client,
+          rp.auth,
+          refreshed.access_token,
+          throughWorker,
+        ),
+      ),
+    ).rejects.toMatchObject({ error: "invalid_client" });
+    const api = await relyingParty(await registerClient({ resource_server: true }));
+    const introspected = await oauth.processIntrospectionResponse(
+      api.as,
+      api.client,
+      await oauth.introspectionRequest(
+        api.as,
+        api.client,
+        api.auth,
         refreshed.access_token,
         throughWorker,
       ),

@@ -7,12 +7,7 @@ import { toBase64Url, toHex } from "../../src/lib/bytes";
 import { serverKeys } from "../../src/server-keys";
 import { decodeFamilyToken, openSuccessor, secretHash } from "../../src/tokens/family-token";
 import { Browser, pkce, signInAndAuthorize } from "../support/browser";
-import {
-  REDIRECT_URI,
-  registerPublicClient,
-  registerUser,
-  tokenRequest,
-} from "../support/fixtures";
+import { REDIRECT_URI, registerClient, registerUser, tokenRequest } from "../support/fixtures";
 import { adminCall, json } from "../support/http";
 import {
   familyStubOf,
@@ -53,8 +48,9 @@ const storageDump = async (token: string) => JSON.stringify(await storedEntries(
 
 describe("what the family stores", () => {
   it("holds no refresh token, authorization code or access token in plaintext, only SHA-256 of secrets", async () => {
-    // The flow by hand, to keep the authorization code as well.
-    const client = await registerPublicClient({
+    // The flow by hand, to keep the authorization code as well (a confidential
+    // client: a public one has no grace window).
+    const client = await registerClient({
       consent: "implicit",
       refresh_token: { grace_seconds: 30 },
     });

@@ -257,6 +257,42 @@ describe("whose token it is", () => {
     await refreshOk(client, next.refresh_token as string);
   });
 
+  it("rotates a public client's tokens without a grace window, whatever the provider defaults (RFC 9700 §4.14.2)", async () => {
+    // A client_id is a public client's only credential, so a copy of its
+    // refresh token presented right after the app rotated is a replay: the
+    // family dies at once, instead of handing the copy the app's successor.
+    const { client, refreshToken } = await grantWithRefresh({ public: true });
+    const app = await refreshOk(client, refreshToken);
+    const copy = await refresh(client, refreshToken);
+    expect(copy.status).toBe(400);
+    expect(await copy.json()).toMatchObject({ error: "invalid_grant" });
+    expect(await storedFamily(refreshToken)).toMatchObject({
+      status: "revoked",
+      reason: "refresh_token_reuse",
+    });
+    expect((await refresh(client, app.refresh_token as string)).status).toBe(400);
+  });
+
+  it("defeats the thief who times a copied public-client token: no status to learn, no successor to take", async () => {
+    const { client, refreshToken } = await grantWithRefresh({ public: true });
+    // The thief polls introspection with the client_id alone, to learn when the app rotates.
+    const probe = await call("/introspect", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ client_id: client.client_id, token: refreshToken }),
+    });
+    expect(probe.status).toBe(401);
+    // The app rotates; the thief presents the copy at once, inside what used to be the window.
+    const app = await refreshOk(client, refreshToken);
+    const stolen = await refresh(client, refreshToken);
+    expect(stolen.status).toBe(400);
+    const body = await stolen.json();
+    expect(body).not.toHaveProperty("refresh_token");
+    expect(body).not.toHaveProperty("access_token");
+    // Reuse detection fired: the app's own successor is dead too, and must sign in again.
+    expect((await refresh(client, app.refresh_token as string)).status).toBe(400);
+  });
+
   it("refuses a refresh that names no client at all with invalid_client", async () => {
     const { refreshToken } = await grantWithRefresh({ public: true });
     const res = await call("/token", {

@@ -79,8 +79,9 @@ describe("discovery (RFC 8414, OIDC Discovery 1.0)", () => {
     expect(doc.revocation_endpoint_auth_methods_supported).toEqual(
       doc.token_endpoint_auth_methods_supported,
     );
+    // RFC 7662 §2.1: introspection needs a client that authenticates.
     expect(doc.introspection_endpoint_auth_methods_supported).toEqual(
-      doc.token_endpoint_auth_methods_supported,
+      doc.token_endpoint_auth_methods_supported.filter((m: string) => m !== "none"),
     );
     const { publicKey } = (await crypto.subtle.generateKey(
       { name: "ECDSA", namedCurve: "P-256" },

@@ -3,6 +3,7 @@ import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { clientCredentialsGrant, registerClient, registerUser } from "../support/fixtures";
 import { adminCall, basic, call, postForm } from "../support/http";
+import { grantWithRefresh } from "../support/refresh";
 import {
   captureLogs,
   countingDurableObjects,
@@ -207,14 +208,16 @@ describe("POST /introspect (RFC 7662)", () => {
       await expectActive(grant.client, grant.tokens.access_token);
     });
 
-    it("shows a resource server every client's live tokens", async () => {
+    it("shows a resource server every client's live access tokens, and no refresh token", async () => {
       const grant = await issueGrant();
       const resourceServer = await registerClient({ resource_server: true });
       expect(await expectActive(resourceServer, grant.tokens.access_token)).toMatchObject({
         client_id: grant.client.client_id,
         sub: grant.user.id,
       });
-      expect(await expectActive(resourceServer, grant.refreshToken)).toMatchObject({
+      // A refresh token's standing is its client's business only.
+      await expectInactive(resourceServer, grant.refreshToken);
+      expect(await expectActive(grant.client, grant.refreshToken)).toMatchObject({
         client_id: grant.client.client_id,
         token_type: "refresh_token",
       });
@@ -232,6 +235,15 @@ describe("POST /introspect (RFC 7662)", () => {
       );
       await expectInactive(resourceServer, grant.tokens.access_token);
       await expectInactive(resourceServer, grant.refreshToken);
+    });
+
+    it("refuses a public client, which has no credential (RFC 7662 §2.1: 401 invalid_client)", async () => {
+      const grant = await grantWithRefresh({ public: true });
+      for (const token of [grant.refreshToken, grant.tokens.access_token, "not-a-token"]) {
+        const res = await postForm("/introspect", { client_id: grant.client.client_id, token });
+        expect(res.status).toBe(401);
+        expect(await res.json()).toMatchObject({ error: "invalid_client" });
+      }
     });
 
     it("requires the caller to authenticate (401 invalid_client)", async () => {
