@@ -36,6 +36,8 @@ export function createApp(): Hono<AppEnv> {
   // Browser apps (public clients) call these directly; none of them uses cookies.
   const browserCors = cors({
     origin: "*",
+    // Every CORS-enabled endpoint is read with GET or POST; nothing else is offered.
+    allowMethods: ["GET", "POST"],
     allowHeaders: ["Authorization", "Content-Type"],
     maxAge: 600,
   });

@@ -71,6 +71,22 @@ export interface OAuthErrorOptions {
   redirectTo?: RedirectTarget;
 }
 
+/**
+ * RFC 6749 §5.2: "Values for the error_description parameter MUST NOT include
+ * characters outside the set %x20-21 / %x23-5B / %x5D-7E." Every description
+ * is brought into that set here, once, whoever wrote it: the section sign
+ * becomes the word, double and typographic quotes become single ones, and
+ * anything else outside the set becomes "?".
+ */
+export function conformDescription(text: string): string {
+  return text
+    .replace(/\u00A7\s*/g, "section ")
+    .replace(/["\u201C\u201D\u2018\u2019]/g, "'")
+    .replace(/\u2026/g, "...")
+    .replace(/[\u2013\u2014]/g, "-")
+    .replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, "?");
+}
+
 export class OAuthError extends Error {
   readonly code: OAuthErrorCode;
   readonly description: string;
@@ -79,10 +95,11 @@ export class OAuthError extends Error {
   readonly redirectTo: RedirectTarget | undefined;
 
   constructor(code: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
-    super(`${code}: ${description}`);
+    const conforming = conformDescription(description);
+    super(`${code}: ${conforming}`);
     this.name = "OAuthError";
     this.code = code;
-    this.description = description;
+    this.description = conforming;
     this.status = options.status ?? defaultStatus[code];
     this.headers = options.headers ?? {};
     this.redirectTo = options.redirectTo;

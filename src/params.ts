@@ -33,7 +33,7 @@ export class Params {
   /** A parameter the request cannot do without. */
   require(name: string): string {
     const value = this.values.get(name);
-    if (value === undefined) throw invalidRequest(`The "${name}" parameter is missing.`);
+    if (value === undefined) throw invalidRequest(`The ${name} parameter is missing.`);
     return value;
   }
 
@@ -54,5 +54,5 @@ function decode(component: string): string {
 
 /** Parameter names are echoed only when they look like parameter names. */
 function describe(name: string): string {
-  return /^[A-Za-z_]{1,40}$/.test(name) ? `"${name}"` : "same";
+  return /^[A-Za-z_]{1,40}$/.test(name) ? name : "same";
 }

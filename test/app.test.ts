@@ -19,6 +19,11 @@ describe("CORS (src/app.ts)", () => {
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
     expect(res.headers.get("access-control-allow-methods")).toContain("POST");
+    // Only what the endpoints use: no PUT, DELETE, PATCH or QUERY.
+    expect(res.headers.get("access-control-allow-methods")?.split(",").sort()).toEqual([
+      "GET",
+      "POST",
+    ]);
     expect(res.headers.get("access-control-allow-headers")?.toLowerCase()).toContain(
       "content-type",
     );

@@ -190,7 +190,7 @@ export function validateClient(
   if (type === "public" && grant_types.includes("client_credentials")) {
     throw fieldError(
       "grant_types",
-      "client_credentials needs a confidential client (RFC 6749 §4.4)",
+      "client_credentials needs a confidential client (RFC 6749 section 4.4)",
     );
   }
   if (grant_types.includes("refresh_token") && !grant_types.includes("authorization_code")) {
@@ -271,7 +271,7 @@ function validateRefresh(value: unknown): RefreshSettings {
   if (settings.issue_on_refresh === false && settings.rotation === "rotate") {
     throw fieldError(
       "refresh_token.issue_on_refresh",
-      'false keeps the same refresh token, which contradicts rotation "rotate"; use rotation "reuse"',
+      "false keeps the same refresh token, which contradicts rotation rotate; use rotation reuse",
     );
   }
   return Object.fromEntries(

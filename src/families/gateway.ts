@@ -191,7 +191,9 @@ const refreshRefusals: Partial<Record<Refusal, () => OAuthError>> = {
     invalidGrant("The refresh token was already used; the grant has been revoked."),
   wrong_client: () => invalidGrant("The refresh token was issued to another client."),
   scope_exceeded: () =>
-    invalidScope("The requested scope is not within the scope originally granted (RFC 6749 §6)."),
+    invalidScope(
+      "The requested scope is not within the scope originally granted (RFC 6749 section 6).",
+    ),
 };
 
 /**

@@ -67,7 +67,7 @@ export const authorizationCodeGrant = defineGrant({
     const verifier = params.code_verifier;
     if (verifier !== undefined && !CODE_VERIFIER.test(verifier)) {
       throw invalidRequest(
-        "The code_verifier must be 43 to 128 characters of [A-Za-z0-9._~-] (RFC 7636 §4.1).",
+        "The code_verifier must be 43 to 128 characters of [A-Za-z0-9._~-] (RFC 7636 section 4.1).",
       );
     }
     const window = tokenWindow(client, config);

@@ -36,7 +36,6 @@ export function metadata(config: ProviderConfig): Record<string, unknown> {
     grant_types_supported: [...GRANT_HANDLERS.keys()],
     subject_types_supported: ["public"],
     id_token_signing_alg_values_supported: [SIGNING_ALG],
-    userinfo_signing_alg_values_supported: ["none"],
     token_endpoint_auth_methods_supported: authMethods,
     token_endpoint_auth_signing_alg_values_supported: authAlgs,
     revocation_endpoint_auth_methods_supported: authMethods,

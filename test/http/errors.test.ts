@@ -1,7 +1,17 @@
 import { env } from "cloudflare:workers";
+import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { OAuthError } from "../../src/errors";
 import { registerClient, tokenRequest } from "../support/fixtures";
-import { basic, call, fetchWith, ISSUER, json, postForm } from "../support/http";
+import {
+  basic,
+  call,
+  DESCRIPTION_CHARSET,
+  fetchWith,
+  ISSUER,
+  json,
+  postForm,
+} from "../support/http";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -133,6 +143,52 @@ describe("caching of responses that carry tokens (RFC 6749 §5.1)", () => {
     for (const res of [ok, bad, introspection]) {
       expect(res.headers.get("cache-control")).toBe("no-store");
       expect(res.headers.get("pragma")).toBe("no-cache");
+    }
+  });
+});
+
+describe("RFC 6749 §5.2: every error_description stays within %x20-21 / %x23-5B / %x5D-7E", () => {
+  it("holds for any text an OAuthError is given (fast-check)", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), (text) => {
+        const { description } = new OAuthError("invalid_request", `x${text}`);
+        expect(description).toMatch(DESCRIPTION_CHARSET);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("keeps text already in the set, and spells out what it replaces", () => {
+    const plain = "The code_verifier must be 43 to 128 characters of [A-Za-z0-9._~-].";
+    expect(new OAuthError("invalid_request", plain).description).toBe(plain);
+    expect(
+      new OAuthError("invalid_scope", 'Not within the grant (RFC 6749 §6), "a" \\ b…').description,
+    ).toBe("Not within the grant (RFC 6749 section 6), 'a' ? b...");
+  });
+
+  it("holds at the endpoints: a repeated parameter, a bad verifier, a narrower scope", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const auth = { Authorization: basic(client.client_id, client.client_secret as string) };
+    const repeated = await call("/token", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", ...auth },
+      body: "grant_type=client_credentials&grant_type=client_credentials",
+    });
+    const verifier = await postForm(
+      "/token",
+      {
+        grant_type: "authorization_code",
+        code: "ac1.x",
+        redirect_uri: "https://a.test/cb",
+        code_verifier: "short",
+      },
+      auth,
+    );
+    for (const res of [repeated, verifier]) {
+      expect(res.status).toBe(400);
+      expect((await json<{ error_description: string }>(res)).error_description).toMatch(
+        DESCRIPTION_CHARSET,
+      );
     }
   });
 });

@@ -103,6 +103,11 @@ describe("discovery (RFC 8414, OIDC Discovery 1.0)", () => {
     }
   });
 
+  it("does not advertise signed userinfo, which it never produces", async () => {
+    const doc = await metadata();
+    expect(doc).not.toHaveProperty("userinfo_signing_alg_values_supported");
+  });
+
   it("advertises S256 only, and /authorize refuses plain", async () => {
     const doc = await metadata();
     expect(doc.code_challenge_methods_supported).toEqual(["S256"]);

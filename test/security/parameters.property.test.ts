@@ -9,7 +9,7 @@ import {
   registerClient,
   registerPublicClient,
 } from "../support/fixtures";
-import { basic, call, json } from "../support/http";
+import { basic, call, DESCRIPTION_CHARSET, json } from "../support/http";
 import { refreshOk } from "../support/refresh";
 import {
   expectNoSecrets,
@@ -381,6 +381,9 @@ async function judge(
   expect(ERRORS[path]).toContain(error);
   const statuses: Record<string, number[]> = { invalid_client: [401], invalid_request: [400, 413] };
   expect(statuses[error] ?? [400]).toContain(res.status);
+  expect(answer.error_description, "RFC 6749 section 5.2 character set").toMatch(
+    DESCRIPTION_CHARSET,
+  );
   return { status: res.status, error, description: answer.error_description as string };
 }
 

@@ -1,7 +1,7 @@
 import { expect } from "vitest";
 import { type AuthorizeOptions, authorizeUrl, Browser, pkce } from "./browser";
 import { REDIRECT_URI, type RegisteredClient, type TestUser, tokenRequest } from "./fixtures";
-import { call, ISSUER } from "./http";
+import { call, DESCRIPTION_CHARSET, ISSUER } from "./http";
 
 /**
  * Helpers for the browser side (/authorize, /login, /consent) and the
@@ -32,7 +32,7 @@ export function expectRedirectedError(
   const url = redirectTarget(res);
   expect(`${url.origin}${url.pathname}`).toBe(options.redirectUri ?? REDIRECT_URI);
   expect(url.searchParams.get("error")).toBe(error);
-  expect(url.searchParams.get("error_description")).toBeTruthy();
+  expect(url.searchParams.get("error_description")).toMatch(DESCRIPTION_CHARSET);
   expect(url.searchParams.get("iss")).toBe(ISSUER);
   expect(url.searchParams.get("code")).toBeNull();
   expect(url.searchParams.get("state")).toBe(options.state ?? null);
@@ -147,7 +147,7 @@ export async function expectTokenError(
   const body = (await res.json()) as { error: string; error_description: string };
   expect(body.error, JSON.stringify(body)).toBe(error);
   expect(res.status).toBe(status);
-  expect(typeof body.error_description).toBe("string");
+  expect(body.error_description).toMatch(DESCRIPTION_CHARSET);
   return body;
 }
 

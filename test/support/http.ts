@@ -68,3 +68,6 @@ export async function fetchWith(
   await waitOnExecutionContext(ctx);
   return res;
 }
+
+/** RFC 6749 §5.2: the characters an error_description may contain. */
+export const DESCRIPTION_CHARSET = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
 import type { TokenFamily } from "../../src/families/token-family";
 import { Browser, pkce, signInAndAuthorize } from "./browser";
-import { call } from "./http";
+import { call, DESCRIPTION_CHARSET } from "./http";
 import { familyIdOf, grantWithRefresh } from "./refresh";
 
 /**
@@ -55,6 +55,7 @@ export async function expectJsonError(
   expect(body.error, text).toBe(error);
   expect(typeof body.error_description).toBe("string");
   expect(body.error_description.length).toBeGreaterThan(0);
+  expect(body.error_description, "RFC 6749 section 5.2 character set").toMatch(DESCRIPTION_CHARSET);
   expectNoSecrets(text, secrets);
   for (const [, value] of res.headers) expectNoSecrets(value, secrets);
   return body;
@@ -86,7 +87,7 @@ export function expectErrorRedirect(
   const location = new URL(res.headers.get("location") as string);
   expect(`${location.origin}${location.pathname}`).toBe(redirectUri);
   expect(location.searchParams.get("error")).toBe(error);
-  expect(location.searchParams.get("error_description")).toBeTruthy();
+  expect(location.searchParams.get("error_description")).toMatch(DESCRIPTION_CHARSET);
   expect(location.searchParams.get("code")).toBeNull();
   expect(location.searchParams.get("state")).toBe(state ?? null);
   return location;
