@@ -130,6 +130,20 @@ export async function validateAuthorizationRequest(
   };
 }
 
+/**
+ * Whether a request validated earlier (and carried by a login or consent
+ * form) is still one the client's current registration allows: the same
+ * redirect URI rule, the code flow, the scopes, and PKCE if it is now public.
+ */
+export function stillAllowed(client: ClientRecord, request: AuthorizationRequest): boolean {
+  return (
+    matchRedirectUri(client.redirect_uris, request.redirectUri) !== undefined &&
+    allowsGrant(client, "authorization_code") &&
+    request.scope.every((s) => client.scopes.includes(s)) &&
+    (client.credential.method !== "none" || request.codeChallenge !== undefined)
+  );
+}
+
 /** RFC 6749 §4.1.2 and §4.1.2.1, with RFC 9207's `iss`. */
 export function redirectWith(
   redirectUri: string,

@@ -14,7 +14,7 @@ import { Params } from "../params";
 import { PATHS } from "../paths";
 import { readSession, writeSession } from "../sessions/login-session";
 import { normalizeUsername, USERNAME } from "../users/model";
-import { validateAuthorizationRequest } from "./authorization-request";
+import { stillAllowed, validateAuthorizationRequest } from "./authorization-request";
 import { continueAuthorization, redirectError, renderLogin } from "./flow";
 import { csrfValid, openInteraction } from "./interaction";
 import { ErrorPage } from "./pages/error";
@@ -83,12 +83,31 @@ const expired = () =>
     "This form has expired or was altered. Go back to the application and start again.",
   );
 
-async function login(c: AppContext): Promise<Response> {
+/**
+ * A login or consent form, posted back: its CSRF token, the authorization
+ * request it carries (signed, unexpired), and the client as it is registered
+ * now. A form opened before an administrator changed the client must not
+ * deliver a code the current registration would refuse (a redirect URI
+ * removed since, a scope or the code flow taken away): that is shown on a
+ * page, never redirected, since the redirect URI may no longer be the
+ * client's.
+ */
+async function resumed(c: AppContext) {
   const form = await readForm(c.req.raw, LIMITS.maxFormBytes);
   if (!(await csrfValid(c, form.get("csrf")))) throw expired();
   const request = await openInteraction(c.env, form.get("interaction"));
   const client = request && (await findClient(c.env, request.clientId));
   if (!request || !client) throw expired();
+  if (!stillAllowed(client, request)) {
+    throw invalidRequest(
+      "The application's registration has changed since this page was opened. Go back to the application and start again.",
+    );
+  }
+  return { form, request, client };
+}
+
+async function login(c: AppContext): Promise<Response> {
+  const { form, request, client } = await resumed(c);
 
   const username = normalizeUsername(form.get("username") ?? "");
   const password = form.get("password") ?? "";
@@ -123,11 +142,7 @@ async function login(c: AppContext): Promise<Response> {
 }
 
 async function consent(c: AppContext): Promise<Response> {
-  const form = await readForm(c.req.raw, LIMITS.maxFormBytes);
-  if (!(await csrfValid(c, form.get("csrf")))) throw expired();
-  const request = await openInteraction(c.env, form.get("interaction"));
-  const client = request && (await findClient(c.env, request.clientId));
-  if (!request || !client) throw expired();
+  const { form, request, client } = await resumed(c);
   const decision = form.get("decision");
   if (decision === "deny")
     return redirectError(c, request, "access_denied", "The user denied the request.");

@@ -171,6 +171,8 @@ export interface RefreshRequest {
   clientId: string;
   /** RFC 6749 §6: a scope asked for, checked against the grant by the family. */
   scope?: readonly string[];
+  /** What the client is registered for now; the grant's scope is cut to it. */
+  clientScopes: readonly string[];
   policy: Extract<RefreshPolicy, { issue: true }>;
   accessTokenExpiresAt: number;
 }
@@ -190,6 +192,8 @@ const refreshRefusals: Partial<Record<Refusal, () => OAuthError>> = {
   reuse_detected: () =>
     invalidGrant("The refresh token was already used; the grant has been revoked."),
   wrong_client: () => invalidGrant("The refresh token was issued to another client."),
+  scope_withdrawn: () =>
+    invalidScope("The client may no longer be granted any scope of this grant."),
   scope_exceeded: () =>
     invalidScope(
       "The requested scope is not within the scope originally granted (RFC 6749 section 6).",
@@ -218,6 +222,7 @@ export async function refreshFamily(env: Env, request: RefreshRequest): Promise<
     presented: await presentedRecord(token),
     rotation: successor ? { kind: "rotate", successor: successor.record } : { kind: "reuse" },
     ...(request.scope ? { scope: request.scope } : {}),
+    clientScopes: request.clientScopes,
     policy: familyPolicy(policy),
     accessTokenExpiresAt: request.accessTokenExpiresAt,
   });

@@ -100,4 +100,5 @@ export type Refusal =
   | "code_mismatch"
   | "pkce_failed"
   | "no_refresh_token"
-  | "scope_exceeded";
+  | "scope_exceeded"
+  | "scope_withdrawn";

@@ -162,6 +162,8 @@ export interface RefreshInput {
    * within the original grant; it is checked here, before anything rotates.
    */
   scope?: readonly string[];
+  /** The scopes the client is registered for now (the admin API may have taken some away). */
+  clientScopes: readonly string[];
   /**
    * The client's rotation rule. "rotate" comes with the successor the Worker
    * prepared (so the family does no crypto), used only if this call rotates.
@@ -207,6 +209,11 @@ export function refresh(
   if (knownToken && input.scope?.some((s) => !state.grant.scope.includes(s))) {
     return refuse(state, "scope_exceeded");
   }
+  // A refresh checks that the grant is still allowed: a token may carry only
+  // scopes the client is registered for today. If none of the grant's is left,
+  // a refresh that would succeed is refused instead, before anything rotates
+  // (a replayed token is still reuse, below).
+  const withdrawn = !(input.scope ?? state.grant.scope).some((s) => input.clientScopes.includes(s));
   const used = (s: ActiveFamily): ActiveFamily => ({
     ...s,
     lastUsedAt: now,
@@ -216,6 +223,7 @@ export function refresh(
 
   if (presented.generation === current.generation) {
     if (presented.hash !== current.hash) return refuse(state, "unknown");
+    if (withdrawn) return refuse(state, "scope_withdrawn");
     if (input.rotation.kind === "reuse") {
       return { state: used(state), result: { ok: true, outcome: "unchanged", grant: state.grant } };
     }
@@ -245,6 +253,7 @@ export function refresh(
     presented.hash === previous.hash &&
     now - previous.rotatedAt < input.policy.graceSeconds * 1000
   ) {
+    if (withdrawn) return refuse(state, "scope_withdrawn");
     return {
       state: used(state),
       result: {

@@ -29,12 +29,16 @@ export const refreshTokenGrant = defineGrant({
       refreshToken: params.refresh_token,
       clientId: client.client_id,
       ...(requested ? { scope: requested } : {}),
+      clientScopes: client.scopes,
       policy,
       accessTokenExpiresAt: window.exp * 1000,
     });
     const { grant } = refreshed;
-    // RFC 6749 §6: a narrower scope applies to this response; the grant keeps its own.
-    const scope = requested ?? grant.scope;
+    // RFC 6749 §6: a narrower scope applies to this response; the grant keeps
+    // its own. And never more than the client may have today: a scope the
+    // administrator took away since the grant is dropped from every new token.
+    // (The family refused the refresh if nothing would be left.)
+    const scope = (requested ?? grant.scope).filter((s) => client.scopes.includes(s));
     // OIDC Core §12.2: an ID token on refresh has the same iss, sub, aud and
     // auth_time, a new iat, and no nonce.
     const { response, jti } = await tokenResponse(env, config, {

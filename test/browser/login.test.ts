@@ -207,6 +207,22 @@ describe("CSRF protection of the login form", () => {
     expect(await expectErrorPage(res, 403)).toContain("not sent from this site");
   });
 
+  it("delivers no code to a redirect URI the client removed after the page was opened", async () => {
+    const client = await registerClient();
+    const user = await registerUser();
+    const { browser, html } = await loginPage(client);
+    const patched = await adminCall("PATCH", `/admin/clients/${client.client_id}`, {
+      redirect_uris: ["https://elsewhere.example.test/cb"],
+    });
+    expect(patched.status).toBe(200);
+    const res = await postLogin(
+      browser,
+      { ...hiddenFields(html), ...credentials(user) },
+      { "Content-Type": "application/x-www-form-urlencoded", Origin: ISSUER },
+    );
+    expect(await expectErrorPage(res, 400)).toContain("registration has changed");
+  });
+
   it("refuses a cross-site post that sends no Origin", async () => {
     const client = await registerClient();
     const user = await registerUser();

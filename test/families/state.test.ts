@@ -178,6 +178,7 @@ function run(initialPolicy: FamilyPolicy, actions: Action[]) {
           state,
           {
             clientId: action.wrongClient ? "client-b" : CLIENT,
+            clientScopes: GRANT.scope,
             presented,
             rotation: successor
               ? { kind: "rotate", successor: { ...successor, sealed: seal(successor) } }
@@ -243,6 +244,7 @@ function liveTokens(
       state,
       {
         clientId: CLIENT,
+        clientScopes: GRANT.scope,
         presented: token,
         rotation:
           policy.rotation === "rotate"
@@ -459,6 +461,7 @@ describe("the token family state machine (examples)", () => {
       state,
       {
         clientId: CLIENT,
+        clientScopes: GRANT.scope,
         presented,
         rotation: { kind: "rotate", successor: { ...next, sealed: seal(next) } },
         policy,
@@ -495,6 +498,24 @@ describe("the token family state machine (examples)", () => {
     }
   });
 
+  it("refuses a refresh whose every scope the client lost since, before anything rotates", () => {
+    const { state, first } = activeFamily(policy);
+    const step = refresh(
+      state,
+      {
+        clientId: CLIENT,
+        presented: first,
+        clientScopes: ["profile"],
+        rotation: { kind: "rotate", successor: { generation: 1, hash: "h1", sealed: "s" } },
+        policy,
+        accessTokenExpiresAt: T0,
+      },
+      T0,
+    );
+    expect(step.result).toEqual({ ok: false, reason: "scope_withdrawn" });
+    expect(step.state).toBe(state);
+  });
+
   it("refuses a wrong hash at the current generation as unknown, without revoking", () => {
     const { state } = activeFamily(policy);
     const step = rotate(state, { generation: 0, hash: "forged" }, T0, {
@@ -511,6 +532,7 @@ describe("the token family state machine (examples)", () => {
       state,
       {
         clientId: CLIENT,
+        clientScopes: GRANT.scope,
         presented: first,
         scope: ["openid", "email"],
         rotation: { kind: "rotate", successor: { generation: 1, hash: "h1", sealed: "s" } },

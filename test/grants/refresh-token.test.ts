@@ -524,6 +524,30 @@ describe("a refresh re-checks that the grant is still allowed", () => {
     expect(await res.json()).toMatchObject({ error: "invalid_client" });
   });
 
+  it("drops a scope the administrator took from the client since the grant, from every new token", async () => {
+    const { client, refreshToken } = await grantWithRefresh({ scope: "openid api:read api:write" });
+    const patched = await adminCall("PATCH", `/admin/clients/${client.client_id}`, {
+      scope: "openid profile offline_access api:read",
+    });
+    expect(patched.status).toBe(200);
+    const next = await refreshOk(client, refreshToken);
+    expect(next.scope?.split(" ").sort()).toEqual(["api:read", "openid"]);
+    expect(String(decodeJwt(next.access_token).scope).split(" ").sort()).toEqual([
+      "api:read",
+      "openid",
+    ]);
+  });
+
+  it("refuses, changing nothing, a refresh whose every scope was taken from the client", async () => {
+    const { client, refreshToken } = await grantWithRefresh({ scope: "api:read api:write" });
+    await adminCall("PATCH", `/admin/clients/${client.client_id}`, { scope: "openid profile" });
+    const before = await storedFamily(refreshToken);
+    const refused = await refresh(client, refreshToken);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: "invalid_scope" });
+    expect(await storedFamily(refreshToken)).toEqual(before);
+  });
+
   it("stops when the client's policy turns refresh tokens off, and resumes when it is back on", async () => {
     const { client, refreshToken } = await grantWithRefresh();
     const off = await adminCall("PATCH", `/admin/clients/${client.client_id}`, {
