@@ -1,4 +1,5 @@
 import { OAuthError } from "./errors";
+import { isLoopbackUrl } from "./lib/loopback";
 
 /**
  * Provider-wide settings, read from wrangler vars in this one place. A
@@ -82,9 +83,19 @@ export function isDevelopment(env: Env): boolean {
 function issuerOf(env: Env, requestUrl: string): string {
   const configured = env.ISSUER?.trim();
   if (configured) return configured.replace(/\/+$/, "");
-  // The request origin is trusted only in development: in production a Host
-  // header would otherwise choose the issuer of the tokens we sign.
-  if (isDevelopment(env)) return new URL(requestUrl).origin;
+  // The request origin is trusted only in development, and only on this
+  // machine: elsewhere a Host header would choose the issuer of the tokens we
+  // sign (and reach the well-known development admin token).
+  if (isDevelopment(env)) {
+    if (!isLoopbackUrl(requestUrl)) {
+      throw new OAuthError(
+        "invalid_request",
+        "In development the service answers on a loopback address only (localhost, 127.0.0.1, [::1]).",
+        { status: 421 },
+      );
+    }
+    return new URL(requestUrl).origin;
+  }
   throw configError("ISSUER", "is not set");
 }
 

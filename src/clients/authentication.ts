@@ -209,16 +209,18 @@ export async function authenticateClient(ctx: AuthenticationContext): Promise<Cl
       await verifyAssertion(ctx, client, presented.assertion, secret, SECRET_ALGS);
       return client;
     }
-    case "private_key_jwt":
+    case "private_key_jwt": {
       if (presented.method !== "jwt") throw wrongMethod();
-      await verifyAssertion(
-        ctx,
-        client,
-        presented.assertion,
-        createLocalJWKSet(credential.jwks),
-        PRIVATE_KEY_ALGS,
-      );
+      let keys: ReturnType<typeof createLocalJWKSet>;
+      try {
+        keys = createLocalJWKSet(credential.jwks);
+      } catch {
+        // A stored key set the JOSE library cannot read: the client cannot authenticate.
+        throw failure("Client authentication failed.", false);
+      }
+      await verifyAssertion(ctx, client, presented.assertion, keys, PRIVATE_KEY_ALGS);
       return client;
+    }
     default:
       // A stored record of no known method (written by hand, or by a newer
       // version): refused like any other mismatch, never a 500.

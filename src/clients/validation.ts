@@ -58,6 +58,55 @@ const TEN_YEARS = 10 * 365 * 86_400;
 const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
 /** The members a public key of each type cannot do without (RFC 7518 §6.2.1, §6.3.1; RFC 8037 §2). */
 const PUBLIC_JWK_MEMBERS = { RSA: ["n", "e"], EC: ["crv", "x", "y"], OKP: ["crv", "x"] } as const;
+/** RFC 7517 §4 members any key may carry (and WebCrypto's `ext`). */
+const COMMON_JWK_MEMBERS = [
+  "kty",
+  "use",
+  "key_ops",
+  "alg",
+  "kid",
+  "x5u",
+  "x5c",
+  "x5t",
+  "x5t#S256",
+  "ext",
+];
+/** Curves a client's signing key may use (RFC 7518 §6.2.1.1, RFC 8037 §2). */
+const CURVES: Record<string, readonly string[]> = {
+  EC: ["P-256", "P-384", "P-521"],
+  OKP: ["Ed25519"],
+};
+
+/**
+ * Every member of a public JWK, strictly: only the members RFC 7517 and RFC
+ * 7518 define for its type, each of its type (strings; key_ops and x5c lists
+ * of strings; ext a boolean), and a known curve. Anything else would be
+ * stored and handed to the JOSE library on every assertion.
+ */
+function jwkMembersProblem(
+  jwk: Record<string, unknown>,
+  kty: keyof typeof PUBLIC_JWK_MEMBERS,
+  field: string,
+): void {
+  const allowed = new Set<string>([...COMMON_JWK_MEMBERS, ...PUBLIC_JWK_MEMBERS[kty]]);
+  for (const [name, value] of Object.entries(jwk)) {
+    if (!allowed.has(name))
+      throw fieldError(field, `has a member a public ${kty} key does not have`);
+    const ok =
+      name === "ext"
+        ? typeof value === "boolean"
+        : name === "key_ops" || name === "x5c"
+          ? Array.isArray(value) &&
+            value.length <= 10 &&
+            value.every((v) => typeof v === "string" && v.length <= 8192)
+          : typeof value === "string" && value.length <= 8192;
+    if (!ok) throw fieldError(`${field}.${name}`, "has the wrong type or size for a JWK member");
+  }
+  const curves = CURVES[kty];
+  if (curves && !curves.includes(jwk.crv as string)) {
+    throw fieldError(`${field}.crv`, `must be one of ${curves.join(", ")}`);
+  }
+}
 
 /** The client as the admin API shows it (never a secret or its hash). */
 export interface ClientView {
@@ -320,10 +369,12 @@ function validateJwks(value: unknown): { keys: JWK[] } {
       }
       // RFC 7518 §6: without these members the key can verify nothing, and the
       // client could never authenticate; say so now rather than at the token endpoint.
-      const members = PUBLIC_JWK_MEMBERS[jwk.kty as keyof typeof PUBLIC_JWK_MEMBERS];
+      const kty = jwk.kty as keyof typeof PUBLIC_JWK_MEMBERS;
+      const members = PUBLIC_JWK_MEMBERS[kty];
       if (members.some((m) => typeof jwk[m] !== "string" || jwk[m] === "")) {
         throw fieldError(`jwks.keys[${i}]`, `a ${jwk.kty} key needs ${members.join(", ")}`);
       }
+      jwkMembersProblem(jwk, kty, `jwks.keys[${i}]`);
       return jwk as JWK;
     }),
   };

@@ -395,6 +395,70 @@ describe("validation errors: 400 invalid_request naming the field", () => {
       "jwks.keys[0].kty",
     ],
     [
+      "a JWK with a nested member",
+      {
+        ...minimal,
+        token_endpoint_auth_method: "private_key_jwt",
+        jwks: {
+          keys: [
+            {
+              ...{
+                kty: "EC",
+                crv: "P-256",
+                x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+              },
+              x5u: { a: { b: { c: 1 } } },
+            },
+          ],
+        },
+      },
+      "jwks.keys[0].x5u",
+    ],
+    [
+      "a JWK with a member its type does not have",
+      {
+        ...minimal,
+        token_endpoint_auth_method: "private_key_jwt",
+        jwks: {
+          keys: [
+            {
+              ...{
+                kty: "EC",
+                crv: "P-256",
+                x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+              },
+              n: "AQAB",
+              extra: {},
+            },
+          ],
+        },
+      },
+      "jwks.keys[0]",
+    ],
+    [
+      "a JWK on an unknown curve",
+      {
+        ...minimal,
+        token_endpoint_auth_method: "private_key_jwt",
+        jwks: {
+          keys: [
+            {
+              ...{
+                kty: "EC",
+                crv: "P-256",
+                x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+              },
+              crv: "secp256k1",
+            },
+          ],
+        },
+      },
+      "jwks.keys[0].crv",
+    ],
+    [
       "an empty JWKS",
       { ...minimal, token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [] } },
       "jwks.keys",

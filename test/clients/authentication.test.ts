@@ -167,6 +167,19 @@ describe("client_secret_basic (RFC 6749 §2.3.1)", () => {
     );
   });
 
+  it("refuses, with 401 and not a 500, a client whose stored key set the JOSE library cannot read", async () => {
+    const { client, key } = await keyClient("ES256");
+    const stored = `client:${client.client_id}`;
+    const record = (await env.CLIENTS.get<Record<string, unknown>>(stored, "json")) as {
+      credential: { jwks: unknown };
+    };
+    record.credential.jwks = { keys: "not a list" };
+    await env.CLIENTS.put(stored, JSON.stringify(record));
+    await expectInvalidClient(
+      await tokenCall(assertionParams(await signWithKey(key, client.client_id))),
+    );
+  });
+
   it("refuses a wrong secret with 401 and a Basic challenge", async () => {
     const client = await confidentialClient("client_secret_basic");
     const wrong = `${client.client_secret}x`;

@@ -46,6 +46,34 @@ describe("the development seed", () => {
     });
   });
 
+  it("answers on a loopback address only: another Host chooses no issuer and reaches no admin API", async () => {
+    for (const origin of [
+      "http://evil.example.test",
+      "http://10.0.0.8:8787",
+      "http://localhost.evil.test",
+    ]) {
+      const discovery = await fetchWith(
+        DEVELOPMENT,
+        new Request(`${origin}/.well-known/openid-configuration`),
+      );
+      expect(discovery.status).toBe(421);
+      const admin = await fetchWith(
+        DEVELOPMENT,
+        new Request(`${origin}/admin/clients`, {
+          headers: { Authorization: "Bearer dev-admin-token" },
+        }),
+      );
+      expect(admin.status).toBe(421);
+    }
+    for (const origin of ["http://127.0.0.1:8787", "http://[::1]:8787"]) {
+      const res = await fetchWith(
+        DEVELOPMENT,
+        new Request(`${origin}/.well-known/openid-configuration`),
+      );
+      expect((await res.json<{ issuer: string }>()).issuer).toBe(origin);
+    }
+  });
+
   it("keeps the development admin token and secret out of production", async () => {
     const res = await adminCall("GET", "/admin/clients");
     expect(res.status).toBe(200);
