@@ -29,6 +29,8 @@ export interface ProviderConfig {
   loginSessionLifetime: number;
   refresh: RefreshDefaults;
   signingKeyRotationSeconds: number;
+  /** A password set through the admin API revokes the user's grants too. */
+  revokeGrantsOnPasswordChange: boolean;
 }
 
 /** Upper bounds that keep key retention and revocation-list TTLs finite. */
@@ -170,6 +172,7 @@ export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
         requireOfflineAccess: flag(env, "REFRESH_TOKEN_REQUIRE_OFFLINE_ACCESS", false),
       },
       signingKeyRotationSeconds: seconds(env, "SIGNING_KEY_ROTATION_DAYS", 30, 365, 1) * 86_400,
+      revokeGrantsOnPasswordChange: flag(env, "REVOKE_GRANTS_ON_PASSWORD_CHANGE", true),
     };
     cache.set(env, base);
   }

@@ -107,7 +107,9 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
     PUT: async (c) => {
       const body = asObject(await readJson(c.req.raw));
       rejectUnknown(body, ["password"]);
-      if (!(await userStub(c.env, pathParam(c, "id")).setPassword(await newPassword(body))))
+      const revokeGrants = c.get("config").revokeGrantsOnPasswordChange;
+      const user = userStub(c.env, pathParam(c, "id"));
+      if (!(await user.setPassword(await newPassword(body), revokeGrants)))
         throw notFound();
       return c.body(null, 204);
     },

@@ -60,6 +60,7 @@ export type RevocationReason =
   | "refresh_token_reuse"
   | "authorization_code_reuse"
   | "user_blocked"
+  | "password_changed"
   | "user_deleted"
   | "admin";
 

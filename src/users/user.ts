@@ -104,8 +104,12 @@ export class User extends DurableObject<Env> {
     return userView(next);
   }
 
-  /** A new password ends every login session (their version no longer matches). */
-  setPassword(password: PasswordHash): boolean {
+  /**
+   * A new password ends every login session (their version no longer
+   * matches) and, unless the provider turned it off, every grant: whoever
+   * knew the old password may hold the grants made with it.
+   */
+  async setPassword(password: PasswordHash, revokeGrants: boolean): Promise<boolean> {
     const user = this.record();
     if (!user) return false;
     this.save({
@@ -114,6 +118,13 @@ export class User extends DurableObject<Env> {
       session_version: user.session_version + 1,
       updated_at: Math.floor(Date.now() / 1000),
     });
+    if (revokeGrants) {
+      await this.revokeEverything({
+        reason: "password_changed",
+        before: Date.now(),
+        thenDelete: false,
+      });
+    }
     return true;
   }
 

@@ -14,8 +14,14 @@ import {
   registerClient,
   registerUser,
 } from "../support/fixtures";
-import { ADMIN_TOKEN, adminCall, call, json } from "../support/http";
-import { refresh } from "../support/refresh";
+import { ADMIN_TOKEN, adminCall, call, fetchWith, json } from "../support/http";
+import {
+  grantWithRefresh,
+  refresh,
+  refreshOk,
+  refreshRefused,
+  storedFamily,
+} from "../support/refresh";
 
 /**
  * /admin/users: accounts are created, read, looked up, changed, deleted,
@@ -318,5 +324,31 @@ describe("deleting a user", () => {
 
   it("of an unknown user is 404", async () => {
     expect((await adminCall("DELETE", `/admin/users/${crypto.randomUUID()}`)).status).toBe(404);
+  });
+});
+
+describe("PUT /admin/users/:id/password and the user's grants", () => {
+  const setPassword = (id: string, overrides: Partial<Cloudflare.Env> = {}) =>
+    fetchWith(overrides, `/admin/users/${id}/password`, {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ password: "a brand new passphrase" }),
+    });
+
+  it("revokes every grant of the user (REVOKE_GRANTS_ON_PASSWORD_CHANGE, on by default)", async () => {
+    const { client, user, refreshToken } = await grantWithRefresh();
+    expect((await setPassword(user.id)).status).toBe(204);
+    await refreshRefused(client, refreshToken);
+    expect(await storedFamily(refreshToken)).toMatchObject({
+      status: "revoked",
+      reason: "password_changed",
+    });
+  });
+
+  it("keeps them when the provider turns that off", async () => {
+    const { client, user, refreshToken } = await grantWithRefresh();
+    const res = await setPassword(user.id, { REVOKE_GRANTS_ON_PASSWORD_CHANGE: "false" });
+    expect(res.status).toBe(204);
+    await refreshOk(client, refreshToken);
   });
 });
