@@ -23,8 +23,15 @@ import {
 const KEY = "family";
 /** Set once a revocation is in the KV list, so the alarm does not write it again. */
 const PUBLISHED = "revocation-published";
-/** A failed KV publication is retried this soon by the alarm. */
+/** Failed KV publications so far, for the back-off. */
+const PUBLISH_ATTEMPTS = "revocation-publish-attempts";
+/** A failed KV publication is retried this soon by the alarm, then ever later, up to the cap. */
 const PUBLISH_RETRY_MS = 5_000;
+const PUBLISH_RETRY_CAP_MS = 5 * 60_000;
+
+/** The wait before retry `attempt` (1, 2, …): 5 s, 10 s, 20 s, … at most 5 minutes. */
+const publishBackoff = (attempt: number): number =>
+  Math.min(PUBLISH_RETRY_CAP_MS, PUBLISH_RETRY_MS * 2 ** Math.min(attempt - 1, 16));
 
 export interface FamilySummary {
   familyId: string;
@@ -163,8 +170,20 @@ export class TokenFamily extends DurableObject<Env> {
     const due = cleanupAt(state);
     if (state.status === "revoked" && due > now && !this.ctx.storage.kv.get(PUBLISHED)) {
       // The retry of a publication that failed when the family was revoked.
-      await publishFamilyRevocation(this.env, state); // if this throws, the runtime retries the alarm
-      this.ctx.storage.kv.put(PUBLISHED, true);
+      // It must not give up while an access token of the family can live (the
+      // runtime's own alarm retries run out): on failure it schedules the next
+      // attempt itself, backing off, never later than the tokens' end.
+      try {
+        await publishFamilyRevocation(this.env, state);
+        this.ctx.storage.kv.put(PUBLISHED, true);
+        this.ctx.storage.kv.delete(PUBLISH_ATTEMPTS);
+      } catch (error) {
+        const attempts = (this.ctx.storage.kv.get<number>(PUBLISH_ATTEMPTS) ?? 0) + 1;
+        this.ctx.storage.kv.put(PUBLISH_ATTEMPTS, attempts);
+        logError("revocation_publish_failed", error, { familyId: state.familyId, attempts });
+        await this.ctx.storage.setAlarm(Math.min(due, now + publishBackoff(attempts)));
+        return;
+      }
     }
     if (due > now) {
       await this.ctx.storage.setAlarm(due);

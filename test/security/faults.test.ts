@@ -1,6 +1,13 @@
-import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import {
+  abortAllDurableObjects,
+  evictDurableObject,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { ActiveFamily } from "../../src/families/model";
+import type { TokenFamily } from "../../src/families/token-family";
 import { Browser, codeFlow, pkce, signInAndAuthorize, type TokenSet } from "../support/browser";
 import {
   introspect,
@@ -12,7 +19,7 @@ import {
   tokenRequest,
 } from "../support/fixtures";
 import { adminCall, basic, call, fetchWith, formBody, ISSUER, json } from "../support/http";
-import { familyIdOf, grantWithRefresh, refresh, refreshOk } from "../support/refresh";
+import { familyIdOf, grantWithRefresh, refresh, refreshOk, storedFamily } from "../support/refresh";
 import {
   capturingLogs,
   expectJsonError,
@@ -304,5 +311,55 @@ describe("when KV cannot be read, introspection fails closed", () => {
       ).status,
     ).toBe(200);
     expect(await introspect(grant.client, grant.tokens.access_token)).toEqual({ active: false });
+  });
+});
+
+describe("a revocation whose KV publication keeps failing", () => {
+  it("is retried by the family's alarm with back-off for as long as its access tokens can live, then published", async () => {
+    const grant = await grantWithRefresh();
+    const stub = familyStub(grant.familyId);
+    const kvKey = `family:${grant.familyId}`;
+    // The revocation list refuses writes for the next FAILURES attempts.
+    const FAILURES = 8;
+    let refused = 0;
+    await runInDurableObject(stub, (instance: TokenFamily) => {
+      const own = instance as unknown as { env: Cloudflare.Env };
+      const real = own.env.REVOCATIONS;
+      const failing = Object.create(real, {
+        put: {
+          value: (...args: Parameters<KVNamespace["put"]>) => {
+            if (refused < FAILURES) {
+              refused++;
+              return Promise.reject(new Error("injected KV outage"));
+            }
+            return real.put(...args);
+          },
+        },
+      }) as KVNamespace;
+      own.env = { ...own.env, REVOCATIONS: failing };
+    });
+    const alarmAt = () => runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+    const { accessTokensUntil: until } = (await storedFamily(grant.refreshToken)) as ActiveFamily;
+
+    await capturingLogs(async () => {
+      expect(await stub.revoke("admin")).toBe(true);
+      let previousGap = 0;
+      for (let attempt = 1; attempt < FAILURES; attempt++) {
+        const before = Date.now();
+        expect(await runDurableObjectAlarm(stub), `alarm ${attempt} ran`).toBe(true);
+        const next = (await alarmAt()) as number;
+        // Another attempt is scheduled, later each time, never after the tokens' end.
+        expect(next, `retry ${attempt} scheduled`).toBeGreaterThan(before);
+        expect(next).toBeLessThanOrEqual(until);
+        expect(next - before).toBeGreaterThanOrEqual(previousGap);
+        previousGap = next - before;
+        expect(await env.REVOCATIONS.get(kvKey)).toBeNull();
+      }
+      // KV is back: the next attempt publishes, and only the clean-up is left.
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+      expect(await env.REVOCATIONS.get(kvKey)).not.toBeNull();
+      expect(await alarmAt()).toBe(until);
+    });
+    expect(refused).toBe(FAILURES);
   });
 });
