@@ -109,8 +109,7 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
       rejectUnknown(body, ["password"]);
       const revokeGrants = c.get("config").revokeGrantsOnPasswordChange;
       const user = userStub(c.env, pathParam(c, "id"));
-      if (!(await user.setPassword(await newPassword(body), revokeGrants)))
-        throw notFound();
+      if (!(await user.setPassword(await newPassword(body), revokeGrants))) throw notFound();
       return c.body(null, 204);
     },
   });
