@@ -84,7 +84,21 @@ export function isDevelopment(env: Env): boolean {
 
 function issuerOf(env: Env, requestUrl: string): string {
   const configured = env.ISSUER?.trim();
-  if (configured) return configured.replace(/\/+$/, "");
+  if (configured) {
+    // RFC 8414 §2: the issuer "is a URL that uses the "https" scheme and has
+    // no query or fragment components" (plain http only for local development).
+    let url: URL | undefined;
+    try {
+      url = new URL(configured);
+    } catch {
+      url = undefined;
+    }
+    const https = url?.protocol === "https:" || (isDevelopment(env) && url?.protocol === "http:");
+    if (!url || !https || url.search || url.hash || configured.includes("#")) {
+      throw configError("ISSUER", "must be an https URL with no query or fragment");
+    }
+    return configured.replace(/\/+$/, "");
+  }
   // The request origin is trusted only in development, and only on this
   // machine: elsewhere a Host header would choose the issuer of the tokens we
   // sign (and reach the well-known development admin token).

@@ -112,6 +112,26 @@ describe("the error model", () => {
     });
   });
 
+  it("refuses an ISSUER that is not an https URL without query or fragment (RFC 8414 §2)", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    for (const issuer of [
+      "http://auth.example.test",
+      "auth.example.test",
+      "https://a.test/?x=1",
+      "https://a.test/#f",
+    ]) {
+      const res = await fetchWith(
+        { ISSUER: issuer },
+        new Request(`${ISSUER}/.well-known/openid-configuration`),
+      );
+      expect(res.status, issuer).toBe(500);
+      expect(await json(res)).toMatchObject({
+        error: "server_error",
+        error_description: expect.stringContaining("ISSUER"),
+      });
+    }
+  });
+
   it("refuses oversized headers before doing any work", async () => {
     const res = await call("/jwks", { headers: { "X-Padding": "a".repeat(9000) } });
     expect(res.status).toBe(400);
