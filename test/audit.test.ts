@@ -2,6 +2,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { loginPage } from "./support/authorize";
 import { Browser, pkce, signInAndAuthorize, type TokenSet } from "./support/browser";
 import {
   introspect,
@@ -50,6 +51,8 @@ const AUDIT_FIELDS = new Set([
   "kid",
   "activatesAt",
   "sinceRotationMs",
+  "failures",
+  "account",
 ]);
 
 const FAMILY_ID = /^[0-9a-f]{64}$/;
@@ -199,6 +202,26 @@ describe("audit events (src/log.ts)", () => {
     expect(grace?.sinceRotationMs as number).toBeLessThan(30_000);
     expectIdsOnly(grace as LogLine);
     expectNoSecrets(logs.raw(), [s.tokens.refresh_token, next.refresh_token]);
+  });
+
+  it("a failed sign-in: user.login_failed names the account by id (or none), never the name or password typed", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const user = await registerUser();
+    const { browser, html } = await loginPage(client);
+    const logs = captureLogs();
+    const wrong = "not-the-password-987654";
+    expect((await browser.submit(html, { username: user.username, password: wrong })).status).toBe(
+      401,
+    );
+    const stranger = `nobody${crypto.randomUUID().slice(0, 8)}`;
+    expect((await browser.submit(html, { username: stranger, password: wrong })).status).toBe(401);
+
+    const failed = auditLines(logs.lines(), "user.login_failed");
+    expect(failed).toHaveLength(2);
+    expect(failed[0]).toMatchObject({ sub: user.id, reason: "invalid", failures: 1 });
+    expect(failed[1]).toMatchObject({ account: "none", reason: "invalid", failures: 1 });
+    for (const line of failed) expectIdsOnly(line);
+    expectNoSecrets(logs.raw(), [wrong, user.password, user.username, stranger]);
   });
 
   it("code reuse: code.reuse_detected is a warning, and the grant is revoked", async () => {

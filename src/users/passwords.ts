@@ -40,18 +40,32 @@ export async function hashPassword(password: string): Promise<PasswordHash> {
   };
 }
 
+/**
+ * Whether `password` is the one `stored` was made from. The work is the same
+ * whatever the input: one PBKDF2 derivation at the full count, also for a
+ * password over the length limit or a stored hash that cannot be read, so
+ * timing tells nothing about either.
+ */
 export async function verifyPassword(password: string, stored: PasswordHash): Promise<boolean> {
   const salt = fromBase64Url(stored.salt);
   const expected = fromBase64Url(stored.hash);
-  if (
-    !salt ||
-    !expected ||
-    stored.iterations > PBKDF2_ITERATIONS ||
-    password.length > PASSWORD_MAX_LENGTH
-  ) {
-    return false;
-  }
-  return timingSafeEqual(await derive(password, salt, stored.iterations), expected);
+  // A stored count above today's is refused (and costs today's); a lower one
+  // is an older hash, checked at its own count until the password is set again.
+  const countOk =
+    Number.isInteger(stored.iterations) &&
+    stored.iterations >= 1 &&
+    stored.iterations <= PBKDF2_ITERATIONS;
+  const usable =
+    salt !== undefined &&
+    expected !== undefined &&
+    countOk &&
+    password.length <= PASSWORD_MAX_LENGTH;
+  const derived = await derive(
+    password.slice(0, PASSWORD_MAX_LENGTH),
+    salt ?? new Uint8Array(16),
+    countOk ? stored.iterations : PBKDF2_ITERATIONS,
+  );
+  return usable && expected !== undefined && timingSafeEqual(derived, expected);
 }
 
 /** Spends the same work as a real check, so an unknown username takes as long as a wrong password. */

@@ -4,7 +4,7 @@ import type { RevocationReason } from "../families/model";
 import type { FamilySummary } from "../families/token-family";
 import { audit } from "../log";
 import { claimsFor, type ProfileClaims, type UserRecord, type UserView, userView } from "./model";
-import { type PasswordHash, verifyPassword } from "./passwords";
+import { burnPasswordCheck, type PasswordHash, verifyPassword } from "./passwords";
 
 /**
  * One user account (named by its `sub`): credentials, blocked state,
@@ -158,7 +158,10 @@ export class User extends DurableObject<Env> {
 
   async checkPassword(password: string): Promise<PasswordCheck> {
     const user = this.record();
-    if (!user) return { ok: false, reason: "invalid" };
+    if (!user) {
+      await burnPasswordCheck(password); // the same work as a wrong password
+      return { ok: false, reason: "invalid" };
+    }
     if (!(await verifyPassword(password, user.password))) return { ok: false, reason: "invalid" };
     // Re-read: the account may have changed while the hash was computed.
     const now = this.record();

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { securityEvent } from "../log";
+import { audit, securityEvent } from "../log";
 import { burnPasswordCheck } from "./passwords";
 import type { PasswordCheck } from "./user";
 
@@ -48,11 +48,21 @@ export class Username extends DurableObject<Env> {
     if (this.owner() === sub) this.ctx.storage.kv.delete("sub");
   }
 
+  /**
+   * Whom a failed sign-in concerns, for the log: the account's id, never the
+   * name as typed (people type passwords into that field).
+   */
+  private who(): { sub: string } | { account: "none" } {
+    const sub = this.owner();
+    return sub ? { sub } : { account: "none" };
+  }
+
   async login(password: string): Promise<LoginResult> {
     const now = Date.now();
     let attempts = this.ctx.storage.kv.get<Attempts>("attempts");
     if (attempts && now - attempts.lastFailureAt > RESET_AFTER_MS) attempts = undefined;
     if (attempts && attempts.lockedUntil > now) {
+      audit("user.login_failed", { reason: "locked", ...this.who() });
       return {
         ok: false,
         reason: "locked",
@@ -74,9 +84,9 @@ export class Username extends DurableObject<Env> {
     else await burnPasswordCheck(password); // the same work as a wrong password
     if (result.ok) {
       this.ctx.storage.kv.delete("attempts");
-    } else if (reserved.lockedUntil > now) {
-      // Not the username: people type passwords into that field.
-      securityEvent("user.locked_out", { failures, ...(sub ? { sub } : { account: "none" }) });
+    } else {
+      audit("user.login_failed", { reason: result.reason, failures, ...this.who() });
+      if (reserved.lockedUntil > now) securityEvent("user.locked_out", { failures, ...this.who() });
     }
     return result;
   }
