@@ -1,7 +1,8 @@
 import type { ClientRecord } from "../clients/model";
+import type { ProviderConfig } from "../config";
 import type { OAuthErrorCode } from "../errors";
 import { newFamilyId } from "../families/gateway";
-import { issueAuthorizationCode } from "../grants/authorization-code";
+import { issueAuthorizationCode, issuesRefreshToken } from "../grants/authorization-code";
 import type { AppContext } from "../http/context";
 import { nowSeconds } from "../lib/time";
 import { clearSession, type LoginSession, readSession } from "../sessions/login-session";
@@ -55,10 +56,11 @@ export async function continueAuthorization(
     return renderLogin(c, client, request);
   }
 
+  const asked = consentScopes(client, c.get("config"), request.scope);
   const consentNeeded =
     client.consent === "required" &&
     ((request.prompt.includes("consent") && !flow.consented) ||
-      !request.scope.every((s) => account.consented.includes(s)));
+      !asked.every((s) => account.consented.includes(s)));
   if (consentNeeded) {
     if (request.prompt.includes("none")) {
       return redirectError(
@@ -73,7 +75,7 @@ export async function continueAuthorization(
       <ConsentPage
         clientName={client.client_name}
         username={account.username}
-        scopes={request.scope}
+        scopes={asked}
         interaction={await sealInteraction(c.env, flow.freshSession ? signedIn(request) : request)}
         csrf={await csrfToken(c)}
       />,
@@ -100,6 +102,22 @@ export async function continueAuthorization(
     redirectWith(request.redirectUri, config.issuer, { code, state: request.state }),
     status,
   );
+}
+
+/**
+ * What the user is asked to allow: the requested scopes, and "offline
+ * access" whenever a refresh token will be issued even though the app did not
+ * ask for offline_access, so that the page never hides that the app keeps
+ * access while the user is away.
+ */
+export function consentScopes(
+  client: ClientRecord,
+  config: ProviderConfig,
+  scope: readonly string[],
+): string[] {
+  return issuesRefreshToken(client, config, scope) && !scope.includes("offline_access")
+    ? [...scope, "offline_access"]
+    : [...scope];
 }
 
 /**

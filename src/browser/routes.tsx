@@ -15,7 +15,7 @@ import { PATHS } from "../paths";
 import { readSession, writeSession } from "../sessions/login-session";
 import { normalizeUsername, USERNAME } from "../users/model";
 import { stillAllowed, validateAuthorizationRequest } from "./authorization-request";
-import { continueAuthorization, redirectError, renderLogin } from "./flow";
+import { consentScopes, continueAuthorization, redirectError, renderLogin } from "./flow";
 import { csrfValid, openInteraction } from "./interaction";
 import { ErrorPage } from "./pages/error";
 import { renderPage } from "./pages/render";
@@ -150,7 +150,8 @@ async function consent(c: AppContext): Promise<Response> {
   const session = await readSession(c);
   if (!session) return renderLogin(c, client, request);
   const user = c.env.USER.getByName(session.sub);
-  if (!(await user.grantConsent(session.version, client.client_id, request.scope)))
+  const allowed = consentScopes(client, c.get("config"), request.scope);
+  if (!(await user.grantConsent(session.version, client.client_id, allowed)))
     return renderLogin(c, client, request);
   return continueAuthorization(c, client, request, { consented: true });
 }

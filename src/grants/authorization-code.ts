@@ -27,17 +27,27 @@ export interface CodeRequest {
   nonce?: string;
 }
 
+/**
+ * Whether a code for this scope will come with a refresh token. OIDC Core
+ * §11: offline access needs consent for offline_access (asked for, or
+ * implicit for first-party clients); the client's policy decides the rest.
+ */
+export function issuesRefreshToken(
+  client: ClientRecord,
+  config: ProviderConfig,
+  scope: readonly string[],
+): boolean {
+  const policy = refreshPolicy(client, config);
+  return policy.issue && (!policy.requireOfflineAccess || scope.includes("offline_access"));
+}
+
 /** RFC 6749 §4.1.2: the code for an authorization the user has allowed. */
 export async function issueAuthorizationCode(
   env: Env,
   config: ProviderConfig,
   request: CodeRequest,
 ): Promise<string> {
-  // OIDC Core §11: offline access needs consent for offline_access (given, or
-  // implicit for first-party clients); the client's policy decides the rest.
-  const policy = refreshPolicy(request.client, config);
-  const refreshAllowed =
-    policy.issue && (!policy.requireOfflineAccess || request.scope.includes("offline_access"));
+  const refreshAllowed = issuesRefreshToken(request.client, config, request.scope);
   return issueCode(env, {
     familyId: request.familyId,
     grant: {

@@ -193,6 +193,26 @@ describe("consent (OIDC Core §3.1.2.4)", () => {
     expect(html).toContain("api:read");
   });
 
+  it("says the app keeps access while the user is away whenever a refresh token will be issued", async () => {
+    const user = await registerUser();
+    // Refresh tokens on (the default), offline_access not asked for: the page says so anyway.
+    const keeps = await signIn(new Browser(), await registerClient(), user, {
+      challenge: (await pkce()).challenge,
+      scope: "openid profile",
+    });
+    expect(await keeps.text()).toContain("Stay connected");
+    // No refresh token for this client: nothing to say.
+    const none = await signIn(
+      new Browser(),
+      await registerClient({ refresh_token: { issue: false } }),
+      user,
+      { challenge: (await pkce()).challenge, scope: "openid profile" },
+    );
+    const html = await none.text();
+    expect(isConsentPage(html)).toBe(true);
+    expect(html).not.toContain("Stay connected");
+  });
+
   it("is remembered per user and client: the second time there is no consent page", async () => {
     const client = await registerClient();
     const user = await registerUser();
@@ -330,7 +350,9 @@ describe("offline_access (OIDC Core §11)", () => {
   });
 
   it("consent given without offline_access does not cover it: the page asks again", async () => {
-    const client = await registerClient();
+    // Refresh tokens only with offline_access: consent to the rest is not consent to it.
+    // (A client that issues them anyway says "Stay connected" on every consent page.)
+    const client = await registerClient({ refresh_token: { require_offline_access: true } });
     const user = await registerUser();
     const browser = await signedInBrowser(client, user, { scope: "openid profile" });
     const { html } = await open(browser, client, { scope: "openid profile offline_access" });
@@ -339,7 +361,9 @@ describe("offline_access (OIDC Core §11)", () => {
   });
 
   it("without consent, under prompt=none: consent_required and no code", async () => {
-    const client = await registerClient();
+    // Refresh tokens only with offline_access: consent to the rest is not consent to it.
+    // (A client that issues them anyway says "Stay connected" on every consent page.)
+    const client = await registerClient({ refresh_token: { require_offline_access: true } });
     const user = await registerUser();
     const browser = await signedInBrowser(client, user, { scope: "openid profile" });
     const { res } = await open(browser, client, {
@@ -350,7 +374,9 @@ describe("offline_access (OIDC Core §11)", () => {
   });
 
   it("without consent, denied by the user: access_denied and no code", async () => {
-    const client = await registerClient();
+    // Refresh tokens only with offline_access: consent to the rest is not consent to it.
+    // (A client that issues them anyway says "Stay connected" on every consent page.)
+    const client = await registerClient({ refresh_token: { require_offline_access: true } });
     const user = await registerUser();
     const browser = await signedInBrowser(client, user, { scope: "openid profile" });
     const { html } = await open(browser, client, { scope: "openid profile offline_access" });
