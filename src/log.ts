@@ -11,6 +11,22 @@ export function redact(text: string): string {
   return text.replace(TOKEN_LIKE, "[redacted]");
 }
 
+/** "at fn (file:line:col)" or "at file:line:col": the code location of a stack frame. */
+const FRAME =
+  /^(at .*?)(\(?)((?:[A-Za-z][\w+.-]*:\/\/?|\/)?[\w./@-]+\.(?:ts|tsx|js|mjs|cjs):\d+:\d+)(\)?)$/;
+
+/**
+ * A stack frame with its code location kept: a file name and line are not a
+ * token, and an error log without them cannot be acted on. The rest of the
+ * frame (function names, which are ours) is redacted like any text.
+ */
+function redactFrame(line: string): string {
+  const match = FRAME.exec(line);
+  if (!match) return redact(line);
+  const [, head = "", open = "", location = "", close = ""] = match;
+  return `${redact(head)}${open}${location}${close}`;
+}
+
 export type AuditEvent =
   | "token.issued"
   | "token.refreshed"
@@ -20,7 +36,15 @@ export type AuditEvent =
   | "family.revoked"
   | "family.expired"
   | "access_token.revoked"
+  | "user.created"
+  | "user.updated"
+  | "user.deleted"
+  | "user.password_set"
   | "user.blocked"
+  | "user.unblocked"
+  | "grant.revoked"
+  | "grants.revoked"
+  | "signing_key.rotated"
   | "user.login_failed"
   | "user.locked_out"
   | "client.created"
@@ -43,6 +67,15 @@ export function audit(event: AuditEvent, fields: Fields, level: "info" | "warn" 
   write(level, { type: "audit", event, ...fields });
 }
 
+/**
+ * What an operator did through the admin API, with who did it. The admin API
+ * has one credential (ADMIN_TOKEN), so the actor is "admin"; the event and
+ * ids say what was done to which object.
+ */
+export function adminAction(event: AuditEvent, fields: Fields): void {
+  audit(event, { actor: "admin", ...fields });
+}
+
 /** A security event is an audit event worth an alert (reuse, lock-out). */
 export function securityEvent(event: AuditEvent, fields: Fields): void {
   audit(event, fields, "warn");
@@ -53,7 +86,7 @@ export function logError(event: string, error: unknown, fields: Fields = {}): vo
   const frames = (err.stack ?? "")
     .split("\n")
     .slice(1, 8)
-    .map((line) => redact(line.trim()));
+    .map((line) => redactFrame(line.trim()));
   write("error", {
     type: "error",
     event,

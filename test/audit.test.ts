@@ -53,6 +53,9 @@ const AUDIT_FIELDS = new Set([
   "sinceRotationMs",
   "failures",
   "account",
+  "actor",
+  "count",
+  "grantsRevoked",
 ]);
 
 const FAMILY_ID = /^[0-9a-f]{64}$/;
@@ -222,6 +225,47 @@ describe("audit events (src/log.ts)", () => {
     expect(failed[1]).toMatchObject({ account: "none", reason: "invalid", failures: 1 });
     for (const line of failed) expectIdsOnly(line);
     expectNoSecrets(logs.raw(), [wrong, user.password, user.username, stranger]);
+  });
+
+  it("admin actions: each is an audit line with the actor and the ids, never a password or secret", async () => {
+    const logs = captureLogs();
+    const created = await adminCall("POST", "/admin/clients", {
+      client_name: "Audited",
+      redirect_uris: [REDIRECT_URI],
+    });
+    const client = (await created.json()) as { client_id: string; client_secret: string };
+    await adminCall("PATCH", `/admin/clients/${client.client_id}`, { client_name: "Audited 2" });
+    const user = await registerUser();
+    await adminCall("PATCH", `/admin/users/${user.id}`, { name: "Renamed" });
+    await adminCall("PUT", `/admin/users/${user.id}/password`, { password: "a new passphrase 1" });
+    await adminCall("POST", `/admin/users/${user.id}/block`);
+    await adminCall("POST", `/admin/users/${user.id}/unblock`);
+    await adminCall("DELETE", `/admin/users/${user.id}/grants`);
+    await adminCall("POST", "/admin/keys/rotate");
+    await adminCall("DELETE", `/admin/users/${user.id}`);
+    await adminCall("DELETE", `/admin/clients/${client.client_id}`);
+
+    const lines = logs.lines().filter((l) => l.actor !== undefined);
+    expect(lines.map((l) => l.event)).toEqual(
+      expect.arrayContaining([
+        "client.created",
+        "client.updated",
+        "user.created",
+        "user.updated",
+        "user.password_set",
+        "user.blocked",
+        "user.unblocked",
+        "grants.revoked",
+        "signing_key.rotated",
+        "user.deleted",
+        "client.deleted",
+      ]),
+    );
+    for (const line of lines) {
+      expect(line.actor).toBe("admin");
+      expectIdsOnly(line);
+    }
+    expectNoSecrets(logs.raw(), [client.client_secret, user.password, "a new passphrase 1"]);
   });
 
   it("code reuse: code.reuse_detected is a warning, and the grant is revoked", async () => {

@@ -8,7 +8,7 @@ import { type AppEnv, pathParam } from "../http/context";
 import { endpoint } from "../http/endpoint";
 import { randomBytes, toBase64Url } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
-import { audit } from "../log";
+import { adminAction } from "../log";
 import { serverKeys } from "../server-keys";
 import { readJson } from "./body";
 
@@ -85,7 +85,7 @@ export function adminClientRoutes(app: Hono<AppEnv>): void {
       const { credential, secret } = await credentialFor(c.env, draft);
       const client = record(draft, clientId, credential, nowSeconds());
       await saveClient(c.env, client);
-      audit("client.created", { clientId });
+      adminAction("client.created", { clientId });
       return c.json({ ...clientView(client), ...(secret ? { client_secret: secret } : {}) }, 201);
     },
   });
@@ -102,13 +102,13 @@ export function adminClientRoutes(app: Hono<AppEnv>): void {
       const { credential, secret } = await credentialFor(c.env, draft, existing.credential);
       const client = record(draft, existing.client_id, credential, existing.created_at);
       await saveClient(c.env, client);
-      audit("client.updated", { clientId: client.client_id });
+      adminAction("client.updated", { clientId: client.client_id });
       return c.json({ ...clientView(client), ...(secret ? { client_secret: secret } : {}) });
     },
     DELETE: async (c) => {
       const clientId = pathParam(c, "id");
       if (!(await deleteClient(c.env, clientId))) throw notFound();
-      audit("client.deleted", { clientId });
+      adminAction("client.deleted", { clientId });
       return c.body(null, 204);
     },
   });
@@ -125,7 +125,7 @@ export function adminClientRoutes(app: Hono<AppEnv>): void {
       }
       const { credential, secret } = await newSecretCredential(c.env, method);
       await saveClient(c.env, { ...client, credential, updated_at: nowSeconds() });
-      audit("client.secret_rotated", { clientId: client.client_id });
+      adminAction("client.secret_rotated", { clientId: client.client_id });
       return c.json({ client_id: client.client_id, client_secret: secret });
     },
   });

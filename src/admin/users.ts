@@ -10,6 +10,7 @@ import {
   optionalString,
   rejectUnknown,
 } from "../lib/json-fields";
+import { adminAction } from "../log";
 import { createUser } from "../users/accounts";
 import { normalizeUsername, USERNAME } from "../users/model";
 import { hashPassword, passwordProblem } from "../users/passwords";
@@ -72,6 +73,7 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
       });
       if (created === "taken")
         throw new OAuthError("invalid_request", "username: is already taken.", { status: 409 });
+      adminAction("user.created", { sub: created.id });
       return c.json(created, 201);
     },
     GET: async (c) => {
@@ -94,12 +96,14 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
       rejectUnknown(body, ["name", "email", "email_verified"]);
       const view = await userStub(c.env, pathParam(c, "id")).update(profileFields(body));
       if (!view) throw notFound();
+      adminAction("user.updated", { sub: view.id });
       return c.json(view);
     },
     DELETE: async (c) => {
       const removed = await userStub(c.env, pathParam(c, "id")).remove();
       if (!removed) throw notFound();
       await c.env.USERNAME.getByName(removed.username).release(removed.sub);
+      adminAction("user.deleted", { sub: removed.sub });
       return c.body(null, 204);
     },
   });
@@ -110,6 +114,7 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
       const revokeGrants = c.get("config").revokeGrantsOnPasswordChange;
       const user = userStub(c.env, pathParam(c, "id"));
       if (!(await user.setPassword(await newPassword(body), revokeGrants))) throw notFound();
+      adminAction("user.password_set", { sub: pathParam(c, "id"), grantsRevoked: revokeGrants });
       return c.body(null, 204);
     },
   });
@@ -117,6 +122,7 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
     POST: async (c) => {
       const view = await userStub(c.env, pathParam(c, "id")).block();
       if (!view) throw notFound();
+      adminAction("user.blocked", { sub: view.id });
       return c.json(view);
     },
   });
@@ -124,6 +130,7 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
     POST: async (c) => {
       const view = await userStub(c.env, pathParam(c, "id")).unblock();
       if (!view) throw notFound();
+      adminAction("user.unblocked", { sub: view.id });
       return c.json(view);
     },
   });
@@ -136,7 +143,9 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
     DELETE: async (c) => {
       const user = userStub(c.env, pathParam(c, "id"));
       if (!(await user.view())) throw notFound();
-      return c.json({ revoked: await user.revokeAll("admin") });
+      const revoked = await user.revokeAll("admin");
+      adminAction("grants.revoked", { sub: pathParam(c, "id"), count: revoked });
+      return c.json({ revoked });
     },
   });
   endpoint(app, "/admin/users/:id/grants/:grant", {
@@ -149,6 +158,7 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
       if (!(await revokeUserGrant(c.env, id, grant))) {
         throw new OAuthError("not_found", "There is no such live grant for this user.");
       }
+      adminAction("grant.revoked", { sub: id, familyId: grant });
       return c.body(null, 204);
     },
   });

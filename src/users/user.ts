@@ -2,7 +2,6 @@ import { DurableObject } from "cloudflare:workers";
 import { familyObject } from "../families/gateway";
 import type { RevocationReason } from "../families/model";
 import type { FamilySummary } from "../families/token-family";
-import { audit } from "../log";
 import { claimsFor, type ProfileClaims, type UserRecord, type UserView, userView } from "./model";
 import { burnPasswordCheck, type PasswordHash, verifyPassword } from "./passwords";
 
@@ -133,7 +132,6 @@ export class User extends DurableObject<Env> {
     if (!user) return undefined;
     const blocked = { ...user, blocked: true, session_version: user.session_version + 1 };
     this.save(blocked);
-    audit("user.blocked", { sub: user.sub });
     // The flag is written first: from here on no new family can be registered,
     // so revoking the ones in the index leaves none alive.
     await this.revokeEverything({ reason: "user_blocked", before: Date.now(), thenDelete: false });
