@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
 import { requireAdmin } from "./admin/auth";
 import { adminClientRoutes } from "./admin/clients";
 import { adminKeyRoutes } from "./admin/keys";
@@ -26,6 +27,16 @@ const notFound = () => new OAuthError("not_found", "There is no endpoint at this
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
+  // Security headers on every response (hono's secure-headers): nosniff on
+  // JSON too, HSTS, never framed, no referrer. Cross-origin reads stay allowed
+  // (CORP off): browser apps of other origins call the token endpoints.
+  app.use(
+    secureHeaders({
+      xFrameOptions: "DENY",
+      crossOriginResourcePolicy: false,
+      strictTransportSecurity: "max-age=31536000; includeSubDomains",
+    }),
+  );
   app.use(headerLimits);
   app.use(withConfig);
   app.use(async (c, next) => {

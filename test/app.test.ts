@@ -67,3 +67,28 @@ describe("CORS (src/app.ts)", () => {
     }
   });
 });
+
+describe("security headers on every response (hono's secure-headers)", () => {
+  it("JSON answers, errors included, carry nosniff and HSTS, and may not be framed", async () => {
+    for (const res of [
+      await call("/.well-known/openid-configuration"),
+      await call("/jwks"),
+      await call("/no/such/path"),
+      await call("/token", { method: "GET" }),
+    ]) {
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(res.headers.get("strict-transport-security")).toMatch(/^max-age=\d+/);
+      expect(res.headers.get("x-frame-options")).toBe("DENY");
+      // Browser apps of other origins read these: no Cross-Origin-Resource-Policy.
+      expect(res.headers.get("cross-origin-resource-policy")).toBeNull();
+    }
+  });
+
+  it("pages keep their own stricter headers", async () => {
+    const res = await call("/authorize?client_id=nobody&redirect_uri=https%3A%2F%2Fa.test%2Fcb");
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+});

@@ -1,7 +1,6 @@
 import { getCookie, setCookie } from "hono/cookie";
 import type { AppContext } from "../http/context";
 import { fromBase64Url, randomToken, timingSafeEqual, toBase64Url, utf8 } from "../lib/bytes";
-import { isLoopbackUrl } from "../lib/loopback";
 import { serverKeys } from "../server-keys";
 import type { AuthorizationRequest } from "./authorization-request";
 
@@ -17,7 +16,12 @@ import type { AuthorizationRequest } from "./authorization-request";
  */
 
 const INTERACTION_LIFETIME_MS = 10 * 60_000;
-const CSRF_COOKIE = "ets_csrf";
+/**
+ * RFC 6265bis §4.1.3.2: a "__Host-" cookie is Secure, for the whole site and
+ * this host only, so no sibling subdomain can plant or shadow it. Browsers
+ * treat http://localhost as secure, so this holds under `npm run dev` too.
+ */
+const CSRF_COOKIE = "__Host-ets_csrf";
 
 async function mac(env: Env, purpose: string, data: string): Promise<string> {
   const key = (await serverKeys(env)).csrf;
@@ -66,7 +70,7 @@ export async function csrfToken(c: AppContext): Promise<string> {
     nonce = randomToken();
     setCookie(c, CSRF_COOKIE, nonce, {
       httpOnly: true,
-      secure: !isLoopbackUrl(c.req.url),
+      secure: true,
       sameSite: "Lax",
       path: "/",
     });

@@ -1,7 +1,6 @@
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
 import { fromBase64Url, toBase64Url, utf8 } from "../lib/bytes";
-import { isLoopbackUrl } from "../lib/loopback";
 import { serverKeys } from "../server-keys";
 
 /**
@@ -20,7 +19,8 @@ export interface LoginSession {
   expiresAt: number;
 }
 
-const COOKIE = "ets_session";
+/** A "__Host-" cookie (Secure, Path=/, no Domain): see src/browser/interaction.ts. */
+const COOKIE = "__Host-ets_session";
 
 /** Any request context of the Worker: the cookie needs only the request and the keys. */
 // biome-ignore lint/suspicious/noExplicitAny: whatever variables the surface has.
@@ -49,7 +49,7 @@ export async function writeSession(c: AnyContext, session: LoginSession): Promis
     keys.session as BufferSource,
     {
       httpOnly: true,
-      secure: !isLoopbackUrl(c.req.url),
+      secure: true,
       sameSite: "Lax",
       path: "/",
       maxAge: Math.max(0, Math.floor(session.expiresAt - Date.now() / 1000)),
@@ -58,5 +58,5 @@ export async function writeSession(c: AnyContext, session: LoginSession): Promis
 }
 
 export function clearSession(c: AnyContext): void {
-  deleteCookie(c, COOKIE, { path: "/", secure: !isLoopbackUrl(c.req.url) });
+  deleteCookie(c, COOKIE, { path: "/", secure: true });
 }

@@ -47,7 +47,7 @@ async function signedInBrowser(
   options: AuthorizeOptions = {},
 ): Promise<Browser> {
   const { browser } = await authorizationCode(client, user, options);
-  expect(browser.hasCookie("ets_session")).toBe(true);
+  expect(browser.hasCookie("__Host-ets_session")).toBe(true);
   return browser;
 }
 

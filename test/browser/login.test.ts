@@ -66,7 +66,7 @@ describe("signing in", () => {
     const res = await browser.submit(html, { username: user.username, password: user.password });
     expect(res.status).toBe(200);
     expect(isConsentPage(await res.text())).toBe(true);
-    expect(browser.hasCookie("ets_session")).toBe(true);
+    expect(browser.hasCookie("__Host-ets_session")).toBe(true);
   });
 
   it("treats the username case-insensitively", async () => {
@@ -90,7 +90,7 @@ describe("signing in", () => {
     expect(page).toContain("The username or password is incorrect.");
     expect(isLoginPage(page)).toBe(true);
     expect(page).toContain(`value="${user.username}"`);
-    expect(browser.hasCookie("ets_session")).toBe(false);
+    expect(browser.hasCookie("__Host-ets_session")).toBe(false);
     expect(res.headers.get("location")).toBeNull();
   });
 
@@ -142,7 +142,7 @@ describe("signing in", () => {
     });
     expect(blocked.status).toBe(403);
     expect(await blocked.text()).toContain("This account is blocked");
-    expect(right.browser.hasCookie("ets_session")).toBe(false);
+    expect(right.browser.hasCookie("__Host-ets_session")).toBe(false);
   });
 });
 
@@ -154,7 +154,7 @@ describe("CSRF protection of the login form", () => {
     const { csrf: _, ...fields } = hiddenFields(html);
     const res = await postLogin(browser, { ...fields, ...credentials(user) });
     await expectErrorPage(res);
-    expect(browser.hasCookie("ets_session")).toBe(false);
+    expect(browser.hasCookie("__Host-ets_session")).toBe(false);
   });
 
   it("refuses a post without the csrf cookie (another browser replaying the form)", async () => {
@@ -164,7 +164,7 @@ describe("CSRF protection of the login form", () => {
     const stranger = new Browser();
     const res = await postLogin(stranger, { ...hiddenFields(html), ...credentials(user) });
     await expectErrorPage(res);
-    expect(stranger.hasCookie("ets_session")).toBe(false);
+    expect(stranger.hasCookie("__Host-ets_session")).toBe(false);
   });
 
   it("refuses a csrf field that belongs to another browser's cookie", async () => {
@@ -178,7 +178,7 @@ describe("CSRF protection of the login form", () => {
       ...credentials(user),
     });
     await expectErrorPage(res);
-    expect(victim.browser.hasCookie("ets_session")).toBe(false);
+    expect(victim.browser.hasCookie("__Host-ets_session")).toBe(false);
   });
 
   it("refuses a post from a foreign Origin even with the right token", async () => {
@@ -192,7 +192,7 @@ describe("CSRF protection of the login form", () => {
     );
     expect(res.status).toBe(403);
     expect(res.headers.get("location")).toBeNull();
-    expect(browser.hasCookie("ets_session")).toBe(false);
+    expect(browser.hasCookie("__Host-ets_session")).toBe(false);
   });
 
   it("answers a cross-site post with this surface's error page (HTML, not JSON), and no redirect", async () => {
@@ -233,7 +233,7 @@ describe("CSRF protection of the login form", () => {
       { "Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "cross-site" },
     );
     expect(res.status).toBe(403);
-    expect(browser.hasCookie("ets_session")).toBe(false);
+    expect(browser.hasCookie("__Host-ets_session")).toBe(false);
   });
 
   it("refuses an altered authorization request in the hidden field", async () => {
@@ -260,7 +260,7 @@ describe("CSRF protection of the login form", () => {
   it("sets the csrf cookie HttpOnly, SameSite=Lax and Secure (the issuer is https)", async () => {
     const client = await registerClient();
     const { res } = await loginPage(client);
-    const line = setCookie(res, "ets_csrf");
+    const line = setCookie(res, "__Host-ets_csrf");
     expect(line).toBeTruthy();
     const attributes = cookieAttributes(line as string);
     expect(attributes.has("httponly")).toBe(true);
@@ -270,13 +270,29 @@ describe("CSRF protection of the login form", () => {
   });
 });
 
+describe("cookies are __Host- cookies (RFC 6265bis: Secure, Path=/, no Domain)", () => {
+  it("for the CSRF token and the session alike", async () => {
+    const client = await registerClient();
+    const user = await registerUser();
+    const { browser, html, res } = await loginPage(client);
+    const session = setCookie(await browser.submit(html, credentials(user)), "__Host-ets_session");
+    for (const line of [setCookie(res, "__Host-ets_csrf"), session]) {
+      expect(line).toBeTruthy();
+      const attributes = cookieAttributes(line as string);
+      expect(attributes.has("secure")).toBe(true);
+      expect(attributes.get("path")).toBe("/");
+      expect(attributes.has("domain")).toBe(false);
+    }
+  });
+});
+
 describe("the login session cookie", () => {
   it("is HttpOnly, SameSite=Lax, Secure, for the whole site, and lasts LOGIN_SESSION_LIFETIME", async () => {
     const client = await registerClient();
     const user = await registerUser();
     const { browser, html } = await loginPage(client);
     const res = await browser.submit(html, credentials(user));
-    const line = setCookie(res, "ets_session");
+    const line = setCookie(res, "__Host-ets_session");
     expect(line).toBeTruthy();
     const attributes = cookieAttributes(line as string);
     expect(attributes.has("httponly")).toBe(true);
@@ -293,8 +309,13 @@ describe("the login session cookie", () => {
     const user = await registerUser();
     const other = await registerUser();
     const { browser, html } = await loginPage(client);
-    const line = setCookie(await browser.submit(html, credentials(user)), "ets_session") as string;
-    const value = decodeURIComponent(line.slice("ets_session=".length).split(";")[0] as string);
+    const line = setCookie(
+      await browser.submit(html, credentials(user)),
+      "__Host-ets_session",
+    ) as string;
+    const value = decodeURIComponent(
+      line.slice("__Host-ets_session=".length).split(";")[0] as string,
+    );
     const dot = value.lastIndexOf(".");
     const session = JSON.parse(atob(value.slice(0, dot).replace(/-/g, "+").replace(/_/g, "/")));
     const forgedSession = btoa(JSON.stringify({ ...session, sub: other.id }))
@@ -305,7 +326,7 @@ describe("the login session cookie", () => {
 
     const withCookie = async (cookie: string) =>
       call(authorizeUrl(client, { challenge: (await pkce()).challenge }), {
-        headers: { Cookie: `ets_session=${cookie}` },
+        headers: { Cookie: `__Host-ets_session=${cookie}` },
         redirect: "manual",
       });
     // The genuine cookie, sent the same way, skips the form.

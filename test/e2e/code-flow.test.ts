@@ -42,7 +42,7 @@ describe("the authorization code flow, through the real pages", () => {
     const user = await registerUser();
     const browser = new Browser();
     await codeFlow(client, user, { browser });
-    expect(browser.hasCookie("ets_session")).toBe(true);
+    expect(browser.hasCookie("__Host-ets_session")).toBe(true);
     const second = await codeFlow(
       client,
       { ...user, password: "not needed any more" },

@@ -71,7 +71,9 @@ describe("login lock-out", () => {
     const right = await login(user.username, user.password);
     expect(right.status).toBe(429);
     expect(right.res.headers.get("location")).toBeNull();
-    expect(right.res.headers.getSetCookie().some((c) => c.startsWith("ets_session="))).toBe(false);
+    expect(right.res.headers.getSetCookie().some((c) => c.startsWith("__Host-ets_session="))).toBe(
+      false,
+    );
   });
 
   it("fewer than 5 failures lock nothing, and a success resets the count", async () => {
