@@ -39,7 +39,7 @@ export async function validateAuthorizationRequest(
   if (!client) throw invalidRequest("The application that sent you here is not registered.");
   const presented = params.get("redirect_uri");
   if (!presented) throw invalidRequest("The request has no redirect_uri.");
-  if (!matchRedirectUri(client.redirect_uris, presented)) {
+  if (!matchRedirectUri(client.redirect_uris, presented, loopbackRule(client))) {
     throw invalidRequest("The redirect_uri is not one the application registered.");
   }
   const state = params.get("state");
@@ -130,6 +130,11 @@ export async function validateAuthorizationRequest(
   };
 }
 
+/** RFC 8252 §7.3: the loopback port exception is for native apps, which are public clients. */
+const loopbackRule = (client: ClientRecord) => ({
+  loopbackAnyPort: client.credential.method === "none",
+});
+
 /**
  * Whether a request validated earlier (and carried by a login or consent
  * form) is still one the client's current registration allows: the same
@@ -137,7 +142,8 @@ export async function validateAuthorizationRequest(
  */
 export function stillAllowed(client: ClientRecord, request: AuthorizationRequest): boolean {
   return (
-    matchRedirectUri(client.redirect_uris, request.redirectUri) !== undefined &&
+    matchRedirectUri(client.redirect_uris, request.redirectUri, loopbackRule(client)) !==
+      undefined &&
     allowsGrant(client, "authorization_code") &&
     request.scope.every((s) => client.scopes.includes(s)) &&
     (client.credential.method !== "none" || request.codeChallenge !== undefined)

@@ -32,23 +32,32 @@ export function redirectUriProblem(uri: string): string | undefined {
   return undefined;
 }
 
-function isLoopbackHttp(url: URL): boolean {
-  return url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname);
-}
+/** RFC 8252 §8.3: loopback IP literals; "localhost" gets no port exception. */
+const LOOPBACK_IPS = new Set(["127.0.0.1", "[::1]"]);
 
-/** The registered URI that the presented one matches, exactly or (loopback) but for the port. */
+/**
+ * The registered URI that the presented one matches. RFC 9700 §2.1: exact
+ * string comparison. The one exception (RFC 8252 §7.3) is for native apps,
+ * which are public clients: on a loopback IP literal over http, the port is
+ * chosen at run time and may differ, and nothing else may: the presented
+ * string must be the registered one with only its port put in or changed,
+ * character for character, so nothing a URL parser would normalise (user
+ * information, dot segments, numeric IPv4 forms, stray whitespace) can pass.
+ */
 export function matchRedirectUri(
   registered: readonly string[],
   presented: string,
+  options: { loopbackAnyPort: boolean },
 ): string | undefined {
   if (registered.includes(presented)) return presented;
+  if (!options.loopbackAnyPort) return undefined;
   let url: URL;
   try {
     url = new URL(presented);
   } catch {
     return undefined;
   }
-  if (!isLoopbackHttp(url) || presented.includes("#")) return undefined;
+  if (url.protocol !== "http:" || !LOOPBACK_IPS.has(url.hostname)) return undefined;
   for (const candidate of registered) {
     let reg: URL;
     try {
@@ -56,13 +65,11 @@ export function matchRedirectUri(
     } catch {
       continue;
     }
-    // RFC 8252 §7.3: the port of a loopback redirect is chosen by the app at run time.
-    if (
-      isLoopbackHttp(reg) &&
-      reg.hostname === url.hostname &&
-      reg.pathname === url.pathname &&
-      reg.search === url.search
-    ) {
+    const origin = `http://${reg.host}`;
+    if (reg.protocol !== "http:" || reg.hostname !== url.hostname || !candidate.startsWith(origin))
+      continue;
+    const port = url.port ? `:${url.port}` : "";
+    if (presented === `http://${reg.hostname}${port}${candidate.slice(origin.length)}`) {
       return candidate;
     }
   }

@@ -178,6 +178,17 @@ describe("later errors go back to the redirect URI with state and iss (RFC 6749 
     expect(res.headers.get("location")).not.toContain("0123456789abcdef");
   });
 
+  it("lets only a native app (public client) move its loopback redirect to another port (RFC 8252 §7.3)", async () => {
+    const loopback = "http://127.0.0.1/callback";
+    const moved = "http://127.0.0.1:51004/callback";
+    const web = await registerClient({ redirect_uris: [loopback] });
+    await expectErrorPage(await get(await params(web, { redirect_uri: moved })));
+    const native = await registerPublicClient({ redirect_uris: [loopback] });
+    const res = await get(await params(native, { redirect_uri: moved }));
+    expect(res.status).toBe(200);
+    expect(isLoginPage(await res.text())).toBe(true);
+  });
+
   it("code_challenge_method=plain is refused: S256 only (RFC 7636 §4.2, RFC 9700 §2.1.1)", async () => {
     const client = await registerClient();
     const res = await get(

@@ -3,9 +3,14 @@ import { matchRedirectUri, redirectUriProblem } from "../../src/clients/redirect
 
 /**
  * Redirect URI rules: exact matching (RFC 9700 §2.1, RFC 6749 §3.1.2.3),
- * except that a loopback redirect over http may use any port, which the
- * native app picks at run time (RFC 8252 §7.3).
+ * except that a native app's (a public client's) loopback redirect over http
+ * to an IP literal may use any port, which the app picks at run time (RFC
+ * 8252 §7.3, §8.3).
  */
+
+/** A native app (public client) gets the loopback port exception; nobody else does. */
+const nativeApp = { loopbackAnyPort: true };
+const confidential = { loopbackAnyPort: false };
 
 describe("redirectUriProblem (what may be registered)", () => {
   it.each([
@@ -48,20 +53,20 @@ describe("matchRedirectUri (what a request may use)", () => {
   ];
 
   it("matches a registered URI exactly, and returns it", () => {
-    for (const uri of registered) expect(matchRedirectUri(registered, uri)).toBe(uri);
+    for (const uri of registered) expect(matchRedirectUri(registered, uri, nativeApp)).toBe(uri);
   });
 
   it("matches a loopback redirect on any port, returning the registered URI (RFC 8252 §7.3)", () => {
-    expect(matchRedirectUri(registered, "http://127.0.0.1:51004/callback")).toBe(
+    expect(matchRedirectUri(registered, "http://127.0.0.1:51004/callback", nativeApp)).toBe(
       "http://127.0.0.1/callback",
     );
-    expect(matchRedirectUri(registered, "http://127.0.0.1:1/callback")).toBe(
+    expect(matchRedirectUri(registered, "http://127.0.0.1:1/callback", nativeApp)).toBe(
       "http://127.0.0.1/callback",
     );
-    expect(matchRedirectUri(registered, "http://[::1]/native?x=1")).toBe(
+    expect(matchRedirectUri(registered, "http://[::1]/native?x=1", nativeApp)).toBe(
       "http://[::1]:8080/native?x=1",
     );
-    expect(matchRedirectUri(registered, "http://[::1]:9999/native?x=1")).toBe(
+    expect(matchRedirectUri(registered, "http://[::1]:9999/native?x=1", nativeApp)).toBe(
       "http://[::1]:8080/native?x=1",
     );
   });
@@ -79,6 +84,35 @@ describe("matchRedirectUri (what a request may use)", () => {
     ["a trailing slash", "com.example.app:/oauth2redirect/"],
     ["something that is not a URI", "not a uri"],
   ])("refuses %s", (_, presented) => {
-    expect(matchRedirectUri(registered, presented)).toBeUndefined();
+    expect(matchRedirectUri(registered, presented, nativeApp)).toBeUndefined();
+  });
+
+  it("gives a confidential client no port exception: exact strings only", () => {
+    expect(matchRedirectUri(registered, "http://127.0.0.1/callback", confidential)).toBe(
+      "http://127.0.0.1/callback",
+    );
+    expect(matchRedirectUri(registered, "http://127.0.0.1:51004/callback", confidential)).toBe(
+      undefined,
+    );
+  });
+
+  it("gives localhost no port exception, even to a native app (RFC 8252 §8.3)", () => {
+    const withLocalhost = ["http://localhost:3000/cb"];
+    expect(matchRedirectUri(withLocalhost, "http://localhost:3000/cb", nativeApp)).toBe(
+      "http://localhost:3000/cb",
+    );
+    expect(matchRedirectUri(withLocalhost, "http://localhost:4000/cb", nativeApp)).toBe(undefined);
+  });
+
+  it.each([
+    ["user information", "http://u@127.0.0.1:5000/callback"],
+    ["a dot segment", "http://127.0.0.1:5000/x/../callback"],
+    ["a numeric IPv4 form", "http://2130706433:5000/callback"],
+    ["a short IPv4 form", "http://127.1:5000/callback"],
+    ["a trailing tab", "http://127.0.0.1:5000/callback\t"],
+    ["a trailing newline", "http://127.0.0.1:5000/callback\n"],
+    ["an upper-case scheme", "HTTP://127.0.0.1:5000/callback"],
+  ])("refuses a loopback redirect that only normalises to a registered one: %s", (_, presented) => {
+    expect(matchRedirectUri(registered, presented, nativeApp)).toBeUndefined();
   });
 });
