@@ -15,6 +15,8 @@ export interface ServerKeys {
   csrf: CryptoKey;
   /** AES-GCM key for client secrets that must be recoverable (client_secret_jwt). */
   clientSecret: CryptoKey;
+  /** HMAC that names a username's object, so no typed name is ever an object's name. */
+  usernameIndex: CryptoKey;
 }
 
 /** Known only to `wrangler dev`; a deployed worker refuses to start without its own. */
@@ -62,6 +64,7 @@ async function derive(secret: string): Promise<ServerKeys> {
     tokenTag: await hmac("family-token-tag"),
     session: await bits("login-session"),
     csrf: await hmac("csrf"),
+    usernameIndex: await hmac("username-index"),
     clientSecret: await crypto.subtle.importKey(
       "raw",
       await bits("client-secret-encryption"),

@@ -15,6 +15,7 @@ import { createUser } from "../users/accounts";
 import { normalizeUsername, USERNAME } from "../users/model";
 import { hashPassword, passwordProblem } from "../users/passwords";
 import type { UserPatch } from "../users/user";
+import { usernameObject } from "../users/username";
 import { readJson } from "./body";
 
 /**
@@ -79,7 +80,7 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
     GET: async (c) => {
       const username = c.req.query("username");
       if (!username) throw new OAuthError("invalid_request", "Look users up with ?username=.");
-      const sub = await c.env.USERNAME.getByName(normalizeUsername(username)).owner();
+      const sub = await (await usernameObject(c.env, normalizeUsername(username))).owner();
       const view = sub ? await c.env.USER.getByName(sub).view() : undefined;
       if (!view) throw new OAuthError("not_found", "There is no user with this username.");
       return c.json(view);
@@ -102,7 +103,7 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
     DELETE: async (c) => {
       const removed = await userStub(c.env, pathParam(c, "id")).remove();
       if (!removed) throw notFound();
-      await c.env.USERNAME.getByName(removed.username).release(removed.sub);
+      await (await usernameObject(c.env, removed.username)).release(removed.sub);
       adminAction("user.deleted", { sub: removed.sub });
       return c.body(null, 204);
     },

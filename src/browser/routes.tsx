@@ -14,6 +14,7 @@ import { Params } from "../params";
 import { PATHS } from "../paths";
 import { readSession, writeSession } from "../sessions/login-session";
 import { normalizeUsername, USERNAME } from "../users/model";
+import { usernameObject } from "../users/username";
 import { stillAllowed, validateAuthorizationRequest } from "./authorization-request";
 import { consentScopes, continueAuthorization, redirectError, renderLogin } from "./flow";
 import { csrfValid, openInteraction } from "./interaction";
@@ -116,7 +117,7 @@ async function login(c: AppContext): Promise<Response> {
   if (!username || !password) return again("Enter your username and password.", 400);
   if (!USERNAME.test(username)) return again("The username or password is incorrect.", 401);
 
-  const result = await c.env.USERNAME.getByName(username).login(password);
+  const result = await (await usernameObject(c.env, username)).login(password);
   if (!result.ok) {
     switch (result.reason) {
       case "locked":

@@ -5,6 +5,7 @@ import { nowSeconds } from "../lib/time";
 import { logError } from "../log";
 import { createUser } from "../users/accounts";
 import { hashPassword } from "../users/passwords";
+import { usernameObject } from "../users/username";
 
 /**
  * The development seed: two demo clients and a demo user, created on the
@@ -67,7 +68,7 @@ async function seed(env: Env, origin: string, scopes: readonly string[]): Promis
   for (const client of clients) {
     if (!(await readClient(env, client.client_id))) await saveClient(env, client);
   }
-  if (!(await env.USERNAME.getByName(DEMO.user.username).owner())) {
+  if (!(await (await usernameObject(env, DEMO.user.username)).owner())) {
     await createUser(env, {
       username: DEMO.user.username,
       password: await hashPassword(DEMO.user.password),

@@ -1,6 +1,7 @@
 import { nowSeconds } from "../lib/time";
 import type { UserRecord, UserView } from "./model";
 import type { PasswordHash } from "./passwords";
+import { usernameObject } from "./username";
 
 export interface NewUser {
   username: string;
@@ -16,7 +17,7 @@ export interface NewUser {
  */
 export async function createUser(env: Env, input: NewUser): Promise<UserView | "taken"> {
   const sub = crypto.randomUUID();
-  if (!(await env.USERNAME.getByName(input.username).claim(sub))) return "taken";
+  if (!(await (await usernameObject(env, input.username)).claim(sub))) return "taken";
   const now = nowSeconds();
   const record: UserRecord = {
     sub,

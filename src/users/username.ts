@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
+import { toHex, utf8 } from "../lib/bytes";
 import { audit, securityEvent } from "../log";
+import { serverKeys } from "../server-keys";
 import { burnPasswordCheck } from "./passwords";
 import type { PasswordCheck } from "./user";
 
@@ -31,6 +33,19 @@ export type LoginResult = PasswordCheck | { ok: false; reason: "locked"; retryAf
 export function lockDuration(failures: number): number {
   if (failures < FREE_ATTEMPTS) return 0;
   return Math.min(BASE_LOCK_MS * 2 ** (failures - FREE_ATTEMPTS), MAX_LOCK_MS);
+}
+
+/**
+ * The object of a (normalised) username, named by an HMAC of it under a
+ * server key: a name typed into the login form (sometimes a password) never
+ * becomes an object's name, and objects cannot be matched to names without
+ * the key. What is stored for a name with no account is only the lock-out's
+ * counter, and it is deleted an hour after the last failure.
+ */
+export async function usernameObject(env: Env, username: string) {
+  const key = (await serverKeys(env)).usernameIndex;
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(username)));
+  return env.USERNAME.getByName(toHex(mac));
 }
 
 export class Username extends DurableObject<Env> {

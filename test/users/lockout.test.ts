@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { usernameObject } from "../../src/users/username";
 import { loginPage, redirectTarget } from "../support/authorize";
 import type { Browser } from "../support/browser";
 import { type RegisteredClient, registerClient, registerUser } from "../support/fixtures";
@@ -44,10 +45,10 @@ async function attempt(
   return { status: res.status, message: /role="alert">([^<]*)</.exec(page)?.[1], res };
 }
 
-const usernameStub = (username: string) => env.USERNAME.getByName(username);
+const usernameStub = (username: string) => usernameObject(env, username);
 
-function storedAttempts(username: string): Promise<Attempts | undefined> {
-  return runInDurableObject(usernameStub(username), (_instance, state) =>
+async function storedAttempts(username: string): Promise<Attempts | undefined> {
+  return runInDurableObject(await usernameStub(username), (_instance, state) =>
     state.storage.kv.get<Attempts>("attempts"),
   );
 }
@@ -134,8 +135,8 @@ describe("login lock-out", () => {
     expect((first?.lockedUntil ?? 0) - (first?.lastFailureAt ?? 0)).toBe(30_000);
 
     // Test setup: end the lock now instead of waiting 30 s.
-    const unlock = () =>
-      runInDurableObject(usernameStub(user.username), (_instance, state) => {
+    const unlock = async () =>
+      runInDurableObject(await usernameStub(user.username), (_instance, state) => {
         const attempts = state.storage.kv.get<Attempts>("attempts") as Attempts;
         state.storage.kv.put("attempts", { ...attempts, lockedUntil: Date.now() - 1 });
       });
@@ -150,5 +151,21 @@ describe("login lock-out", () => {
     const ok = await login(user.username, user.password);
     expect(redirectTarget(ok.res).searchParams.get("code")).toBeTruthy();
     expect(await storedAttempts(user.username)).toBeUndefined();
+  });
+});
+
+describe("what a typed name leaves behind", () => {
+  it("no object named after it (an HMAC names it), and for a name with no account only the lock-out counter", async () => {
+    const client = await registerClient();
+    const login = await form(client);
+    const typed = `maybe-a-password-${crypto.randomUUID().slice(0, 8)}`;
+    expect((await login(typed, WRONG)).status).toBe(401);
+    const holder = await usernameStub(typed);
+    expect(holder.id.toString()).not.toBe(env.USERNAME.idFromName(typed).toString());
+    const keys = await runInDurableObject(holder, (_instance, state) => [
+      ...state.storage.kv.list(),
+    ]);
+    expect(keys.map(([key]) => key)).toEqual(["attempts"]);
+    expect(JSON.stringify(keys)).not.toContain(typed);
   });
 });
