@@ -68,6 +68,8 @@ export function createApp(): Hono<AppEnv> {
     await next();
   });
 
+  // First: under `npm run dev` its start page stands in front of the deployed one.
+  devRoutes(app);
   discoveryRoutes(app);
   jwksRoutes(app);
   app.route("/", browserApp());
@@ -78,7 +80,6 @@ export function createApp(): Hono<AppEnv> {
   adminClientRoutes(app);
   adminUserRoutes(app);
   adminKeyRoutes(app);
-  devRoutes(app);
 
   app.notFound((c) => errorResponse(notFound(), c));
   app.onError(errorResponse);

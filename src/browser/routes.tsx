@@ -20,6 +20,7 @@ import { consentScopes, continueAuthorization, redirectError, renderLogin } from
 import { csrfValid, openInteraction } from "./interaction";
 import { ErrorPage } from "./pages/error";
 import { renderPage } from "./pages/render";
+import { StartPage } from "./pages/start";
 
 /**
  * The browser side: /authorize (GET and POST, OIDC Core §3.1.2.1), and the
@@ -174,6 +175,9 @@ const fromOurPages = createMiddleware<AppEnv>(async (c, next) => {
 /** The browser side as a sub-app, mounted at the root by the app. */
 export function browserApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  endpoint(app, "/", {
+    GET: (c) => renderPage(c, <StartPage issuer={c.get("config").issuer} />),
+  });
   endpoint(app, PATHS.authorization, { GET: authorizeRequest, POST: authorizeRequest });
   // Form posts must come from our own pages (Origin check), on top of the CSRF token.
   endpoint(app, PATHS.login, { POST: [fromOurPages, login] });

@@ -74,6 +74,43 @@ describe("the development seed", () => {
     }
   });
 
+  it("greets a newcomer at / with the demo credentials and a sign-in that works (its verifier shown)", async () => {
+    const res = await devFetch("/");
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    for (const text of [
+      "demo-password",
+      "demo-confidential-secret",
+      "demo-public",
+      "dev-admin-token",
+    ])
+      expect(html).toContain(text);
+    const link = /href="(http:\/\/localhost:8787\/authorize\?[^"]+)"/.exec(html)?.[1] as string;
+    const verifier = /<code>([A-Za-z0-9_-]{43})<\/code>/.exec(html)?.[1] as string;
+    const challenge = new URL(link.replace(/&amp;/g, "&")).searchParams.get("code_challenge");
+    const digest = new Uint8Array(
+      await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)),
+    );
+    const expected = btoa(String.fromCharCode(...digest))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "");
+    expect(challenge).toBe(expected);
+    // The link is a valid authorization request: it shows the login page.
+    const login = await devFetch(
+      new URL(link.replace(/&amp;/g, "&")).pathname + new URL(link.replace(/&amp;/g, "&")).search,
+    );
+    expect(await login.text()).toContain('action="/login"');
+  });
+
+  it("shows a deployment's visitors what the host is, and no demo data", async () => {
+    const res = await adminCall("GET", "/");
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("/.well-known/openid-configuration");
+    expect(html).not.toContain("demo-password");
+  });
+
   it("keeps the development admin token and secret out of production", async () => {
     const res = await adminCall("GET", "/admin/clients");
     expect(res.status).toBe(200);
