@@ -1,9 +1,11 @@
 import { allowsGrant, type ClientRecord } from "../clients/model";
 import { matchRedirectUri } from "../clients/redirect-uris";
 import { findClient } from "../clients/registry";
+import type { ProviderConfig } from "../config";
 import { invalidRequest, OAuthError, type OAuthErrorCode } from "../errors";
 import type { Params } from "../params";
 import { parseScope } from "../scope";
+import { verifyOwnJwt } from "../tokens/jwt";
 
 /**
  * An authorization request (RFC 6749 §4.1.1, RFC 7636, OIDC Core §3.1.2.1),
@@ -24,6 +26,8 @@ export interface AuthorizationRequest {
   codeChallenge?: string;
   prompt: Prompt[];
   maxAge?: number;
+  /** The user an id_token_hint named (OIDC Core §3.1.2.1): the sign-in must be theirs. */
+  expectedSub?: string;
 }
 
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
@@ -31,6 +35,7 @@ const PROMPTS: readonly Prompt[] = ["none", "login", "consent"];
 
 export async function validateAuthorizationRequest(
   env: Env,
+  config: ProviderConfig,
   params: Params,
 ): Promise<{ client: ClientRecord; request: AuthorizationRequest }> {
   const clientId = params.get("client_id");
@@ -114,6 +119,20 @@ export async function validateAuthorizationRequest(
   const nonce = params.get("nonce");
   if (nonce !== undefined && nonce.length > 512)
     throw fail("invalid_request", "The nonce is longer than 512 characters.");
+  // OIDC Core §3.1.2.1: id_token_hint, "an ID Token previously issued by the
+  // Authorization Server", names the user the client expects; it may have expired.
+  const hint = params.get("id_token_hint");
+  let expectedSub: string | undefined;
+  if (hint !== undefined) {
+    const claims = await verifyOwnJwt(env, config, hint, "JWT", { expiredOk: true });
+    if (!claims || typeof claims.sub !== "string" || claims.aud !== client.client_id) {
+      throw fail(
+        "invalid_request",
+        "The id_token_hint is not an ID token issued here to this client.",
+      );
+    }
+    expectedSub = claims.sub;
+  }
 
   return {
     client,
@@ -126,6 +145,7 @@ export async function validateAuthorizationRequest(
       ...(nonce !== undefined ? { nonce } : {}),
       ...(challenge !== undefined ? { codeChallenge: challenge } : {}),
       ...(maxAge !== undefined ? { maxAge } : {}),
+      ...(expectedSub !== undefined ? { expectedSub } : {}),
     },
   };
 }

@@ -35,10 +35,13 @@ export async function continueAuthorization(
   const status = c.req.method === "GET" ? 302 : 303;
   // OIDC Core §3.1.2.1: prompt=login, and max_age once exceeded (max_age=0 is
   // prompt=login), ask for a sign-in; one made for this very request satisfies them.
+  // OIDC Core §3.1.2.1: with an id_token_hint, a session of another user does
+  // not stand (prompt=none: login_required); the user may sign in as anyone.
   const mustLogin =
     !session ||
     (!flow.freshSession &&
       (request.prompt.includes("login") ||
+        (request.expectedSub !== undefined && session.sub !== request.expectedSub) ||
         (request.maxAge !== undefined &&
           (request.maxAge === 0 || nowSeconds() - session.authTime > request.maxAge))));
   if (mustLogin) {
@@ -122,11 +125,11 @@ export function consentScopes(
 
 /**
  * The request as the consent form carries it after a sign-in made for it:
- * without prompt=login and max_age, so that answering the consent page does
+ * without prompt=login, max_age and the id_token_hint's user, so that answering the consent page does
  * not send the user back to the login form.
  */
 function signedIn(request: AuthorizationRequest): AuthorizationRequest {
-  const { maxAge: _done, ...rest } = request;
+  const { maxAge: _done, expectedSub: _named, ...rest } = request;
   return { ...rest, prompt: rest.prompt.filter((p) => p !== "login") };
 }
 

@@ -76,7 +76,11 @@ async function authorizeRequest(c: AppContext): Promise<Response> {
     }
     raw = await readLimitedText(c.req.raw, LIMITS.maxFormBytes);
   }
-  const { client, request } = await validateAuthorizationRequest(c.env, Params.parse(raw));
+  const { client, request } = await validateAuthorizationRequest(
+    c.env,
+    c.get("config"),
+    Params.parse(raw),
+  );
   return continueAuthorization(c, client, request);
 }
 

@@ -168,6 +168,59 @@ describe("login sessions (OIDC Core §3.1.2.3)", () => {
     expect(redirectTarget(res).searchParams.get("code")).toBeTruthy();
   });
 
+  it("an id_token_hint of the signed-in user lets prompt=none return a code (OIDC Core §3.1.2.1)", async () => {
+    const client = await registerClient();
+    const user = await registerUser();
+    const first = await authorizationCode(client, user, { scope: "openid profile" });
+    const { id_token } = await tokensFor(client, first);
+    const { res } = await open(first.browser, client, {
+      prompt: "none",
+      scope: "openid profile",
+      extra: { id_token_hint: id_token as string },
+    });
+    expect(redirectTarget(res).searchParams.get("code")).toBeTruthy();
+  });
+
+  it("an id_token_hint of another user than the signed-in one: prompt=none is login_required, else the login form", async () => {
+    const client = await registerClient();
+    const alice = await registerUser();
+    const bob = await registerUser();
+    const { id_token: bobsHint } = await tokensFor(
+      client,
+      await authorizationCode(client, bob, { scope: "openid profile" }),
+    );
+    const browser = await signedInBrowser(client, alice, { scope: "openid profile" });
+    const silent = await open(browser, client, {
+      prompt: "none",
+      scope: "openid profile",
+      extra: { id_token_hint: bobsHint as string },
+    });
+    expectRedirectedError(silent.res, "login_required", { state: "state-123" });
+    const interactive = await open(browser, client, {
+      scope: "openid profile",
+      extra: { id_token_hint: bobsHint as string },
+    });
+    expect(isLoginPage(interactive.html)).toBe(true);
+  });
+
+  it("an id_token_hint that is not an ID token issued here to this client is invalid_request", async () => {
+    const client = await registerClient();
+    const other = await registerClient();
+    const user = await registerUser();
+    const { id_token, access_token } = await tokensFor(
+      other,
+      await authorizationCode(other, user, { scope: "openid" }),
+    );
+    const browser = await signedInBrowser(client, user, { scope: "openid" });
+    for (const hint of [id_token as string, access_token, "not-a-jwt"]) {
+      const { res } = await open(browser, client, {
+        scope: "openid",
+        extra: { id_token_hint: hint },
+      });
+      expectRedirectedError(res, "invalid_request", { state: "state-123" });
+    }
+  });
+
   it("prompt=none with max_age exceeded is login_required", async () => {
     const client = await registerClient();
     const user = await registerUser();
