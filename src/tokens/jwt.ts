@@ -1,9 +1,13 @@
 import { decodeProtectedHeader, type JWTPayload, jwtVerify, SignJWT } from "jose";
-import type { ProviderConfig } from "../config";
+import { LIMITS, type ProviderConfig } from "../config";
 import { sha256, toBase64Url, utf8 } from "../lib/bytes";
+import { nowSeconds } from "../lib/time";
 import type { KeyRing } from "./keyring";
 import { verificationKey } from "./keyring";
 import { SIGNING_ALG } from "./signing-keys";
+
+/** How far ahead of our clock a token's iat may be (another isolate's clock). */
+const CLOCK_SKEW_SECONDS = 60;
 
 /** Signs claims with the active key; `typ` names the kind of token (RFC 9068 §2.1). */
 export function signJwt(ring: KeyRing, typ: "at+jwt" | "JWT", claims: JWTPayload): Promise<string> {
@@ -39,6 +43,12 @@ export async function verifyOwnJwt(
       requiredClaims: ["exp", "iat", "sub", "jti"],
       ...(options.expiredOk ? { clockTolerance: Number.MAX_SAFE_INTEGER } : {}),
     });
+    // No token of ours lives longer than the maximum, nor starts in the future:
+    // one that claims otherwise was not made by this service (a stolen key, say)
+    // and is refused, so no token can outlive the retention of its key.
+    const { iat, exp } = payload as { iat: number; exp: number };
+    const max = typ === "at+jwt" ? LIMITS.maxAccessTokenLifetime : LIMITS.maxIdTokenLifetime;
+    if (exp - iat > max || iat > nowSeconds() + CLOCK_SKEW_SECONDS) return undefined;
     return payload;
   } catch {
     return undefined;

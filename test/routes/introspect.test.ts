@@ -155,6 +155,28 @@ describe("POST /introspect (RFC 7662)", () => {
       await expectInactive(grant.client, expired);
     });
 
+    it("for a token signed with our own key that claims to live too long, or to begin in the future", async () => {
+      const grant = await issueGrant();
+      const claims = decodeJwt(grant.tokens.access_token);
+      const now = nowSeconds();
+      const fresh = await signedWithServerKey({ ...claims, jti: "fresh-control" });
+      const forever = await signedWithServerKey({
+        ...claims,
+        jti: "forever",
+        iat: now,
+        exp: now + 365 * 86_400, // a year: more than any access token may live
+      });
+      const later = await signedWithServerKey({
+        ...claims,
+        jti: "later",
+        iat: now + 3600,
+        exp: now + 3600 + 900,
+      });
+      await expectActive(grant.client, fresh);
+      await expectInactive(grant.client, forever);
+      await expectInactive(grant.client, later);
+    });
+
     it("for a JWT signed by a key we never issued, under our kid or another one", async () => {
       const grant = await issueGrant();
       const claims = decodeJwt(grant.tokens.access_token);
