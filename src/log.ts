@@ -45,6 +45,7 @@ export type AuditEvent =
   | "grant.revoked"
   | "grants.revoked"
   | "signing_key.rotated"
+  | "signing_key.revoked"
   | "user.login_failed"
   | "user.locked_out"
   | "client.created"

@@ -17,6 +17,8 @@ export interface ServerKeys {
   clientSecret: CryptoKey;
   /** HMAC that names a username's object, so no typed name is ever an object's name. */
   usernameIndex: CryptoKey;
+  /** AES-GCM key that wraps the signing keys' private halves at rest. */
+  signingKeyWrap: CryptoKey;
 }
 
 /** Known only to `wrangler dev`; a deployed worker refuses to start without its own. */
@@ -65,6 +67,13 @@ async function derive(secret: string): Promise<ServerKeys> {
     session: await bits("login-session"),
     csrf: await hmac("csrf"),
     usernameIndex: await hmac("username-index"),
+    signingKeyWrap: await crypto.subtle.importKey(
+      "raw",
+      await bits("signing-key-wrap"),
+      "AES-GCM",
+      false,
+      ["encrypt", "decrypt"],
+    ),
     clientSecret: await crypto.subtle.importKey(
       "raw",
       await bits("client-secret-encryption"),

@@ -78,3 +78,17 @@ export async function verificationKey(
 export async function rotateSigningKey(env: Env, config: ProviderConfig): Promise<KeyRing> {
   return refresh(env, config, true);
 }
+
+/**
+ * Takes a key out of the JWKS and of verification; this isolate forgets it at
+ * once, the others when their copy expires (at most five minutes).
+ */
+export async function revokeSigningKey(
+  env: Env,
+  config: ProviderConfig,
+  kid: string,
+): Promise<KeyRing | undefined> {
+  const policy = { rotationSeconds: config.signingKeyRotationSeconds };
+  if (!(await stub(env).revoke(kid, policy))) return undefined;
+  return refresh(env, config);
+}

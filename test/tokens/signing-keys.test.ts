@@ -52,22 +52,14 @@ describe("signing keys", () => {
 
   it("publish the next key ahead of its use, and drop a key only once no token signed with it can live", async () => {
     const policy = { rotationSeconds: 10 };
-    const first = await keys().rotateNow(policy); // a fresh, lone active key
-    const before = first.published.length;
-    // Age the active key so that the schedule calls for its successor.
-    await runInDurableObject(keys(), (_instance: SigningKeys, state) => {
-      const stored =
-        state.storage.kv.get<{ activatesAt: number; createdAt: number }[]>("keys") ?? [];
-      state.storage.kv.put(
-        "keys",
-        stored.map((k) => ({ ...k, activatesAt: k.activatesAt - 8, createdAt: k.createdAt - 8 })),
-      );
-    });
-    const second = await keys().keySet(policy);
-    expect(second.published).toHaveLength(before + 1); // the next key is published...
-    expect(second.active.kid).toBe(first.active.kid); // ...before it signs anything
+    const first = await keys().rotateNow(policy);
+    // From the moment a key signs, the next one is already published.
+    const next = first.published.map((k) => k.kid).filter((kid) => kid !== first.active.kid);
+    expect(next.length).toBeGreaterThanOrEqual(1);
+    expect(first.published.at(-1)?.kid).not.toBe(first.active.kid);
+    const nextKid = first.published.at(-1)?.kid as string;
 
-    // Push history back: the new key activated long ago, and the first key's tokens are all long expired.
+    // Push history back: the next key's time came long ago, and the first key's tokens are all long expired.
     await runInDurableObject(keys(), (_instance: SigningKeys, state) => {
       const stored = state.storage.kv.get<{ kid: string; activatesAt: number }[]>("keys") ?? [];
       const shift = KEY_RETENTION_SECONDS + 60;
@@ -76,9 +68,41 @@ describe("signing keys", () => {
         stored.map((k) => ({ ...k, activatesAt: k.activatesAt - shift })),
       );
     });
-    const third = await keys().keySet({ rotationSeconds: 10 * 86_400 });
-    expect(third.active.kid).not.toBe(first.active.kid);
-    expect(third.published.map((k) => k.kid)).not.toContain(first.active.kid);
+    const later = await keys().keySet({ rotationSeconds: 10 * 86_400 });
+    expect(later.active.kid).toBe(nextKid); // the key published ahead is the one that signs
+    expect(later.published.map((k) => k.kid)).not.toContain(first.active.kid);
+    expect(later.published.at(-1)?.kid).not.toBe(nextKid); // and it has a successor in turn
+  });
+
+  it("rotate after a suspected compromise with a key the JWKS already published", async () => {
+    const before = await jwks();
+    const rotated = await json<{ kid: string }>(await adminCall("POST", "/admin/keys/rotate"));
+    expect(before.keys.map((k) => k.kid)).toContain(rotated.kid);
+  });
+
+  it("revoke a key: out of the JWKS and of verification at once; if it was signing, the next key takes over", async () => {
+    const { token, client } = await clientCredentialsToken();
+    const kid = decodeProtectedHeader(token).kid as string;
+    const res = await adminCall("POST", `/admin/keys/${kid}/revoke`);
+    expect(res.status).toBe(200);
+    const after = await json<{ kid: string; published: string[] }>(res);
+    expect(after.kid).not.toBe(kid);
+    expect(after.published).not.toContain(kid);
+    expect((await jwks()).keys.map((k) => k.kid)).not.toContain(kid);
+    expect(await introspect(client, token)).toEqual({ active: false });
+    const { token: fresh } = await clientCredentialsToken();
+    expect(decodeProtectedHeader(fresh).kid).toBe(after.kid);
+    expect((await adminCall("POST", `/admin/keys/${kid}/revoke`)).status).toBe(404);
+  });
+
+  it("keep private keys wrapped at rest: nothing in storage is a private JWK", async () => {
+    await jwks();
+    const stored = await runInDurableObject(
+      env.SIGNING_KEYS.getByName("signing-keys"),
+      (_instance: SigningKeys, state) => JSON.stringify([...state.storage.kv.list()]),
+    );
+    expect(stored).not.toMatch(/"d":/);
+    expect(stored).toContain("sealedPrivate");
   });
 
   it("never publish private key material", async () => {
