@@ -82,7 +82,12 @@ export function isDevelopment(env: Env): boolean {
   return env.ENVIRONMENT === "development";
 }
 
+/** A configured issuer, checked once per env (it is read on every request). */
+const checkedIssuers = new WeakMap<Env, string>();
+
 function issuerOf(env: Env, requestUrl: string): string {
+  const known = checkedIssuers.get(env);
+  if (known) return known;
   const configured = env.ISSUER?.trim();
   if (configured) {
     // RFC 8414 §2: the issuer "is a URL that uses the "https" scheme and has
@@ -97,7 +102,9 @@ function issuerOf(env: Env, requestUrl: string): string {
     if (!url || !https || url.search || url.hash || configured.includes("#")) {
       throw configError("ISSUER", "must be an https URL with no query or fragment");
     }
-    return configured.replace(/\/+$/, "");
+    const issuer = configured.replace(/\/+$/, "");
+    checkedIssuers.set(env, issuer);
+    return issuer;
   }
   // The request origin is trusted only in development, and only on this
   // machine: elsewhere a Host header would choose the issuer of the tokens we

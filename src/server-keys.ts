@@ -62,24 +62,14 @@ async function derive(secret: string): Promise<ServerKeys> {
       "sign",
       "verify",
     ]);
+  const aesGcm = async (info: string) =>
+    crypto.subtle.importKey("raw", await bits(info), "AES-GCM", false, ["encrypt", "decrypt"]);
   return {
     tokenTag: await hmac("family-token-tag"),
     session: await bits("login-session"),
     csrf: await hmac("csrf"),
     usernameIndex: await hmac("username-index"),
-    signingKeyWrap: await crypto.subtle.importKey(
-      "raw",
-      await bits("signing-key-wrap"),
-      "AES-GCM",
-      false,
-      ["encrypt", "decrypt"],
-    ),
-    clientSecret: await crypto.subtle.importKey(
-      "raw",
-      await bits("client-secret-encryption"),
-      "AES-GCM",
-      false,
-      ["encrypt", "decrypt"],
-    ),
+    signingKeyWrap: await aesGcm("signing-key-wrap"),
+    clientSecret: await aesGcm("client-secret-encryption"),
   };
 }
