@@ -38,6 +38,10 @@ export interface RefreshSettings {
   require_offline_access?: boolean;
 }
 
+/** How a client's ID tokens are signed (OIDC Core §15.1: RS256 must be supported). */
+export const ID_TOKEN_ALGS = ["RS256", "ES256"] as const;
+export type IdTokenAlg = (typeof ID_TOKEN_ALGS)[number];
+
 export interface ClientRecord {
   client_id: string;
   client_name: string;
@@ -51,6 +55,8 @@ export interface ClientRecord {
   consent: "required" | "implicit";
   /** A resource server may introspect any client's tokens (RFC 7662 §4). */
   resource_server: boolean;
+  /** Absent in records made before it existed: RS256. */
+  id_token_signed_response_alg?: IdTokenAlg;
   created_at: number;
   updated_at: number;
 }

@@ -18,6 +18,8 @@ import {
   type ClientRecord,
   GRANT_TYPES,
   type GrantType,
+  ID_TOKEN_ALGS,
+  type IdTokenAlg,
   type RefreshSettings,
 } from "./model";
 import { redirectUriProblem } from "./redirect-uris";
@@ -42,6 +44,7 @@ const FIELDS = [
   "jwks",
   "consent",
   "resource_server",
+  "id_token_signed_response_alg",
 ] as const;
 
 const REFRESH_FIELDS = [
@@ -122,6 +125,7 @@ export interface ClientView {
   jwks?: { keys: JWK[] };
   consent: "required" | "implicit";
   resource_server: boolean;
+  id_token_signed_response_alg: IdTokenAlg;
   created_at: number;
   updated_at: number;
 }
@@ -141,6 +145,7 @@ export function clientView(client: ClientRecord): ClientView {
     ...(client.credential.method === "private_key_jwt" ? { jwks: client.credential.jwks } : {}),
     consent: client.consent,
     resource_server: client.resource_server,
+    id_token_signed_response_alg: client.id_token_signed_response_alg ?? "RS256",
     created_at: client.created_at,
     updated_at: client.updated_at,
   };
@@ -165,6 +170,7 @@ export type ClientDraft = DraftAuth & {
   refresh_token: RefreshSettings;
   consent: "required" | "implicit";
   resource_server: boolean;
+  id_token_signed_response_alg: IdTokenAlg;
 };
 
 /** Validates a create body, or an update body over the client it changes. */
@@ -286,6 +292,9 @@ export function validateClient(
 
   const consent = optionalEnum(merged, "consent", ["required", "implicit"] as const) ?? "required";
   const resource_server = optionalBoolean(merged, "resource_server") ?? false;
+  // OIDC Dynamic Client Registration §2: RS256 unless the client asks for ES256.
+  const id_token_signed_response_alg =
+    optionalEnum(merged, "id_token_signed_response_alg", ID_TOKEN_ALGS) ?? "RS256";
   if (resource_server && type === "public") {
     throw fieldError("resource_server", "a resource server must be a confidential client");
   }
@@ -300,6 +309,7 @@ export function validateClient(
     refresh_token,
     consent,
     resource_server,
+    id_token_signed_response_alg,
   };
 }
 

@@ -76,6 +76,7 @@ export async function tokenResponse(
       authTime: issuance.authTime,
       accessToken: accessToken.token,
       iat: window.iat,
+      alg: client.id_token_signed_response_alg ?? "RS256",
       ...(issuance.nonce !== undefined ? { nonce: issuance.nonce } : {}),
     });
   }

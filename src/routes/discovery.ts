@@ -9,7 +9,7 @@ import { GRANT_HANDLERS } from "../grants";
 import type { AppContext, AppEnv } from "../http/context";
 import { endpoint } from "../http/endpoint";
 import { PATHS } from "../paths";
-import { SIGNING_ALG } from "../tokens/signing-keys";
+import { SIGNING_ALGS } from "../tokens/signing-keys";
 
 /**
  * RFC 8414 and OIDC Discovery 1.0. Every value advertised here is read from
@@ -35,7 +35,8 @@ export function metadata(config: ProviderConfig): Record<string, unknown> {
     response_modes_supported: ["query"],
     grant_types_supported: [...GRANT_HANDLERS.keys()],
     subject_types_supported: ["public"],
-    id_token_signing_alg_values_supported: [SIGNING_ALG],
+    // OIDC Core §15.1 and Discovery §3: RS256 must be supported for ID tokens.
+    id_token_signing_alg_values_supported: ["RS256", ...SIGNING_ALGS.filter((a) => a !== "RS256")],
     token_endpoint_auth_methods_supported: authMethods,
     token_endpoint_auth_signing_alg_values_supported: authAlgs,
     revocation_endpoint_auth_methods_supported: authMethods,

@@ -3,6 +3,7 @@ import { randomBytes, toBase64Url } from "../lib/bytes";
 import { formatScope } from "../scope";
 import { atHash, signJwt } from "./jwt";
 import { keyRing } from "./keyring";
+import type { SigningAlg } from "./signing-keys";
 
 /** Access tokens (RFC 9068) and ID tokens (OIDC Core §2), signed in the Worker. */
 
@@ -52,6 +53,8 @@ export interface IdTokenInput {
   nonce?: string;
   accessToken: string;
   iat: number;
+  /** The client's id_token_signed_response_alg. */
+  alg: SigningAlg;
 }
 
 export async function issueIdToken(
@@ -59,7 +62,7 @@ export async function issueIdToken(
   config: ProviderConfig,
   input: IdTokenInput,
 ): Promise<string> {
-  return signJwt(await keyRing(env, config), "JWT", {
+  const claims = {
     iss: config.issuer,
     sub: input.sub,
     aud: input.clientId,
@@ -70,5 +73,6 @@ export async function issueIdToken(
     at_hash: await atHash(input.accessToken),
     jti: toBase64Url(randomBytes(16)),
     ...(input.nonce !== undefined ? { nonce: input.nonce } : {}),
-  });
+  };
+  return signJwt(await keyRing(env, config), "JWT", claims, input.alg);
 }

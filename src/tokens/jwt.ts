@@ -4,16 +4,23 @@ import { sha256, toBase64Url, utf8 } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
 import type { KeyRing } from "./keyring";
 import { verificationKey } from "./keyring";
-import { SIGNING_ALG } from "./signing-keys";
+import { ACCESS_TOKEN_ALG, type SigningAlg } from "./signing-keys";
 
 /** How far ahead of our clock a token's iat may be (another isolate's clock). */
 const CLOCK_SKEW_SECONDS = 60;
 
-/** Signs claims with the active key; `typ` names the kind of token (RFC 9068 §2.1). */
-export function signJwt(ring: KeyRing, typ: "at+jwt" | "JWT", claims: JWTPayload): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: SIGNING_ALG, typ, kid: ring.kid })
-    .sign(ring.signingKey);
+/**
+ * Signs claims with the active key of `alg`; `typ` names the kind of token
+ * (RFC 9068 §2.1). Access tokens are always ES256.
+ */
+export function signJwt(
+  ring: KeyRing,
+  typ: "at+jwt" | "JWT",
+  claims: JWTPayload,
+  alg: SigningAlg = ACCESS_TOKEN_ALG,
+): Promise<string> {
+  const { kid, key } = ring.signing[alg];
+  return new SignJWT(claims).setProtectedHeader({ alg, typ, kid }).sign(key);
 }
 
 /**
@@ -32,12 +39,13 @@ export async function verifyOwnJwt(
   if (token.length > 8192 || token.split(".").length !== 3) return undefined;
   try {
     const header = decodeProtectedHeader(token);
-    if (header.alg !== SIGNING_ALG || typeof header.kid !== "string" || header.typ !== typ)
-      return undefined;
-    const key = await verificationKey(env, config, header.kid);
-    if (!key) return undefined;
-    const { payload } = await jwtVerify(token, key, {
-      algorithms: [SIGNING_ALG],
+    if (typeof header.kid !== "string" || header.typ !== typ) return undefined;
+    // The key decides the algorithm (never the header alone); access tokens are ES256 only.
+    const verifier = await verificationKey(env, config, header.kid);
+    if (!verifier || header.alg !== verifier.alg) return undefined;
+    if (typ === "at+jwt" && verifier.alg !== ACCESS_TOKEN_ALG) return undefined;
+    const { payload } = await jwtVerify(token, verifier.key, {
+      algorithms: [verifier.alg],
       issuer: config.issuer,
       typ,
       requiredClaims: ["exp", "iat", "sub", "jti"],

@@ -1,7 +1,7 @@
 import { importJWK, type JWK } from "jose";
 import type { ProviderConfig } from "../config";
 import { nowSeconds } from "../lib/time";
-import { SIGNING_ALG } from "./signing-keys";
+import { ACCESS_TOKEN_ALG, SIGNING_ALGS, type SigningAlg } from "./signing-keys";
 
 /**
  * The Worker's copy of the signing keys: fetched from the SigningKeys Durable
@@ -9,9 +9,12 @@ import { SIGNING_ALG } from "./signing-keys";
  * and verifying a token costs no Durable Object call.
  */
 export interface KeyRing {
+  /** The kid that signs access tokens now (ES256). */
   kid: string;
-  signingKey: CryptoKey;
-  verificationKeys: ReadonlyMap<string, CryptoKey>;
+  /** The key that signs now, per algorithm. */
+  signing: Record<SigningAlg, { kid: string; key: CryptoKey }>;
+  /** Every published key, by kid, with the one algorithm it verifies. */
+  verificationKeys: ReadonlyMap<string, { alg: SigningAlg; key: CryptoKey }>;
   jwks: { keys: JWK[] };
   validUntil: number;
 }
@@ -21,16 +24,29 @@ let lastForcedRefresh = 0;
 
 const stub = (env: Env) => env.SIGNING_KEYS.getByName("signing-keys");
 
+const isSigningAlg = (alg: unknown): alg is SigningAlg =>
+  (SIGNING_ALGS as readonly unknown[]).includes(alg);
+
 async function load(env: Env, config: ProviderConfig, rotate = false): Promise<KeyRing> {
   const policy = { rotationSeconds: config.signingKeyRotationSeconds };
   const view = rotate ? await stub(env).rotateNow(policy) : await stub(env).keySet(policy);
-  const verificationKeys = new Map<string, CryptoKey>();
+  const verificationKeys = new Map<string, { alg: SigningAlg; key: CryptoKey }>();
   for (const jwk of view.published) {
-    verificationKeys.set(jwk.kid as string, (await importJWK(jwk, SIGNING_ALG)) as CryptoKey);
+    const alg = jwk.alg ?? "ES256";
+    if (!isSigningAlg(alg)) continue;
+    verificationKeys.set(jwk.kid as string, {
+      alg,
+      key: (await importJWK(jwk, alg)) as CryptoKey,
+    });
+  }
+  const signing = {} as KeyRing["signing"];
+  for (const alg of SIGNING_ALGS) {
+    const active = view.active[alg];
+    signing[alg] = { kid: active.kid, key: (await importJWK(active.privateJwk, alg)) as CryptoKey };
   }
   return {
-    kid: view.active.kid,
-    signingKey: (await importJWK(view.active.privateJwk, SIGNING_ALG)) as CryptoKey,
+    kid: signing[ACCESS_TOKEN_ALG].kid,
+    signing,
     verificationKeys,
     jwks: { keys: view.published },
     validUntil: view.validUntil,
@@ -65,7 +81,7 @@ export async function verificationKey(
   env: Env,
   config: ProviderConfig,
   kid: string,
-): Promise<CryptoKey | undefined> {
+): Promise<{ alg: SigningAlg; key: CryptoKey } | undefined> {
   const ring = await keyRing(env, config);
   const known = ring.verificationKeys.get(kid);
   if (known) return known;

@@ -8,7 +8,10 @@ import { serverKeys } from "../server-keys";
 
 /**
  * The signing keys, generated and kept by the service itself (one instance,
- * named "signing-keys"). ES256 keys rotate on a schedule:
+ * named "signing-keys"): a line of ES256 keys (access tokens, and ID tokens
+ * for clients that ask for ES256) and a line of RS256 keys (ID tokens: OIDC
+ * Core §15.1 makes RS256 mandatory to support). Each line rotates on a
+ * schedule:
  *
  *   created (published) ──▶ active ──(the next key activates)──▶ superseded ──(retention)──▶ gone
  *
@@ -21,10 +24,15 @@ import { serverKeys } from "../server-keys";
  * clear in storage.
  */
 
-export const SIGNING_ALG = "ES256";
+/** Access tokens are always ES256; ID tokens are RS256 (the interoperable default) or ES256. */
+export const SIGNING_ALGS = ["ES256", "RS256"] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+export const ACCESS_TOKEN_ALG: SigningAlg = "ES256";
 
 interface StoredKey {
   kid: string;
+  /** Keys stored before RS256 existed have none: they are ES256. */
+  alg?: SigningAlg;
   /** The private JWK, AES-GCM-sealed under the server's key-wrapping key. */
   sealedPrivate: string;
   publicJwk: JWK;
@@ -32,13 +40,16 @@ interface StoredKey {
   activatesAt: number;
 }
 
+const algOf = (key: StoredKey): SigningAlg => key.alg ?? "ES256";
+
 export interface KeyPolicy {
   rotationSeconds: number;
 }
 
 export interface KeySetView {
-  active: { kid: string; privateJwk: JWK };
-  /** Every key a live token may be signed with, plus the next one. */
+  /** The key that signs now, per algorithm. */
+  active: Record<SigningAlg, { kid: string; privateJwk: JWK }>;
+  /** Every key a live token may be signed with, plus the next ones. */
   published: JWK[];
   /** The Worker may use this view until then. */
   validUntil: number;
@@ -48,6 +59,13 @@ export interface KeySetView {
 export const KEY_RETENTION_SECONDS =
   Math.max(LIMITS.maxAccessTokenLifetime, LIMITS.maxIdTokenLifetime) + 3600;
 const VIEW_TTL_SECONDS = 300;
+
+/**
+ * Each algorithm has its own line of keys in the one stored list, in the
+ * order they activate: the line's active key is its last one that has
+ * activated, its next key the one after.
+ */
+const line = (keys: StoredKey[], alg: SigningAlg) => keys.filter((k) => algOf(k) === alg);
 
 export class SigningKeys extends DurableObject<Env> {
   private load(): StoredKey[] {
@@ -65,15 +83,15 @@ export class SigningKeys extends DurableObject<Env> {
   }
 
   /**
-   * Starts signing with the next key at once (for example after a suspected
-   * compromise of the current one): the key that was published ahead for the
-   * schedule, so caches already have it; a new next key is published.
+   * Starts signing with the next keys at once (for example after a suspected
+   * compromise of the current ones): the keys that were published ahead for
+   * the schedule, so caches already have them; new next keys are published.
    */
   async rotateNow(policy: KeyPolicy): Promise<KeySetView> {
     const now = nowSeconds();
     await this.ctx.blockConcurrencyWhile(async () => {
       await this.maintain(now, policy);
-      this.promoteNext(now);
+      for (const alg of SIGNING_ALGS) this.promoteNext(now, alg);
       await this.maintain(now, policy);
     });
     return this.view(this.load(), now);
@@ -83,14 +101,16 @@ export class SigningKeys extends DurableObject<Env> {
    * Takes a key out at once: out of the JWKS and so out of every verification
    * (each isolate's copy follows within its view's lifetime, at most five
    * minutes; the isolate that revoked it at once). If it was signing, the next
-   * key takes over first. False for a kid it does not hold.
+   * key of its algorithm takes over first. False for a kid it does not hold.
    */
   async revoke(kid: string, policy: KeyPolicy): Promise<boolean> {
     const now = nowSeconds();
     return this.ctx.blockConcurrencyWhile(async () => {
       await this.maintain(now, policy);
-      if (!this.load().some((k) => k.kid === kid)) return false;
-      if (this.activeKey(this.load(), now)?.kid === kid) this.promoteNext(now);
+      const key = this.load().find((k) => k.kid === kid);
+      if (!key) return false;
+      const alg = algOf(key);
+      if (this.activeKey(this.load(), now, alg)?.kid === kid) this.promoteNext(now, alg);
       this.ctx.storage.kv.put(
         "keys",
         this.load().filter((k) => k.kid !== kid),
@@ -100,92 +120,117 @@ export class SigningKeys extends DurableObject<Env> {
     });
   }
 
-  /**
-   * Keys are appended in the order they activate (the next key after the
-   * active one), so list order settles ties between keys activated within the
-   * same second.
-   */
-  private activeKey(keys: StoredKey[], now: number): StoredKey | undefined {
-    return keys.findLast((k) => k.activatesAt <= now);
+  private activeKey(keys: StoredKey[], now: number, alg: SigningAlg): StoredKey | undefined {
+    return line(keys, alg).findLast((k) => k.activatesAt <= now);
   }
 
   private needsMaintenance(keys: StoredKey[], now: number): boolean {
-    if (!this.activeKey(keys, now)) return true;
     if (keys.some((k) => k.sealedPrivate === undefined)) return true; // stored in clear before
-
-    if (!keys.some((k) => k.activatesAt > now)) return true;
-    return keys.some((_, i) => this.supersededAt(keys, i) + KEY_RETENTION_SECONDS < now);
+    for (const alg of SIGNING_ALGS) {
+      const own = line(keys, alg);
+      if (!this.activeKey(keys, now, alg)) return true;
+      if (!own.some((k) => k.activatesAt > now)) return true;
+      if (own.some((_, i) => supersededAt(own, i) + KEY_RETENTION_SECONDS < now)) return true;
+    }
+    return false;
   }
 
-  /** When the key at `index` stopped signing: when the next one activated (or never, yet). */
-  private supersededAt(keys: StoredKey[], index: number): number {
-    return keys[index + 1]?.activatesAt ?? Number.POSITIVE_INFINITY;
-  }
-
-  /** The published next key activates now (it is last in the list). */
-  private promoteNext(now: number): void {
+  /** The algorithm's published next key activates now (it is the last of its line). */
+  private promoteNext(now: number, alg: SigningAlg): void {
     const keys = this.load();
-    const next = keys.at(-1);
+    const next = line(keys, alg).at(-1);
     if (next && next.activatesAt > now) {
       next.activatesAt = now;
       this.ctx.storage.kv.put("keys", keys);
     }
   }
 
-  /** An active key (generated now only on the very first use), a published next key, retention. */
+  /** Per algorithm: an active key (generated now only on its first use), a next key, retention. */
   private async maintain(now: number, policy: KeyPolicy): Promise<void> {
     const wrap = (await serverKeys(this.env)).signingKeyWrap;
-    let keys = this.load();
-    for (const key of keys as (StoredKey & { privateJwk?: JWK })[]) {
+    const stored = this.load();
+    for (const key of stored as (StoredKey & { privateJwk?: JWK })[]) {
       // A key stored in clear by an earlier version is wrapped now.
       if (key.sealedPrivate === undefined && key.privateJwk) {
         key.sealedPrivate = await seal(key.privateJwk, wrap);
         delete key.privateJwk;
       }
     }
-    let active = this.activeKey(keys, now);
-    if (!active) {
-      keys = keys.filter((k) => k.activatesAt <= now);
-      active = await generate(now, now, wrap);
-      keys.push(active);
+    const kept: StoredKey[] = [];
+    for (const alg of SIGNING_ALGS) {
+      let own = line(stored, alg);
+      let active = this.activeKey(own, now, alg);
+      if (!active) {
+        own = own.filter((k) => k.activatesAt <= now);
+        active = await generate(now, now, wrap, alg);
+        own.push(active);
+      }
+      if (!own.some((k) => k.activatesAt > now)) {
+        const activatesAt = Math.max(now + 1, active.activatesAt + policy.rotationSeconds);
+        own.push(await generate(now, activatesAt, wrap, alg));
+      }
+      const all = own;
+      kept.push(...all.filter((_, i) => supersededAt(all, i) + KEY_RETENTION_SECONDS >= now));
     }
-    if (!keys.some((k) => k.activatesAt > now)) {
-      keys.push(
-        await generate(now, Math.max(now + 1, active.activatesAt + policy.rotationSeconds), wrap),
-      );
-    }
-    const all = keys;
-    keys = all.filter((_, i) => this.supersededAt(all, i) + KEY_RETENTION_SECONDS >= now);
-    this.ctx.storage.kv.put("keys", keys);
+    this.ctx.storage.kv.put("keys", kept);
   }
 
   private async view(keys: StoredKey[], now: number): Promise<KeySetView> {
-    const active = this.activeKey(keys, now);
-    if (!active) throw new Error("signing key maintenance left no active key");
     const wrap = (await serverKeys(this.env)).signingKeyWrap;
+    const active = {} as KeySetView["active"];
+    for (const alg of SIGNING_ALGS) {
+      const key = this.activeKey(keys, now, alg);
+      if (!key) throw new Error("signing key maintenance left no active key");
+      active[alg] = { kid: key.kid, privateJwk: await unseal(key.sealedPrivate, wrap) };
+    }
     const next = keys.filter((k) => k.activatesAt > now).map((k) => k.activatesAt);
     return {
-      active: { kid: active.kid, privateJwk: await unseal(active.sealedPrivate, wrap) },
+      active,
       published: keys.map((k) => k.publicJwk),
       validUntil: Math.min(now + VIEW_TTL_SECONDS, ...next),
     };
   }
 }
 
-async function generate(now: number, activatesAt: number, wrap: CryptoKey): Promise<StoredKey> {
-  const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+/** When the key at `index` of its line stopped signing: when the next one activated (or never, yet). */
+function supersededAt(own: StoredKey[], index: number): number {
+  return own[index + 1]?.activatesAt ?? Number.POSITIVE_INFINITY;
+}
+
+const GENERATION: Record<SigningAlg, Parameters<typeof crypto.subtle.generateKey>[0]> = {
+  ES256: { name: "ECDSA", namedCurve: "P-256" },
+  RS256: {
+    name: "RSASSA-PKCS1-v1_5",
+    modulusLength: 2048,
+    publicExponent: new Uint8Array([1, 0, 1]),
+    hash: "SHA-256",
+  },
+};
+
+async function generate(
+  now: number,
+  activatesAt: number,
+  wrap: CryptoKey,
+  alg: SigningAlg,
+): Promise<StoredKey> {
+  const pair = (await crypto.subtle.generateKey(GENERATION[alg], true, [
     "sign",
     "verify",
   ])) as CryptoKeyPair;
   const privateJwk = (await crypto.subtle.exportKey("jwk", pair.privateKey)) as JWK;
   const publicJwk = (await crypto.subtle.exportKey("jwk", pair.publicKey)) as JWK;
   const kid = await calculateJwkThumbprint(publicJwk);
-  audit("signing_key.created", { kid, activatesAt });
-  const meta = { kid, alg: SIGNING_ALG, use: "sig" };
+  audit("signing_key.created", { kid, alg, activatesAt });
+  const meta = { kid, alg, use: "sig" };
+  const publicMembers =
+    publicJwk.kty === "RSA"
+      ? { kty: publicJwk.kty, n: publicJwk.n, e: publicJwk.e }
+      : { kty: publicJwk.kty, crv: publicJwk.crv, x: publicJwk.x, y: publicJwk.y };
   return {
     kid,
+    alg,
     sealedPrivate: await seal({ ...privateJwk, ...meta, key_ops: ["sign"] }, wrap),
-    publicJwk: { kty: publicJwk.kty, crv: publicJwk.crv, x: publicJwk.x, y: publicJwk.y, ...meta },
+    publicJwk: { ...publicMembers, ...meta },
     createdAt: now,
     activatesAt,
   };

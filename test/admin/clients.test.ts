@@ -395,6 +395,11 @@ describe("validation errors: 400 invalid_request naming the field", () => {
       "jwks.keys[0].kty",
     ],
     [
+      "an ID token algorithm the provider does not sign with",
+      { ...minimal, id_token_signed_response_alg: "HS256" },
+      "id_token_signed_response_alg",
+    ],
+    [
       "a JWK with a nested member",
       {
         ...minimal,

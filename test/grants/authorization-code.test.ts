@@ -72,6 +72,28 @@ describe("redeeming a code (RFC 6749 §4.1.3, OIDC Core §3.1.3.3)", () => {
     expect(tokens.id_token).toBeTruthy();
   });
 
+  it("signs ID tokens with the client's id_token_signed_response_alg: ES256 on request, RS256 by default", async () => {
+    const jwks = createLocalJWKSet(await (await call("/jwks")).json<JSONWebKeySet>());
+    for (const [alg, fields] of [
+      ["ES256", { id_token_signed_response_alg: "ES256" }],
+      ["RS256", {}],
+    ] as const) {
+      const client = await registerClient({ consent: "implicit", ...fields });
+      expect(client).toMatchObject({ id_token_signed_response_alg: alg });
+      const user = await registerUser();
+      const { code, verifier } = await authorizationCode(client, user);
+      const tokens = await redeemOk(client, code, verifier);
+      const { protectedHeader } = await jwtVerify(tokens.id_token as string, jwks, {
+        issuer: ISSUER,
+        audience: client.client_id,
+        algorithms: [alg],
+      });
+      expect(protectedHeader.alg).toBe(alg);
+      // Access tokens stay ES256 whatever the ID token's algorithm.
+      expect(decodeProtectedHeader(tokens.access_token).alg).toBe("ES256");
+    }
+  });
+
   it("signs an ID token with iss, sub, aud, exp, iat, auth_time, nonce and a correct at_hash", async () => {
     const { client, user } = await setup();
     const nonce = "n-0S6_WzA2Mj";
@@ -83,7 +105,8 @@ describe("redeeming a code (RFC 6749 §4.1.3, OIDC Core §3.1.3.3)", () => {
     const { payload, protectedHeader } = await jwtVerify(
       tokens.id_token as string,
       createLocalJWKSet(jwks),
-      { issuer: ISSUER, audience: client.client_id, algorithms: ["ES256"] },
+      // OIDC Core §15.1: RS256, the default for a client that names no algorithm.
+      { issuer: ISSUER, audience: client.client_id, algorithms: ["RS256"] },
     );
     expect(protectedHeader.kid).toBeTruthy();
     expect(payload.sub).toBe(user.id);

@@ -275,9 +275,9 @@ export async function signedWithServerKey(
   const view = await env.SIGNING_KEYS.getByName("signing-keys").keySet({
     rotationSeconds: SIGNING_KEY_ROTATION_SECONDS,
   });
-  const key = await importJWK(view.active.privateJwk, "ES256");
+  const key = await importJWK(view.active.ES256.privateJwk, "ES256");
   return new SignJWT(claims)
-    .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: view.active.kid, ...header })
+    .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: view.active.ES256.kid, ...header })
     .sign(key);
 }
 
