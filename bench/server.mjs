@@ -90,6 +90,8 @@ export async function startWorker(root, scriptPath, stateDir, { inspectorPort } 
       ISSUER,
       ADMIN_TOKEN,
       SERVER_SECRET,
+      // The code-flow cells sign in far more often than a person would.
+      RATE_LIMITS: "off",
       ...(hasBenchEntry(root) ? {} : { BENCH_ROUTES: "true" }),
     },
     kvNamespaces: Object.fromEntries(

@@ -31,6 +31,8 @@ export interface ProviderConfig {
   signingKeyRotationSeconds: number;
   /** A password set through the admin API revokes the user's grants too. */
   revokeGrantsOnPasswordChange: boolean;
+  /** Sign-in and failed client-authentication rate limits (README, "Rate limits"). */
+  rateLimits: boolean;
 }
 
 /** Upper bounds that keep key retention and revocation-list TTLs finite. */
@@ -76,6 +78,14 @@ function flag(env: Env, name: VarName, fallback: boolean): boolean {
   if (raw === "true") return true;
   if (raw === "false") return false;
   throw configError(name, 'must be "true" or "false"');
+}
+
+function onOff(env: Env, name: VarName, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "on") return true;
+  if (raw === "off") return false;
+  throw configError(name, 'must be "on" or "off"');
 }
 
 export function isDevelopment(env: Env): boolean {
@@ -194,6 +204,7 @@ export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
       },
       signingKeyRotationSeconds: seconds(env, "SIGNING_KEY_ROTATION_DAYS", 30, 365, 1) * 86_400,
       revokeGrantsOnPasswordChange: flag(env, "REVOKE_GRANTS_ON_PASSWORD_CHANGE", true),
+      rateLimits: onOff(env, "RATE_LIMITS", true),
     };
     cache.set(env, base);
   }

@@ -7,6 +7,7 @@ import { invalidRequest, OAuthError } from "../errors";
 import type { AppContext, AppEnv } from "../http/context";
 import { endpoint } from "../http/endpoint";
 import { mediaType, readForm, readLimitedText } from "../http/form";
+import { clientAddress, signInAllowed } from "../http/rate-limits";
 import { randomBytes, toHex } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
 import { logError } from "../log";
@@ -14,7 +15,7 @@ import { Params } from "../params";
 import { PATHS } from "../paths";
 import { readSession, writeSession } from "../sessions/login-session";
 import { normalizeUsername, USERNAME } from "../users/model";
-import { usernameObject } from "../users/username";
+import { addressKey, usernameObject } from "../users/username";
 import { stillAllowed, validateAuthorizationRequest } from "./authorization-request";
 import { consentScopes, continueAuthorization, redirectError, renderLogin } from "./flow";
 import { csrfValid, openInteraction } from "./interaction";
@@ -121,8 +122,13 @@ async function login(c: AppContext): Promise<Response> {
     renderLogin(c, client, request, { error, status, ...(username ? { username } : {}) });
   if (!username || !password) return again("Enter your username and password.", 400);
   if (!USERNAME.test(username)) return again("The username or password is incorrect.", 401);
+  // Before any object or password hash is touched (README, "Rate limits").
+  if (!(await signInAllowed(c))) {
+    return again("Too many sign-in attempts from your network. Wait a minute and try again.", 429);
+  }
 
-  const result = await (await usernameObject(c.env, username)).login(password);
+  const from = await addressKey(c.env, clientAddress(c.req.raw));
+  const result = await (await usernameObject(c.env, username)).login(password, from);
   if (!result.ok) {
     switch (result.reason) {
       case "locked":

@@ -2,10 +2,12 @@ import { createMiddleware } from "hono/factory";
 import { authenticateClient as verifyClient } from "../clients/authentication";
 import type { ClientRecord } from "../clients/model";
 import { LIMITS } from "../config";
+import { OAuthError } from "../errors";
 import type { Params } from "../params";
 import { type ClientEndpoint, PATHS } from "../paths";
 import type { StepEnv } from "./context";
 import { readForm } from "./form";
+import { clientAuthBlocked, noteClientAuthFailure, tooManyFailures } from "./rate-limits";
 
 /**
  * The steps the OAuth endpoints share, as middleware factories (node-oidc-
@@ -31,14 +33,23 @@ export const parseForm = () =>
 export const authenticateClient = (endpoint: ClientEndpoint) =>
   createMiddleware<StepEnv<WithClient>>(async (c, next) => {
     const config = c.get("config");
-    const client = await verifyClient({
-      endpoint,
-      env: c.env,
-      config,
-      request: c.req.raw,
-      params: c.get("params"),
-      endpointUrl: `${config.issuer}${PATHS[endpoint]}`,
-    });
+    if (clientAuthBlocked(c)) throw tooManyFailures();
+    let client: ClientRecord;
+    try {
+      client = await verifyClient({
+        endpoint,
+        env: c.env,
+        config,
+        request: c.req.raw,
+        params: c.get("params"),
+        endpointUrl: `${config.issuer}${PATHS[endpoint]}`,
+      });
+    } catch (error) {
+      if (error instanceof OAuthError && error.code === "invalid_client") {
+        if (await noteClientAuthFailure(c)) throw tooManyFailures();
+      }
+      throw error;
+    }
     c.set("client", client);
     await next();
   });

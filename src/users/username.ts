@@ -11,9 +11,12 @@ import type { PasswordCheck } from "./user";
  * treats names with and without an account alike, so the lock-out reveals
  * nothing about which names exist.
  *
- * Lock-out: after 5 failures in a row, each further failure locks the name
- * for 30 s, doubling up to 15 min; a success, or an hour without failures,
- * resets the count. Every attempt is counted before its password is checked,
+ * Lock-out: after 5 failures in a row from one address, each further failure
+ * locks the name for that address for 30 s, doubling up to 15 min; a success,
+ * or an hour without failures, resets the count. Counting per address means a
+ * stranger's guesses cannot keep the owner out (they lock only themselves
+ * out), while the per-address sign-in rate limit bounds how many guesses any
+ * one address makes. Every attempt is counted before its password is checked,
  * so parallel guesses cannot slip through while a hash is being computed.
  */
 
@@ -21,6 +24,8 @@ export const FREE_ATTEMPTS = 5;
 const BASE_LOCK_MS = 30_000;
 const MAX_LOCK_MS = 15 * 60_000;
 const RESET_AFTER_MS = 60 * 60_000;
+/** One failure counter per (name, address key): `attempts:<address key>`. */
+const ATTEMPTS = "attempts:";
 
 interface Attempts {
   failures: number;
@@ -48,6 +53,17 @@ export async function usernameObject(env: Env, username: string) {
   return env.USERNAME.getByName(toHex(mac));
 }
 
+/**
+ * Where a sign-in comes from, as the lock-out counts it: an HMAC of the client
+ * address (no address is stored), so failures from one address lock that
+ * address out of the name, and the owner elsewhere can still sign in.
+ */
+export async function addressKey(env: Env, address: string): Promise<string> {
+  const key = (await serverKeys(env)).usernameIndex;
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(`address:${address}`)));
+  return toHex(mac.slice(0, 16));
+}
+
 export class Username extends DurableObject<Env> {
   owner(): string | undefined {
     return this.ctx.storage.kv.get<string>("sub");
@@ -72,9 +88,10 @@ export class Username extends DurableObject<Env> {
     return sub ? { sub } : { account: "none" };
   }
 
-  async login(password: string): Promise<LoginResult> {
+  async login(password: string, from: string): Promise<LoginResult> {
+    const key = `${ATTEMPTS}${from}`;
     const now = Date.now();
-    let attempts = this.ctx.storage.kv.get<Attempts>("attempts");
+    let attempts = this.ctx.storage.kv.get<Attempts>(key);
     if (attempts && now - attempts.lastFailureAt > RESET_AFTER_MS) attempts = undefined;
     if (attempts && attempts.lockedUntil > now) {
       audit("user.login_failed", { reason: "locked", ...this.who() });
@@ -90,7 +107,7 @@ export class Username extends DurableObject<Env> {
       lastFailureAt: now,
       lockedUntil: now + lockDuration(failures),
     };
-    this.ctx.storage.kv.put("attempts", reserved);
+    this.ctx.storage.kv.put(key, reserved);
     void this.ctx.storage.setAlarm(now + RESET_AFTER_MS + 1000);
 
     const sub = this.owner();
@@ -98,7 +115,7 @@ export class Username extends DurableObject<Env> {
     if (sub) result = await this.env.USER.getByName(sub).checkPassword(password);
     else await burnPasswordCheck(password); // the same work as a wrong password
     if (result.ok) {
-      this.ctx.storage.kv.delete("attempts");
+      this.ctx.storage.kv.delete(key);
     } else {
       audit("user.login_failed", { reason: result.reason, failures, ...this.who() });
       if (reserved.lockedUntil > now) securityEvent("user.locked_out", { failures, ...this.who() });
@@ -107,13 +124,16 @@ export class Username extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const attempts = this.ctx.storage.kv.get<Attempts>("attempts");
     const now = Date.now();
-    if (attempts && now - attempts.lastFailureAt <= RESET_AFTER_MS) {
-      await this.ctx.storage.setAlarm(attempts.lastFailureAt + RESET_AFTER_MS + 1000);
+    let next = Number.POSITIVE_INFINITY;
+    for (const [key, attempts] of this.ctx.storage.kv.list<Attempts>({ prefix: ATTEMPTS })) {
+      if (now - attempts.lastFailureAt > RESET_AFTER_MS) this.ctx.storage.kv.delete(key);
+      else next = Math.min(next, attempts.lastFailureAt + RESET_AFTER_MS + 1000);
+    }
+    if (next !== Number.POSITIVE_INFINITY) {
+      await this.ctx.storage.setAlarm(next);
       return;
     }
-    this.ctx.storage.kv.delete("attempts");
     if (!this.owner()) await this.ctx.storage.deleteAll();
   }
 }

@@ -1,6 +1,6 @@
 import { expect } from "vitest";
 import { REDIRECT_URI, type RegisteredClient, type TestUser, tokenRequest } from "./fixtures";
-import { call, ISSUER } from "./http";
+import { call, fetchWith, ISSUER } from "./http";
 
 /**
  * A small browser: keeps cookies, follows nothing by itself, reads forms out
@@ -9,11 +9,23 @@ import { call, ISSUER } from "./http";
 export class Browser {
   private readonly cookies = new Map<string, string>();
 
+  /** `overrides`: env values for this browser's requests (e.g. RATE_LIMITS), and its headers. */
+  constructor(
+    private readonly overrides?: {
+      env?: Partial<Cloudflare.Env>;
+      headers?: Record<string, string>;
+    },
+  ) {}
+
   async request(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.cookies.size)
       headers.set("Cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
-    const res = await call(path, { ...init, headers, redirect: "manual" });
+    for (const [name, value] of Object.entries(this.overrides?.headers ?? {}))
+      headers.set(name, value);
+    const res = this.overrides?.env
+      ? await fetchWith(this.overrides.env, path, { ...init, headers, redirect: "manual" })
+      : await call(path, { ...init, headers, redirect: "manual" });
     for (const line of res.headers.getSetCookie()) {
       const [pair, ...attributes] = line.split(";");
       const [name, ...value] = (pair ?? "").split("=");

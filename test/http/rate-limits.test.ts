@@ -1,0 +1,107 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { usernameObject } from "../../src/users/username";
+import { loginPage } from "../support/authorize";
+import { Browser } from "../support/browser";
+import { registerClient, registerUser } from "../support/fixtures";
+import { basic, fetchWith, formBody } from "../support/http";
+
+/**
+ * Rate limits per client address (src/http/rate-limits.ts), with the real
+ * Workers Rate Limiting bindings of wrangler.toml (10 sign-ins and 20 failed
+ * client authentications a minute per address). The suite runs with
+ * RATE_LIMITS=off; these tests turn it on, each from addresses of its own.
+ */
+
+const ON = { RATE_LIMITS: "on" };
+let addresses = 0;
+const newAddress = () => `203.0.113.${++addresses}`;
+
+/** A browser that signs in from `address`, with the rate limits on. */
+const browserAt = (address: string) =>
+  new Browser({ env: ON, headers: { "CF-Connecting-IP": address } });
+
+describe("sign-in attempts per client address", () => {
+  it("the 11th attempt in a minute is refused with 429, before any username object is touched", async () => {
+    const client = await registerClient();
+    const user = await registerUser();
+    const { browser, html } = await loginPage(client, {}, browserAt(newAddress()));
+    // Ten names, one try each: the lock-out (5 per name) plays no part.
+    for (let i = 0; i < 10; i++) {
+      const username = i === 0 ? user.username : `someone-${i}-${crypto.randomUUID().slice(0, 6)}`;
+      const res = await browser.submit(html, { username, password: `wrong-${i}-x` });
+      expect(res.status).toBe(401);
+    }
+    const fresh = `never-seen-${crypto.randomUUID().slice(0, 8)}`;
+    const refused = await browser.submit(html, { username: fresh, password: "whatever-123" });
+    expect(refused.status).toBe(429);
+    expect(await refused.text()).toContain("Too many sign-in attempts");
+    const touched = await runInDurableObject(await usernameObject(env, fresh), (_i, state) => [
+      ...state.storage.kv.list(),
+    ]);
+    expect(touched).toEqual([]);
+  });
+
+  it("another address is not held back, and the owner is never locked out by a stranger's guesses", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const user = await registerUser();
+    // A stranger locks the name out for their own address...
+    const stranger = await loginPage(client, {}, browserAt(newAddress()));
+    for (let i = 0; i < 6; i++)
+      await stranger.browser.submit(stranger.html, {
+        username: user.username,
+        password: `x-${i}-wrong`,
+      });
+    const locked = await stranger.browser.submit(stranger.html, {
+      username: user.username,
+      password: user.password,
+    });
+    expect(locked.status).toBe(429);
+    // ...and the owner, elsewhere, signs in at once.
+    const owner = await loginPage(client, {}, browserAt(newAddress()));
+    const res = await owner.browser.submit(owner.html, {
+      username: user.username,
+      password: user.password,
+    });
+    expect(res.status).toBe(303);
+    expect(owner.browser.hasCookie("__Host-ets_session")).toBe(true);
+  });
+});
+
+describe("failed client authentications per client address (/token, /revoke, /introspect)", () => {
+  const tokenFrom = (address: string, authorization: string) =>
+    fetchWith(ON, "/token", {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        Authorization: authorization,
+        "CF-Connecting-IP": address,
+      },
+      body: formBody({ grant_type: "client_credentials" }),
+    });
+
+  it("after 20 failures in a minute the address gets 429, even with the right secret", async () => {
+    const client = await registerClient({ grant_types: ["client_credentials"], redirect_uris: [] });
+    const secret = client.client_secret as string;
+    const attacker = newAddress();
+    for (let i = 0; i < 20; i++) {
+      expect((await tokenFrom(attacker, basic(client.client_id, `${secret}x`))).status).toBe(401);
+    }
+    const over = await tokenFrom(attacker, basic(client.client_id, `${secret}x`));
+    expect(over.status).toBe(429);
+    expect(over.headers.get("retry-after")).toBe("60");
+    expect((await tokenFrom(attacker, basic(client.client_id, secret))).status).toBe(429);
+    // The same client from its own address is unaffected.
+    expect((await tokenFrom(newAddress(), basic(client.client_id, secret))).status).toBe(200);
+  });
+
+  it("never counts successful requests: a busy client is never slowed down", async () => {
+    const client = await registerClient({ grant_types: ["client_credentials"], redirect_uris: [] });
+    const busy = newAddress();
+    for (let i = 0; i < 40; i++) {
+      const res = await tokenFrom(busy, basic(client.client_id, client.client_secret as string));
+      expect(res.status).toBe(200);
+    }
+  });
+});
