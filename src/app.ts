@@ -34,6 +34,8 @@ export function createApp(): Hono<AppEnv> {
     secureHeaders({
       xFrameOptions: "DENY",
       crossOriginResourcePolicy: false,
+      // Popup sign-in (oidc-client-ts, MSAL) needs window.opener on our pages.
+      crossOriginOpenerPolicy: false,
       strictTransportSecurity: "max-age=31536000; includeSubDomains",
     }),
   );

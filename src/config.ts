@@ -96,6 +96,15 @@ export function isDevelopment(env: Env): boolean {
 const checkedIssuers = new WeakMap<Env, string>();
 
 function issuerOf(env: Env, requestUrl: string): string {
+  // Development answers on this machine only, whatever ISSUER says: elsewhere a
+  // Host header would reach the well-known development secrets and admin token.
+  if (isDevelopment(env) && !isLoopbackUrl(requestUrl)) {
+    throw new OAuthError(
+      "invalid_request",
+      "In development the service answers on a loopback address only (localhost, 127.0.0.1, [::1]).",
+      { status: 421 },
+    );
+  }
   const known = checkedIssuers.get(env);
   if (known) return known;
   const configured = env.ISSUER?.trim();
@@ -109,26 +118,24 @@ function issuerOf(env: Env, requestUrl: string): string {
       url = undefined;
     }
     const https = url?.protocol === "https:" || (isDevelopment(env) && url?.protocol === "http:");
-    if (!url || !https || url.search || url.hash || configured.includes("#")) {
+    if (
+      !url ||
+      !https ||
+      url.search ||
+      url.hash ||
+      url.username ||
+      url.password ||
+      /[?#]/.test(configured)
+    ) {
       throw configError("ISSUER", "must be an https URL with no query or fragment");
     }
     const issuer = configured.replace(/\/+$/, "");
     checkedIssuers.set(env, issuer);
     return issuer;
   }
-  // The request origin is trusted only in development, and only on this
-  // machine: elsewhere a Host header would choose the issuer of the tokens we
-  // sign (and reach the well-known development admin token).
-  if (isDevelopment(env)) {
-    if (!isLoopbackUrl(requestUrl)) {
-      throw new OAuthError(
-        "invalid_request",
-        "In development the service answers on a loopback address only (localhost, 127.0.0.1, [::1]).",
-        { status: 421 },
-      );
-    }
-    return new URL(requestUrl).origin;
-  }
+  // The request origin is trusted only in development (checked above to be
+  // this machine): in production a Host header would choose the issuer.
+  if (isDevelopment(env)) return new URL(requestUrl).origin;
   throw configError("ISSUER", "is not set");
 }
 

@@ -79,8 +79,10 @@ describe("security headers on every response (hono's secure-headers)", () => {
       expect(res.headers.get("x-content-type-options")).toBe("nosniff");
       expect(res.headers.get("strict-transport-security")).toMatch(/^max-age=\d+/);
       expect(res.headers.get("x-frame-options")).toBe("DENY");
-      // Browser apps of other origins read these: no Cross-Origin-Resource-Policy.
+      // Browser apps of other origins read these: no Cross-Origin-Resource-Policy;
+      // popup sign-in needs window.opener: no Cross-Origin-Opener-Policy.
       expect(res.headers.get("cross-origin-resource-policy")).toBeNull();
+      expect(res.headers.get("cross-origin-opener-policy")).toBeNull();
     }
   });
 

@@ -55,7 +55,7 @@ export interface ClientRecord {
   consent: "required" | "implicit";
   /** A resource server may introspect any client's tokens (RFC 7662 §4). */
   resource_server: boolean;
-  /** Absent in records made before it existed: RS256. */
+  /** Absent in records made before it existed, whose ID tokens were ES256: they stay so. */
   id_token_signed_response_alg?: IdTokenAlg;
   created_at: number;
   updated_at: number;

@@ -145,7 +145,7 @@ export function clientView(client: ClientRecord): ClientView {
     ...(client.credential.method === "private_key_jwt" ? { jwks: client.credential.jwks } : {}),
     consent: client.consent,
     resource_server: client.resource_server,
-    id_token_signed_response_alg: client.id_token_signed_response_alg ?? "RS256",
+    id_token_signed_response_alg: client.id_token_signed_response_alg ?? "ES256",
     created_at: client.created_at,
     updated_at: client.updated_at,
   };

@@ -41,6 +41,7 @@ async function seed(env: Env, origin: string, scopes: readonly string[]): Promis
     redirect_uris: [...new Set(redirectUris(origin))],
     scopes: [...scopes],
     refresh_token: {},
+    id_token_signed_response_alg: "RS256" as const,
     consent: "required" as const,
     resource_server: false,
     created_at: now,

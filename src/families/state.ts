@@ -201,14 +201,10 @@ export function refresh(
 
   const { presented } = input;
   const { current, previous } = chain;
-  const knownToken =
-    (presented.generation === current.generation && presented.hash === current.hash) ||
-    (previous !== undefined &&
-      presented.generation === previous.generation &&
-      presented.hash === previous.hash);
-  if (knownToken && input.scope?.some((s) => !state.grant.scope.includes(s))) {
-    return refuse(state, "scope_exceeded");
-  }
+  // Scope problems are answered only where a refresh would otherwise succeed
+  // (the current token, or the previous one within its grace window), so a
+  // copy of an older token learns nothing from them: it is reuse, below.
+  const exceeded = input.scope?.some((s) => !state.grant.scope.includes(s)) === true;
   // A refresh checks that the grant is still allowed: a token may carry only
   // scopes the client is registered for today. If none of the grant's is left,
   // a refresh that would succeed is refused instead, before anything rotates
@@ -223,6 +219,7 @@ export function refresh(
 
   if (presented.generation === current.generation) {
     if (presented.hash !== current.hash) return refuse(state, "unknown");
+    if (exceeded) return refuse(state, "scope_exceeded");
     if (withdrawn) return refuse(state, "scope_withdrawn");
     if (input.rotation.kind === "reuse") {
       return { state: used(state), result: { ok: true, outcome: "unchanged", grant: state.grant } };
@@ -253,6 +250,7 @@ export function refresh(
     presented.hash === previous.hash &&
     now - previous.rotatedAt < input.policy.graceSeconds * 1000
   ) {
+    if (exceeded) return refuse(state, "scope_exceeded");
     if (withdrawn) return refuse(state, "scope_withdrawn");
     return {
       state: used(state),

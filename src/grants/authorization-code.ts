@@ -5,7 +5,7 @@ import { invalidRequest } from "../errors";
 import { issueCode, redeemCode } from "../families/gateway";
 import { audit } from "../log";
 import { defineGrant } from "./grant";
-import { tokenResponse, tokenWindow } from "./response";
+import { readyToSign, tokenResponse, tokenWindow } from "./response";
 
 /**
  * The authorization code (RFC 6749 §4.1), both halves: issued when the
@@ -80,6 +80,7 @@ export const authorizationCodeGrant = defineGrant({
         "The code_verifier must be 43 to 128 characters of [A-Za-z0-9._~-] (RFC 7636 section 4.1).",
       );
     }
+    await readyToSign(env, config);
     const window = tokenWindow(client, config);
     const redeemed = await redeemCode(env, {
       code: params.code,

@@ -4,7 +4,7 @@ import { refreshFamily } from "../families/gateway";
 import { audit } from "../log";
 import { parseScope } from "../scope";
 import { defineGrant } from "./grant";
-import { tokenResponse, tokenWindow } from "./response";
+import { readyToSign, tokenResponse, tokenWindow } from "./response";
 
 /**
  * RFC 6749 §6, with rotation, reuse detection and a grace window (OAuth 2.1
@@ -24,6 +24,7 @@ export const refreshTokenGrant = defineGrant({
     const policy = refreshPolicy(client, config);
     if (!policy.issue) throw invalidGrant("Refresh tokens are turned off for this client.");
 
+    await readyToSign(env, config);
     const window = tokenWindow(client, config);
     const refreshed = await refreshFamily(env, {
       refreshToken: params.refresh_token,

@@ -4,6 +4,7 @@ import type { ProviderConfig } from "../config";
 import { nowSeconds } from "../lib/time";
 import { formatScope } from "../scope";
 import { issueAccessToken, issueIdToken } from "../tokens/issue";
+import { keyRing } from "../tokens/keyring";
 
 /** The successful token response of RFC 6749 §5.1 (and OIDC Core §3.1.3.3). */
 export interface TokenResponse {
@@ -19,6 +20,16 @@ export interface TokenResponse {
 export interface TokenWindow {
   iat: number;
   exp: number;
+}
+
+/**
+ * Gets the signing keys ready before the grant's family is called: once a
+ * code is redeemed or a refresh token rotated, what follows must not fail on
+ * anything that could have failed first (a client whose answer is lost would
+ * present its old token again, and without a grace window that is reuse).
+ */
+export async function readyToSign(env: Env, config: ProviderConfig): Promise<void> {
+  await keyRing(env, config);
 }
 
 export function tokenWindow(client: ClientRecord, config: ProviderConfig): TokenWindow {
@@ -76,7 +87,7 @@ export async function tokenResponse(
       authTime: issuance.authTime,
       accessToken: accessToken.token,
       iat: window.iat,
-      alg: client.id_token_signed_response_alg ?? "RS256",
+      alg: client.id_token_signed_response_alg ?? "ES256",
       ...(issuance.nonce !== undefined ? { nonce: issuance.nonce } : {}),
     });
   }

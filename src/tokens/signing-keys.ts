@@ -59,6 +59,8 @@ export interface KeySetView {
 export const KEY_RETENTION_SECONDS =
   Math.max(LIMITS.maxAccessTokenLifetime, LIMITS.maxIdTokenLifetime) + 3600;
 const VIEW_TTL_SECONDS = 300;
+/** How long a next key is published before it may sign: half the period, at most a day. */
+const leadFor = (policy: KeyPolicy) => Math.min(86_400, Math.floor(policy.rotationSeconds / 2));
 
 /**
  * Each algorithm has its own line of keys in the one stored list, in the
@@ -166,7 +168,12 @@ export class SigningKeys extends DurableObject<Env> {
         own.push(active);
       }
       if (!own.some((k) => k.activatesAt > now)) {
-        const activatesAt = Math.max(now + 1, active.activatesAt + policy.rotationSeconds);
+        // Published at least `lead` before it signs, even when maintenance runs
+        // late (an idle deployment, a shortened period): caches must see it first.
+        const activatesAt = Math.max(
+          now + leadFor(policy),
+          active.activatesAt + policy.rotationSeconds,
+        );
         own.push(await generate(now, activatesAt, wrap, alg));
       }
       const all = own;

@@ -65,6 +65,12 @@ describe("the development seed", () => {
       );
       expect(admin.status).toBe(421);
     }
+    // With an ISSUER configured too: development still answers on loopback only.
+    const withIssuer = await fetchWith(
+      { ...DEVELOPMENT, ISSUER: "http://localhost:8787" },
+      new Request("http://evil.example.test/.well-known/openid-configuration"),
+    );
+    expect(withIssuer.status).toBe(421);
     for (const origin of ["http://127.0.0.1:8787", "http://[::1]:8787"]) {
       const res = await fetchWith(
         DEVELOPMENT,

@@ -516,6 +516,25 @@ describe("the token family state machine (examples)", () => {
     expect(step.state).toBe(state);
   });
 
+  it("treats an old token with an out-of-grant scope as reuse, telling its holder nothing about scope", () => {
+    const { state, first } = activeFamily(policy);
+    const one = rotate(state, first, T0 + 1_000, { generation: 1, hash: "h1" });
+    const step = refresh(
+      one.state as FamilyState,
+      {
+        clientId: CLIENT,
+        presented: first,
+        scope: ["email"],
+        clientScopes: GRANT.scope,
+        rotation: { kind: "rotate", successor: { generation: 1, hash: "hZ", sealed: "s" } },
+        policy,
+        accessTokenExpiresAt: T0,
+      },
+      T0 + 60_000,
+    );
+    expect(step.result).toEqual({ ok: false, reason: "reuse_detected" });
+  });
+
   it("refuses a wrong hash at the current generation as unknown, without revoking", () => {
     const { state } = activeFamily(policy);
     const step = rotate(state, { generation: 0, hash: "forged" }, T0, {

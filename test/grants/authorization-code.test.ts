@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import {
   createLocalJWKSet,
   decodeJwt,
@@ -92,6 +93,21 @@ describe("redeeming a code (RFC 6749 §4.1.3, OIDC Core §3.1.3.3)", () => {
       // Access tokens stay ES256 whatever the ID token's algorithm.
       expect(decodeProtectedHeader(tokens.access_token).alg).toBe("ES256");
     }
+  });
+
+  it("keeps ES256 ID tokens for a client registered before the setting existed (no field stored)", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const key = `client:${client.client_id}`;
+    const stored = (await env.CLIENTS.get<Record<string, unknown>>(key, "json")) as Record<
+      string,
+      unknown
+    >;
+    delete stored.id_token_signed_response_alg;
+    await env.CLIENTS.put(key, JSON.stringify(stored));
+    const user = await registerUser();
+    const { code, verifier } = await authorizationCode(client, user);
+    const tokens = await redeemOk(client, code, verifier);
+    expect(decodeProtectedHeader(tokens.id_token as string).alg).toBe("ES256");
   });
 
   it("signs an ID token with iss, sub, aud, exp, iat, auth_time, nonce and a correct at_hash", async () => {
