@@ -3,7 +3,7 @@ import { calculateJwkThumbprint, type JWK } from "jose";
 import { LIMITS } from "../config";
 import { concatBytes, fromBase64Url, randomBytes, toBase64Url, utf8 } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
-import { audit } from "../log";
+import { audit, logError } from "../log";
 import { serverKeys } from "../server-keys";
 
 /**
@@ -81,7 +81,34 @@ export class SigningKeys extends DurableObject<Env> {
       // cannot both decide to create one.
       await this.ctx.blockConcurrencyWhile(() => this.maintain(now, policy));
     }
-    return this.view(this.load(), now);
+    try {
+      return await this.view(this.load(), now);
+    } catch (error) {
+      if (!(error instanceof UnreadableKey)) throw error;
+      // SERVER_SECRET changed: the wrapped keys can no longer be read (and
+      // every token signed with them is as dead as the refresh tokens the old
+      // secret tagged). Drop them and start new lines, rather than failing on
+      // every request.
+      await this.ctx.blockConcurrencyWhile(() => this.dropUnreadable(now, policy));
+      return this.view(this.load(), now);
+    }
+  }
+
+  private async dropUnreadable(now: number, policy: KeyPolicy): Promise<void> {
+    const wrap = (await serverKeys(this.env)).signingKeyWrap;
+    const readable: StoredKey[] = [];
+    for (const key of this.load()) {
+      try {
+        await unseal(key.sealedPrivate, wrap);
+        readable.push(key);
+      } catch {
+        logError("signing_key_unreadable", new Error("a wrapped signing key does not open"), {
+          kid: key.kid,
+        });
+      }
+    }
+    this.ctx.storage.kv.put("keys", readable);
+    await this.maintain(now, policy);
   }
 
   /**
@@ -251,13 +278,21 @@ async function seal(jwk: JWK, key: CryptoKey): Promise<string> {
   return toBase64Url(concatBytes(iv, sealed));
 }
 
+/** A wrapped key that does not open under today's wrapping key (SERVER_SECRET changed). */
+class UnreadableKey extends Error {}
+
 async function unseal(sealed: string, key: CryptoKey): Promise<JWK> {
   const bytes = fromBase64Url(sealed);
-  if (!bytes) throw new Error("a stored signing key is not readable");
-  const plain = await crypto.subtle.decrypt(
-    { name: "AES-GCM", iv: bytes.slice(0, 12) },
-    key,
-    bytes.slice(12),
-  );
-  return JSON.parse(new TextDecoder().decode(plain)) as JWK;
+  if (!bytes || bytes.byteLength < 13)
+    throw new UnreadableKey("a stored signing key is not readable");
+  try {
+    const plain = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: bytes.slice(0, 12) },
+      key,
+      bytes.slice(12),
+    );
+    return JSON.parse(new TextDecoder().decode(plain)) as JWK;
+  } catch {
+    throw new UnreadableKey("a stored signing key is not readable");
+  }
 }

@@ -113,3 +113,27 @@ describe("signing keys", () => {
     }
   });
 });
+
+describe("signing keys after SERVER_SECRET changed", () => {
+  it("drop the keys that no longer open and start new ones, instead of failing every request", async () => {
+    const object = () => env.SIGNING_KEYS.getByName("signing-keys-secret-rotation-test");
+    const policy = { rotationSeconds: 30 * 86_400 };
+    const before = await object().keySet(policy);
+    // What a new SERVER_SECRET does to the stored keys: they no longer decrypt.
+    await runInDurableObject(object(), (_instance: SigningKeys, state) => {
+      const stored = state.storage.kv.get<{ sealedPrivate: string }[]>("keys") ?? [];
+      state.storage.kv.put(
+        "keys",
+        stored.map((k) => ({
+          ...k,
+          sealedPrivate: `${k.sealedPrivate.slice(0, 20)}AAAAAAAAAAAAAAAA`,
+        })),
+      );
+    });
+    const after = await object().keySet(policy);
+    expect(after.active.ES256.kid).not.toBe(before.active.ES256.kid);
+    expect(after.active.RS256.kid).not.toBe(before.active.RS256.kid);
+    const kids = after.published.map((k) => k.kid);
+    expect(kids).not.toContain(before.active.ES256.kid);
+  });
+});
