@@ -12,9 +12,28 @@ import { cachePerBinding } from "../lib/isolate-cache";
 // biome-ignore lint/suspicious/noExplicitAny: any surface's context has env and config.
 type AnyContext = Context<{ Bindings: Env; Variables: any }>;
 
-/** The client's address as Cloudflare's edge reports it; requests without one share a bucket. */
-export const clientAddress = (request: Request): string =>
-  request.headers.get("cf-connecting-ip") ?? "unknown";
+/**
+ * The client's address as Cloudflare's edge reports it, and what the limits
+ * count it as: an IPv6 address by its /64 (one host may use every address of
+ * its subnet), an IPv4 address as it is. Requests without one share a bucket.
+ */
+export function clientAddress(request: Request): string {
+  const address = request.headers.get("cf-connecting-ip") ?? "unknown";
+  if (!address.includes(":") || address.includes(".")) return address;
+  const groups = ipv6Groups(address);
+  return groups ? `${groups.slice(0, 4).join(":")}::/64` : address;
+}
+
+/** The eight groups of an IPv6 address, "::" expanded, or undefined. */
+function ipv6Groups(address: string): string[] | undefined {
+  const halves = address.toLowerCase().split("::");
+  if (halves.length > 2) return undefined;
+  const head = halves[0] ? halves[0].split(":") : [];
+  if (halves.length === 1) return head.length === 8 ? head : undefined;
+  const tail = halves[1] ? halves[1].split(":") : [];
+  const missing = 8 - head.length - tail.length;
+  return missing >= 1 ? [...head, ...Array<string>(missing).fill("0"), ...tail] : undefined;
+}
 
 const enabled = (c: AnyContext): boolean => c.get("config").rateLimits === true;
 

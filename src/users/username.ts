@@ -26,6 +26,14 @@ const MAX_LOCK_MS = 15 * 60_000;
 const RESET_AFTER_MS = 60 * 60_000;
 /** One failure counter per (name, address key): `attempts:<address key>`. */
 const ATTEMPTS = "attempts:";
+/** The name's failures from every address together. */
+const NAME_ATTEMPTS = "name-attempts";
+/** Failures from all addresses together before the name is locked for unknown addresses. */
+export const NAME_FREE_ATTEMPTS = 20;
+/** Addresses that signed in to the name (`known:<address key>`), kept 90 days, at most 10. */
+const KNOWN = "known:";
+const KNOWN_FOR_MS = 90 * 86_400_000;
+const KNOWN_MAX = 10;
 
 interface Attempts {
   failures: number;
@@ -34,6 +42,11 @@ interface Attempts {
 }
 
 export type LoginResult = PasswordCheck | { ok: false; reason: "locked"; retryAfter: number };
+
+/** The name-wide lock: like an address's, but after NAME_FREE_ATTEMPTS failures. */
+export function nameLockDuration(failures: number): number {
+  return lockDuration(failures - (NAME_FREE_ATTEMPTS - FREE_ATTEMPTS));
+}
 
 export function lockDuration(failures: number): number {
   if (failures < FREE_ATTEMPTS) return 0;
@@ -89,17 +102,22 @@ export class Username extends DurableObject<Env> {
   }
 
   async login(password: string, from: string): Promise<LoginResult> {
+    const kv = this.ctx.storage.kv;
     const key = `${ATTEMPTS}${from}`;
     const now = Date.now();
-    let attempts = this.ctx.storage.kv.get<Attempts>(key);
-    if (attempts && now - attempts.lastFailureAt > RESET_AFTER_MS) attempts = undefined;
-    if (attempts && attempts.lockedUntil > now) {
+    const current = (k: string) => {
+      const a = kv.get<Attempts>(k);
+      return a && now - a.lastFailureAt <= RESET_AFTER_MS ? a : undefined;
+    };
+    const attempts = current(key);
+    const name = current(NAME_ATTEMPTS);
+    const known = kv.get<number>(`${KNOWN}${from}`) !== undefined;
+    // This address locked out of the name; or the name under attack from many
+    // addresses, and this one never signed in to it (the owner's usually have).
+    const lockedUntil = Math.max(attempts?.lockedUntil ?? 0, known ? 0 : (name?.lockedUntil ?? 0));
+    if (lockedUntil > now) {
       audit("user.login_failed", { reason: "locked", ...this.who() });
-      return {
-        ok: false,
-        reason: "locked",
-        retryAfter: Math.ceil((attempts.lockedUntil - now) / 1000),
-      };
+      return { ok: false, reason: "locked", retryAfter: Math.ceil((lockedUntil - now) / 1000) };
     }
     const failures = (attempts?.failures ?? 0) + 1;
     const reserved: Attempts = {
@@ -107,7 +125,13 @@ export class Username extends DurableObject<Env> {
       lastFailureAt: now,
       lockedUntil: now + lockDuration(failures),
     };
-    this.ctx.storage.kv.put(key, reserved);
+    kv.put(key, reserved);
+    const nameFailures = (name?.failures ?? 0) + 1;
+    kv.put(NAME_ATTEMPTS, {
+      failures: nameFailures,
+      lastFailureAt: now,
+      lockedUntil: now + nameLockDuration(nameFailures),
+    });
     void this.ctx.storage.setAlarm(now + RESET_AFTER_MS + 1000);
 
     const sub = this.owner();
@@ -115,7 +139,9 @@ export class Username extends DurableObject<Env> {
     if (sub) result = await this.env.USER.getByName(sub).checkPassword(password);
     else await burnPasswordCheck(password); // the same work as a wrong password
     if (result.ok) {
-      this.ctx.storage.kv.delete(key);
+      kv.delete(key);
+      this.forgetOneNameFailure();
+      this.remember(from);
     } else {
       audit("user.login_failed", { reason: result.reason, failures, ...this.who() });
       if (reserved.lockedUntil > now) securityEvent("user.locked_out", { failures, ...this.who() });
@@ -123,12 +149,39 @@ export class Username extends DurableObject<Env> {
     return result;
   }
 
+  /** A success gives back the name-wide failure its attempt reserved. */
+  private forgetOneNameFailure(): void {
+    const name = this.ctx.storage.kv.get<Attempts>(NAME_ATTEMPTS);
+    if (!name) return;
+    const failures = Math.max(0, name.failures - 1);
+    this.ctx.storage.kv.put(NAME_ATTEMPTS, {
+      ...name,
+      failures,
+      lockedUntil: name.lastFailureAt + nameLockDuration(failures),
+    });
+  }
+
+  /** The address signed in to this name: it is let through a name-wide lock. At most KNOWN_MAX kept. */
+  private remember(from: string): void {
+    const kv = this.ctx.storage.kv;
+    kv.put(`${KNOWN}${from}`, Date.now());
+    const known = [...kv.list<number>({ prefix: KNOWN })].sort((a, b) => a[1] - b[1]);
+    for (const [key] of known.slice(0, Math.max(0, known.length - KNOWN_MAX))) kv.delete(key);
+  }
+
   override async alarm(): Promise<void> {
+    const kv = this.ctx.storage.kv;
     const now = Date.now();
     let next = Number.POSITIVE_INFINITY;
-    for (const [key, attempts] of this.ctx.storage.kv.list<Attempts>({ prefix: ATTEMPTS })) {
-      if (now - attempts.lastFailureAt > RESET_AFTER_MS) this.ctx.storage.kv.delete(key);
-      else next = Math.min(next, attempts.lastFailureAt + RESET_AFTER_MS + 1000);
+    for (const prefix of [ATTEMPTS, NAME_ATTEMPTS]) {
+      for (const [key, attempts] of kv.list<Attempts>({ prefix })) {
+        if (now - attempts.lastFailureAt > RESET_AFTER_MS) kv.delete(key);
+        else next = Math.min(next, attempts.lastFailureAt + RESET_AFTER_MS + 1000);
+      }
+    }
+    for (const [key, at] of kv.list<number>({ prefix: KNOWN })) {
+      if (now - at > KNOWN_FOR_MS) kv.delete(key);
+      else next = Math.min(next, at + KNOWN_FOR_MS + 1000);
     }
     if (next !== Number.POSITIVE_INFINITY) {
       await this.ctx.storage.setAlarm(next);

@@ -69,6 +69,33 @@ describe("sign-in attempts per client address", () => {
   });
 });
 
+describe("an IPv6 client is counted by its /64", () => {
+  it("ten attempts from ten addresses of one subnet use up the subnet's minute", async () => {
+    const client = await registerClient();
+    for (let i = 0; i < 10; i++) {
+      const page = await loginPage(client, {}, browserAt(`2001:db8:77:1::${(i + 1).toString(16)}`));
+      const res = await page.browser.submit(page.html, {
+        username: `v6-${i}-${crypto.randomUUID().slice(0, 6)}`,
+        password: "wrong-password-1",
+      });
+      expect(res.status).toBe(401);
+    }
+    const last = await loginPage(client, {}, browserAt("2001:db8:77:1:ffff:ffff:ffff:fffe"));
+    const refused = await last.browser.submit(last.html, {
+      username: "v6-last",
+      password: "x-123456",
+    });
+    expect(refused.status).toBe(429);
+    // Another /64 is another bucket.
+    const other = await loginPage(client, {}, browserAt("2001:db8:77:2::1"));
+    const ok = await other.browser.submit(other.html, {
+      username: "v6-other",
+      password: "x-123456",
+    });
+    expect(ok.status).toBe(401);
+  });
+});
+
 describe("failed client authentications per client address (/token, /revoke, /introspect)", () => {
   const tokenFrom = (address: string, authorization: string) =>
     fetchWith(ON, "/token", {

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { usernameObject } from "../../src/users/username";
 import { loginPage, redirectTarget } from "../support/authorize";
-import type { Browser } from "../support/browser";
+import { Browser } from "../support/browser";
 import { type RegisteredClient, registerClient, registerUser } from "../support/fixtures";
 
 /**
@@ -167,7 +167,46 @@ describe("what a typed name leaves behind", () => {
     const keys = await runInDurableObject(holder, (_instance, state) => [
       ...state.storage.kv.list(),
     ]);
-    expect(keys.map(([key]) => key)).toEqual([expect.stringMatching(/^attempts:[0-9a-f]{32}$/)]);
+    expect(keys.map(([key]) => key).sort()).toEqual([
+      expect.stringMatching(/^attempts:[0-9a-f]{32}$/),
+      "name-attempts",
+    ]);
     expect(JSON.stringify(keys)).not.toContain(typed);
+  });
+});
+
+describe("guesses spread over many addresses", () => {
+  it("lock the name for addresses that never signed in to it, and never for the owner's own", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const user = await registerUser();
+    const from = (address: string) => new Browser({ headers: { "CF-Connecting-IP": address } });
+    // The owner signs in once from home: that address is now known to the name.
+    const home = await loginPage(client, {}, from("198.51.100.20"));
+    expect(
+      (await home.browser.submit(home.html, { username: user.username, password: user.password }))
+        .status,
+    ).toBe(303);
+    // Twenty strangers, one wrong guess each: no address reaches its own limit.
+    for (let i = 1; i <= 20; i++) {
+      const stranger = await loginPage(client, {}, from(`192.0.2.${i}`));
+      const res = await stranger.browser.submit(stranger.html, {
+        username: user.username,
+        password: `guess-${i}-x`,
+      });
+      expect(res.status).toBe(401);
+    }
+    // A new address is held back now, even with the right password...
+    const fresh = await loginPage(client, {}, from("192.0.2.200"));
+    const refused = await fresh.browser.submit(fresh.html, {
+      username: user.username,
+      password: user.password,
+    });
+    expect(refused.status).toBe(429);
+    // ...while the owner's known address still gets in.
+    const again = await loginPage(client, {}, from("198.51.100.20"));
+    expect(
+      (await again.browser.submit(again.html, { username: user.username, password: user.password }))
+        .status,
+    ).toBe(303);
   });
 });
