@@ -213,6 +213,12 @@ export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
       revokeGrantsOnPasswordChange: flag(env, "REVOKE_GRANTS_ON_PASSWORD_CHANGE", true),
       rateLimits: onOff(env, "RATE_LIMITS", true),
     };
+    if (base.rateLimits && (!env.SIGN_IN_LIMITER || !env.CLIENT_AUTH_LIMITER)) {
+      throw configError(
+        "RATE_LIMITS",
+        "is on, but a rate-limit binding of wrangler.toml is missing",
+      );
+    }
     cache.set(env, base);
   }
   return { ...base, issuer: issuerOf(env, requestUrl) };

@@ -46,6 +46,7 @@ export type AuditEvent =
   | "grants.revoked"
   | "signing_key.rotated"
   | "signing_key.revoked"
+  | "admin.auth_failed"
   | "user.login_failed"
   | "user.locked_out"
   | "client.created"

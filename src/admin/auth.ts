@@ -2,7 +2,9 @@ import type { MiddlewareHandler } from "hono";
 import { isDevelopment } from "../config";
 import { OAuthError } from "../errors";
 import type { AppEnv } from "../http/context";
+import { clientAuthBlocked, noteClientAuthFailure, tooManyFailures } from "../http/rate-limits";
 import { sha256, timingSafeEqual } from "../lib/bytes";
+import { securityEvent } from "../log";
 
 /** Known only to `wrangler dev`: a deployed worker has no admin API until ADMIN_TOKEN is set. */
 export const DEVELOPMENT_ADMIN_TOKEN = "dev-admin-token";
@@ -22,6 +24,9 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
       },
     );
   }
+  // An operator-chosen token can be guessed at: failures count against the
+  // address like failed client authentications, and each is a security event.
+  if (clientAuthBlocked(c)) throw tooManyFailures();
   const presented = /^Bearer (.+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
   if (!presented)
     throw new OAuthError("invalid_token", "The admin API needs the admin bearer token.", {
@@ -29,6 +34,8 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
     });
   // Hashing first makes the comparison constant-time whatever the lengths.
   if (!timingSafeEqual(await sha256(presented), await sha256(expected))) {
+    securityEvent("admin.auth_failed", { path: c.req.path });
+    if (await noteClientAuthFailure(c)) throw tooManyFailures();
     throw new OAuthError("invalid_token", "The admin token is not valid.", { headers: challenge });
   }
   await next();

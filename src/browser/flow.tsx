@@ -50,6 +50,18 @@ export async function continueAuthorization(
     return renderLogin(c, client, request);
   }
 
+  // OIDC Core §3.1.2.1: "If the End-User identified by the ID Token is not
+  // the one logged in or is logged in by the request, then the Authorization
+  // Server SHOULD return an error".
+  if (request.expectedSub !== undefined && session.sub !== request.expectedSub) {
+    return redirectError(
+      c,
+      request,
+      "login_required",
+      "The user who signed in is not the one the id_token_hint names.",
+    );
+  }
+
   const user = c.env.USER.getByName(session.sub);
   const account = await user.beginAuthorization(session.version, client.client_id);
   if (!account.ok) {

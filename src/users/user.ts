@@ -3,7 +3,13 @@ import { familyObject } from "../families/gateway";
 import type { RevocationReason } from "../families/model";
 import type { FamilySummary } from "../families/token-family";
 import { claimsFor, type ProfileClaims, type UserRecord, type UserView, userView } from "./model";
-import { burnPasswordCheck, type PasswordHash, verifyPassword } from "./passwords";
+import {
+  burnPasswordCheck,
+  hashPassword,
+  type PasswordHash,
+  PBKDF2_ITERATIONS,
+  verifyPassword,
+} from "./passwords";
 
 /**
  * One user account (named by its `sub`): credentials, blocked state,
@@ -166,6 +172,14 @@ export class User extends DurableObject<Env> {
     if (!now) return { ok: false, reason: "invalid" };
     // Only someone who knows the password learns that the account is blocked.
     if (now.blocked) return { ok: false, reason: "blocked" };
+    // A hash made at an older (lower) count is checked faster: renew it now
+    // that the password is known, so that every account costs the same.
+    if (now.password.iterations < PBKDF2_ITERATIONS) {
+      const renewed = await hashPassword(password);
+      const latest = this.record();
+      if (latest && latest.password.hash === now.password.hash)
+        this.save({ ...latest, password: renewed });
+    }
     return { ok: true, sub: now.sub, sessionVersion: now.session_version };
   }
 

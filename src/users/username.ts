@@ -2,7 +2,6 @@ import { DurableObject } from "cloudflare:workers";
 import { toHex, utf8 } from "../lib/bytes";
 import { audit, securityEvent } from "../log";
 import { serverKeys } from "../server-keys";
-import { burnPasswordCheck } from "./passwords";
 import type { PasswordCheck } from "./user";
 
 /**
@@ -134,10 +133,13 @@ export class Username extends DurableObject<Env> {
     });
     void this.ctx.storage.setAlarm(now + RESET_AFTER_MS + 1000);
 
+    // A name with no account takes the same path as one with: an RPC to a User
+    // object (one of 256 decoys that hold nothing) and a full hash there, so
+    // that timing tells nothing about which names exist.
     const sub = this.owner();
-    let result: PasswordCheck = { ok: false, reason: "invalid" };
-    if (sub) result = await this.env.USER.getByName(sub).checkPassword(password);
-    else await burnPasswordCheck(password); // the same work as a wrong password
+    const account = sub ?? `decoy-${this.ctx.id.toString().slice(0, 2)}`;
+    const checked = await this.env.USER.getByName(account).checkPassword(password);
+    const result: PasswordCheck = sub ? checked : { ok: false, reason: "invalid" };
     if (result.ok) {
       kv.delete(key);
       this.forgetOneNameFailure();

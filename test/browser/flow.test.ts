@@ -203,6 +203,24 @@ describe("login sessions (OIDC Core §3.1.2.3)", () => {
     expect(isLoginPage(interactive.html)).toBe(true);
   });
 
+  it("an id_token_hint of one user, and a sign-in made for the request by another: login_required", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const alice = await registerUser();
+    const bob = await registerUser();
+    const { id_token: alicesHint } = await tokensFor(
+      client,
+      await authorizationCode(client, alice, { scope: "openid" }),
+    );
+    const browser = new Browser();
+    const { html } = await open(browser, client, {
+      scope: "openid",
+      extra: { id_token_hint: alicesHint as string },
+    });
+    expect(isLoginPage(html)).toBe(true);
+    const res = await browser.submit(html, { username: bob.username, password: bob.password });
+    expectRedirectedError(res, "login_required", { state: "state-123" });
+  });
+
   it("an id_token_hint that is not an ID token issued here to this client is invalid_request", async () => {
     const client = await registerClient();
     const other = await registerClient();

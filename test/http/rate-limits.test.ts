@@ -132,3 +132,16 @@ describe("failed client authentications per client address (/token, /revoke, /in
     }
   });
 });
+
+describe("failed admin-token attempts", () => {
+  it("are security events, and count against the address like failed client authentications", async () => {
+    const address = newAddress();
+    const adminFrom = (token: string) =>
+      fetchWith(ON, "/admin/clients", {
+        headers: { Authorization: `Bearer ${token}`, "CF-Connecting-IP": address },
+      });
+    for (let i = 0; i < 20; i++) expect((await adminFrom(`guess-${i}`)).status).toBe(401);
+    expect((await adminFrom("guess-20")).status).toBe(429);
+    expect((await adminFrom(env.ADMIN_TOKEN as string)).status).toBe(429);
+  });
+});
