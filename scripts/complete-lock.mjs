@@ -8,8 +8,19 @@
 // its os/cpu, so npm skips it on a platform it does not fit without fetching
 // it, and installs it normally on one it fits (from a full registry).
 //
+// Second, the Node engine ranges of the development tools. npm compares a
+// package's `engines.node` with the Node that runs npm (the system's, which may
+// be 20), but every tool here runs on the project's own Node: the pinned `node`
+// devDependency is first on PATH in npm scripts and npx. A range that the pinned
+// Node satisfies is therefore met, and is dropped from the lock, which is what
+// `npm ci` and `npm install` check; a range the pinned Node does not satisfy is
+// kept, so npm still warns about a real mismatch.
+//
 // Run after `npm install` changes the lock: `node scripts/complete-lock.mjs`.
 import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const semver = createRequire(import.meta.url)("semver");
 
 const path = new URL("../package-lock.json", import.meta.url);
 const lock = JSON.parse(readFileSync(path, "utf8"));
@@ -72,9 +83,28 @@ for (const [location, meta] of Object.entries(packages)) {
     added++;
   }
 }
+// The oldest system Node the README promises (Node 20 as it last shipped).
+const NODE_20 = "20.19.0";
+const pinnedNode = packages["node_modules/node"]?.version;
+if (!pinnedNode) throw new Error("complete-lock: the lock has no pinned node devDependency");
+let engines = 0;
+for (const [location, meta] of Object.entries(packages)) {
+  if (location === "" || !meta.dev || meta.optional) continue; // optional ones: npm skips them
+  const range = meta.engines?.node;
+  if (!range || !semver.satisfies(pinnedNode, range)) continue;
+  if (semver.satisfies(NODE_20, range)) continue; // nothing to warn about on Node 20
+  const { node: _met, ...rest } = meta.engines;
+  if (Object.keys(rest).length > 0) meta.engines = rest;
+  else delete meta.engines;
+  engines++;
+}
+
 const sorted = Object.fromEntries(
   Object.entries(packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a.localeCompare(b))),
 );
 lock.packages = sorted;
 writeFileSync(path, `${JSON.stringify(lock, null, 2)}\n`);
-console.log(`complete-lock: added ${added} platform package entr${added === 1 ? "y" : "ies"}`);
+console.log(
+  `complete-lock: added ${added} platform package entr${added === 1 ? "y" : "ies"}; ` +
+    `${engines} Node range${engines === 1 ? "" : "s"} met by the pinned Node ${pinnedNode}`,
+);
