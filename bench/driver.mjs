@@ -6,7 +6,7 @@
 // Protocol (IPC): {type:"init", ...} once, then {type:"cell", id, ...} per
 // measurement; each cell is answered with {type:"result", id, ...}.
 
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { Pool } from "undici";
@@ -56,6 +56,69 @@ async function refreshOnce(poolName, index, countAs) {
   tokens[index] = json.refresh_token;
 }
 
+// DPoP (RFC 9449): one ES256 key per client index, proofs made here (the
+// driver's CPU, not the server's), and the server's nonce as a client keeps it:
+// learned from use_dpop_nonce, then from each response's DPoP-Nonce.
+const dpopKeys = new Map();
+let dpopNonce;
+
+function dpopKey(i) {
+  let key = dpopKeys.get(i);
+  if (!key) {
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const { kty, crv, x, y } = publicKey.export({ format: "jwk" });
+    key = { privateKey, jwk: { kty, crv, x, y } };
+    dpopKeys.set(i, key);
+  }
+  return key;
+}
+
+function dpopProof(i, htm, htu) {
+  const { privateKey, jwk } = dpopKey(i);
+  const enc = (o) => b64url(Buffer.from(JSON.stringify(o)));
+  const input = `${enc({ typ: "dpop+jwt", alg: "ES256", jwk })}.${enc({
+    jti: randomUUID(),
+    htm,
+    htu,
+    iat: Math.floor(Date.now() / 1000),
+    ...(dpopNonce ? { nonce: dpopNonce } : {}),
+  })}`;
+  const signature = sign("sha256", Buffer.from(input), {
+    key: privateKey,
+    dsaEncoding: "ieee-p1363",
+  });
+  return `${input}.${b64url(signature)}`;
+}
+
+async function refreshDpopOnce(index, countAs) {
+  const tokens = fx.pools.refreshDpop;
+  const body = form({ grant_type: "refresh_token", refresh_token: tokens[index] });
+  const request = () =>
+    send("/token", {
+      method: "POST",
+      headers: {
+        "content-type": FORM,
+        authorization: basic(fx.client.client_id, fx.client.client_secret),
+        // htu is the token endpoint as discovery names it (under ISSUER).
+        dpop: dpopProof(index, "POST", `${fx.issuer}/token`),
+        ...(countAs ? { "x-bench-count": countAs } : {}),
+      },
+      body,
+    });
+  let res = await request();
+  if (res.status === 400 && res.text.includes("use_dpop_nonce")) {
+    dpopNonce = res.headers["dpop-nonce"];
+    res = await request();
+  }
+  if (res.status >= 500) res = await request();
+  expectStatus(res, [200], "refresh-dpop");
+  if (res.headers["dpop-nonce"]) dpopNonce = res.headers["dpop-nonce"];
+  const json = JSON.parse(res.text);
+  if (json.token_type !== "DPoP" || !json.refresh_token)
+    throw new OpError("refresh-dpop: not bound");
+  tokens[index] = json.refresh_token;
+}
+
 const modes = {
   noop: (_i, countAs) =>
     send("/bench/noop", { headers: countAs ? { "x-bench-count": countAs } : {} }).then((r) =>
@@ -67,6 +130,7 @@ const modes = {
     }).then((r) => expectStatus(r, [200], "floor")),
   refresh: (i, countAs) => refreshOnce("refresh", i, countAs),
   "refresh-openid": (i, countAs) => refreshOnce("refreshOpenid", i, countAs),
+  "refresh-dpop": (i, countAs) => refreshDpopOnce(i, countAs),
   "verify-floor": async (i, countAs) => {
     const res = await send("/bench/verify-floor", {
       headers: {

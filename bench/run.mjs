@@ -28,7 +28,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { freePort, profiled, summarize } from "./cpu-profile.mjs";
 import { markdownReport } from "./report.mjs";
-import { ADMIN_TOKEN, buildWorker, findWorkerdPid, startWorker } from "./server.mjs";
+import { ADMIN_TOKEN, buildWorker, findWorkerdPid, ISSUER, startWorker } from "./server.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const REDIRECT_URI = "https://app.bench.test/callback";
@@ -39,6 +39,7 @@ const ALL_MODES = [
   "floor",
   "refresh",
   "refresh-openid",
+  "refresh-dpop",
   "verify-floor",
   "introspect",
   "code",
@@ -341,6 +342,7 @@ async function mainPhase(report) {
     "openid offline_access api:read",
     maxC,
   );
+  const dpopPool = await seedFamilies(base, client.client_id, sub, "offline_access api:read", maxC);
   const introspectPool = await seedFamilies(
     base,
     client.client_id,
@@ -360,11 +362,16 @@ async function mainPhase(report) {
   driver = startDriver();
   await initDriver({
     baseUrl: base,
+    issuer: ISSUER,
     client,
     redirectUri: REDIRECT_URI,
     users,
     accessTokens,
-    pools: { refresh: refreshPool.tokens, refreshOpenid: openidPool.tokens },
+    pools: {
+      refresh: refreshPool.tokens,
+      refreshOpenid: openidPool.tokens,
+      refreshDpop: dpopPool.tokens,
+    },
   });
 
   // What each kind of request costs in platform calls, counted by the worker

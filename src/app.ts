@@ -51,7 +51,10 @@ export function createApp(): Hono<AppEnv> {
     origin: "*",
     // Every CORS-enabled endpoint is read with GET or POST; nothing else is offered.
     allowMethods: ["GET", "POST"],
-    allowHeaders: ["Authorization", "Content-Type"],
+    // RFC 9449: browser apps send a DPoP proof, and read the next nonce and
+    // the resource's DPoP challenge.
+    allowHeaders: ["Authorization", "Content-Type", "DPoP"],
+    exposeHeaders: ["DPoP-Nonce", "WWW-Authenticate"],
     maxAge: 600,
   });
   // Public metadata carries the header always, so that a copy in a shared

@@ -33,6 +33,8 @@ export interface ProviderConfig {
   revokeGrantsOnPasswordChange: boolean;
   /** Sign-in and failed client-authentication rate limits (README, "Rate limits"). */
   rateLimits: boolean;
+  /** RFC 9449 §8: DPoP proofs at the token endpoint must carry a server nonce. */
+  dpopRequireNonce: boolean;
 }
 
 /** Upper bounds that keep key retention and revocation-list TTLs finite. */
@@ -212,6 +214,7 @@ export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
       signingKeyRotationSeconds: seconds(env, "SIGNING_KEY_ROTATION_DAYS", 30, 365, 1) * 86_400,
       revokeGrantsOnPasswordChange: flag(env, "REVOKE_GRANTS_ON_PASSWORD_CHANGE", true),
       rateLimits: onOff(env, "RATE_LIMITS", true),
+      dpopRequireNonce: flag(env, "DPOP_REQUIRE_NONCE", true),
     };
     if (base.rateLimits && (!env.SIGN_IN_LIMITER || !env.CLIENT_AUTH_LIMITER)) {
       throw configError(

@@ -27,6 +27,9 @@ export type OAuthErrorCode =
   | "interaction_required"
   | "request_not_supported"
   | "request_uri_not_supported"
+  // RFC 9449 §5, §8 (token endpoint) and §7.1, §9 (resources).
+  | "invalid_dpop_proof"
+  | "use_dpop_nonce"
   // Not an OAuth code, but the same shape keeps every error body uniform.
   | "not_found";
 
@@ -49,6 +52,8 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   interaction_required: 400,
   request_not_supported: 400,
   request_uri_not_supported: 400,
+  invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
   not_found: 404,
 };
 

@@ -19,6 +19,8 @@ export interface ServerKeys {
   usernameIndex: CryptoKey;
   /** AES-GCM key that wraps the signing keys' private halves at rest. */
   signingKeyWrap: CryptoKey;
+  /** HMAC that makes the DPoP nonces (src/dpop/nonce.ts). */
+  dpopNonce: CryptoKey;
 }
 
 /** Known only to `wrangler dev`; a deployed worker refuses to start without its own. */
@@ -71,5 +73,6 @@ async function derive(secret: string): Promise<ServerKeys> {
     usernameIndex: await hmac("username-index"),
     signingKeyWrap: await aesGcm("signing-key-wrap"),
     clientSecret: await aesGcm("client-secret-encryption"),
+    dpopNonce: await hmac("dpop-nonce"),
   };
 }

@@ -48,6 +48,8 @@ const AUDIT_FIELDS = new Set([
   "grant",
   "refreshToken",
   "outcome",
+  // The thumbprint of a DPoP key a token is bound to: a key's id, not a secret.
+  "jkt",
   "kid",
   "activatesAt",
   "sinceRotationMs",

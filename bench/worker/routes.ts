@@ -210,6 +210,7 @@ export function benchRoutes(): Hono<BenchAppEnv> {
         clientId: client.client_id,
         redirectUri: SEED_REDIRECT_URI,
         refresh: { generation: 0, hash: await secretHash(refresh) },
+        bindRefreshToProof: false,
         policy,
         accessTokenExpiresAt: Date.now() + 900_000,
       });

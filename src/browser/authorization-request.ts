@@ -28,9 +28,13 @@ export interface AuthorizationRequest {
   maxAge?: number;
   /** The user an id_token_hint named (OIDC Core §3.1.2.1): the sign-in must be theirs. */
   expectedSub?: string;
+  /** RFC 9449 §10: the thumbprint of the DPoP key the code is bound to. */
+  dpopJkt?: string;
 }
 
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+/** RFC 7638 SHA-256 thumbprint, base64url: 43 characters, like an S256 challenge. */
+const JWK_THUMBPRINT = S256_CHALLENGE;
 const PROMPTS: readonly Prompt[] = ["none", "login", "consent"];
 
 export async function validateAuthorizationRequest(
@@ -116,6 +120,11 @@ export async function validateAuthorizationRequest(
   if (maxAge !== undefined && (!Number.isInteger(maxAge) || maxAge < 0)) {
     throw fail("invalid_request", "max_age must be a whole number of seconds.");
   }
+  // RFC 9449 §10: "dpop_jkt: JWK Thumbprint [RFC7638] of the DPoP public key".
+  const dpopJkt = params.get("dpop_jkt");
+  if (dpopJkt !== undefined && !JWK_THUMBPRINT.test(dpopJkt)) {
+    throw fail("invalid_request", "dpop_jkt must be a base64url SHA-256 JWK thumbprint.");
+  }
   const nonce = params.get("nonce");
   if (nonce !== undefined && nonce.length > 512)
     throw fail("invalid_request", "The nonce is longer than 512 characters.");
@@ -146,6 +155,7 @@ export async function validateAuthorizationRequest(
       ...(challenge !== undefined ? { codeChallenge: challenge } : {}),
       ...(maxAge !== undefined ? { maxAge } : {}),
       ...(expectedSub !== undefined ? { expectedSub } : {}),
+      ...(dpopJkt !== undefined ? { dpopJkt } : {}),
     },
   };
 }

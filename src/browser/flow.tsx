@@ -112,6 +112,7 @@ export async function continueAuthorization(
     redirectUri: request.redirectUri,
     ...(request.codeChallenge ? { codeChallenge: request.codeChallenge } : {}),
     ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
+    ...(request.dpopJkt !== undefined ? { dpopJkt: request.dpopJkt } : {}),
   });
   return c.redirect(
     redirectWith(request.redirectUri, config.issuer, { code, state: request.state }),

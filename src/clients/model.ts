@@ -57,6 +57,8 @@ export interface ClientRecord {
   resource_server: boolean;
   /** Absent in records made before it existed, whose ID tokens were ES256: they stay so. */
   id_token_signed_response_alg?: IdTokenAlg;
+  /** RFC 9449 §5.2: every token request must carry a DPoP proof. Absent in older records: false. */
+  dpop_bound_access_tokens?: boolean;
   created_at: number;
   updated_at: number;
 }

@@ -14,6 +14,8 @@ export type RefreshPolicy =
       /** With "reuse": whether the refresh response repeats the token (false: ForgeRock's toggle off). */
       returnOnRefresh: boolean;
       graceSeconds: number;
+      /** The grace window applies only to families bound to a DPoP key (public clients). */
+      graceNeedsBinding: boolean;
       absoluteLifetime: number;
       idleLifetime: number;
       requireOfflineAccess: boolean;
@@ -32,16 +34,19 @@ export function refreshPolicy(client: ClientRecord, config: ProviderConfig): Ref
   };
   if (client.credential.method === "none") {
     // RFC 9700 §4.14.2: "refresh tokens for public clients MUST be
-    // sender-constrained or use refresh token rotation". Ours are not yet
-    // sender-constrained, so a public client's always rotate, whatever the
-    // provider defaults say, and without a grace window: the window hands the
-    // successor to whoever shows the previous token, and a public client's
-    // token is its only credential, so a copied one would follow the family.
+    // sender-constrained or use refresh token rotation". A public client's
+    // always rotate, whatever the provider defaults say. The grace window
+    // hands the successor to whoever shows the previous token, and an unbound
+    // token is a public client's only credential, so a copied one would follow
+    // the family: the window is off unless the client's own settings turn it
+    // on, and then applies only to families bound to a DPoP key (RFC 9449 §5),
+    // whose retries only the key's holder can prove.
     return {
       issue: true,
       rotation: "rotate",
       returnOnRefresh: true,
-      graceSeconds: 0,
+      graceSeconds: own.grace_seconds ?? 0,
+      graceNeedsBinding: true,
       ...lifetimes,
     };
   }
@@ -51,6 +56,7 @@ export function refreshPolicy(client: ClientRecord, config: ProviderConfig): Ref
     rotation: issueOnRefresh ? (own.rotation ?? defaults.rotation) : "reuse",
     returnOnRefresh: issueOnRefresh,
     graceSeconds: own.grace_seconds ?? defaults.graceSeconds,
+    graceNeedsBinding: false,
     ...lifetimes,
   };
 }

@@ -1,13 +1,18 @@
 import { DurableObject } from "cloudflare:workers";
 
 /**
- * The `jti`s of one client's assertions (RFC 7523 §3, item 7), kept until the
- * assertion expires, so a captured assertion cannot be replayed within its
- * lifetime. One instance per client, named by client_id; a check-and-record
+ * The `jti`s of one client's assertions (RFC 7523 §3, item 7), or of the DPoP
+ * proofs of one key (RFC 9449 §11.1), each kept until it would be refused
+ * anyway, so a captured assertion or proof cannot be replayed within its
+ * lifetime. One instance per client, named by client_id, and one per DPoP
+ * key, named `dpop:` and its thumbprint (a client_id has no colon); a check-and-record
  * is one synchronous SQL transaction, so two racing uses of one jti cannot
  * both pass.
  */
 export class ReplayGuard extends DurableObject<Env> {
+  /** The alarm as last set or read here (undefined: not read yet); spares a storage read per use. */
+  private alarmAt: number | null | undefined;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(
@@ -32,16 +37,22 @@ export class ReplayGuard extends DurableObject<Env> {
   }
 
   private async scheduleCleanup(at: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 
   override async alarm(): Promise<void> {
+    this.alarmAt = null;
     const now = Date.now();
     this.ctx.storage.sql.exec("DELETE FROM seen WHERE expires_at <= ?", now);
     const next = this.ctx.storage.sql
       .exec<{ next: number | null }>("SELECT MIN(expires_at) AS next FROM seen")
       .toArray()[0]?.next;
-    if (next) await this.ctx.storage.setAlarm(next);
+    if (next) {
+      this.alarmAt = next;
+      await this.ctx.storage.setAlarm(next);
+    }
   }
 }

@@ -45,6 +45,7 @@ const FIELDS = [
   "consent",
   "resource_server",
   "id_token_signed_response_alg",
+  "dpop_bound_access_tokens",
 ] as const;
 
 const REFRESH_FIELDS = [
@@ -126,6 +127,7 @@ export interface ClientView {
   consent: "required" | "implicit";
   resource_server: boolean;
   id_token_signed_response_alg: IdTokenAlg;
+  dpop_bound_access_tokens: boolean;
   created_at: number;
   updated_at: number;
 }
@@ -146,6 +148,7 @@ export function clientView(client: ClientRecord): ClientView {
     consent: client.consent,
     resource_server: client.resource_server,
     id_token_signed_response_alg: client.id_token_signed_response_alg ?? "ES256",
+    dpop_bound_access_tokens: client.dpop_bound_access_tokens ?? false,
     created_at: client.created_at,
     updated_at: client.updated_at,
   };
@@ -171,6 +174,7 @@ export type ClientDraft = DraftAuth & {
   consent: "required" | "implicit";
   resource_server: boolean;
   id_token_signed_response_alg: IdTokenAlg;
+  dpop_bound_access_tokens: boolean;
 };
 
 /** Validates a create body, or an update body over the client it changes. */
@@ -295,6 +299,8 @@ export function validateClient(
   // OIDC Dynamic Client Registration §2: RS256 unless the client asks for ES256.
   const id_token_signed_response_alg =
     optionalEnum(merged, "id_token_signed_response_alg", ID_TOKEN_ALGS) ?? "RS256";
+  // RFC 9449 §5.2: when true, every token request must carry a DPoP proof.
+  const dpop_bound_access_tokens = optionalBoolean(merged, "dpop_bound_access_tokens") ?? false;
   if (resource_server && type === "public") {
     throw fieldError("resource_server", "a resource server must be a confidential client");
   }
@@ -310,6 +316,7 @@ export function validateClient(
     consent,
     resource_server,
     id_token_signed_response_alg,
+    dpop_bound_access_tokens,
   };
 }
 
@@ -339,21 +346,15 @@ function validateRefresh(value: unknown): RefreshSettings {
 }
 
 /**
- * RFC 9700 §4.14.2: a public client's refresh tokens rotate (they are not
- * sender-constrained here yet), and have no grace window, which would hand the
- * successor to whoever holds a copy of the previous token.
+ * RFC 9700 §4.14.2: a public client's refresh tokens rotate. (Its grace
+ * window, off unless set here, applies only to families bound to a DPoP key:
+ * src/clients/policy.ts.)
  */
 function publicRefreshRules(settings: RefreshSettings): void {
   if (settings.rotation === "reuse" || settings.issue_on_refresh === false) {
     throw fieldError(
       "refresh_token.rotation",
       "a public client's refresh tokens must rotate (RFC 9700 section 4.14.2)",
-    );
-  }
-  if (settings.grace_seconds !== undefined && settings.grace_seconds > 0) {
-    throw fieldError(
-      "refresh_token.grace_seconds",
-      "a public client has no grace window: its refresh tokens are not sender-constrained",
     );
   }
 }

@@ -40,9 +40,11 @@ export function familyObject(env: Env, familyId: string) {
 
 /** The part of a client's refresh policy that the family enforces. */
 export function familyPolicy(policy: RefreshPolicy): FamilyPolicy {
-  if (!policy.issue) return { graceSeconds: 0, absoluteLifetime: 0, idleLifetime: 0 };
+  if (!policy.issue)
+    return { graceSeconds: 0, graceNeedsBinding: false, absoluteLifetime: 0, idleLifetime: 0 };
   return {
     graceSeconds: policy.graceSeconds,
+    graceNeedsBinding: policy.graceNeedsBinding,
     absoluteLifetime: policy.absoluteLifetime,
     idleLifetime: policy.idleLifetime,
   };
@@ -101,6 +103,10 @@ export interface RedeemRequest {
   redirectUri: string;
   /** RFC 7636 §4.5, checked for its syntax by the caller. */
   verifier?: string;
+  /** The thumbprint of the request's DPoP proof key, if it had a valid proof. */
+  proofJkt?: string;
+  /** RFC 9449 §5: the refresh tokens are bound to that key (a public client's). */
+  bindRefreshToProof: boolean;
   policy: RefreshPolicy;
   accessTokenExpiresAt: number;
 }
@@ -125,6 +131,10 @@ const codeRefusals: Partial<Record<Refusal, () => OAuthError>> = {
     ),
   revoked: () => invalidGrant("The authorization code was already used."),
   wrong_client: () => invalidGrant("The authorization code was issued to another client."),
+  dpop_key_mismatch: () =>
+    invalidGrant(
+      "The authorization code is bound to a DPoP key (dpop_jkt): a proof by that key is required.",
+    ),
 };
 
 /** RFC 6749 §4.1.3: the code, once, by its client, with its redirect URI and verifier. */
@@ -145,6 +155,8 @@ export async function redeemCode(env: Env, request: RedeemRequest): Promise<Rede
       ? { verifierChallenge: toBase64Url(await sha256(utf8(request.verifier))) }
       : {}),
     ...(firstRefresh ? { refresh: { generation: 0, hash: await secretHash(firstRefresh) } } : {}),
+    ...(request.proofJkt !== undefined ? { proofJkt: request.proofJkt } : {}),
+    bindRefreshToProof: request.bindRefreshToProof,
     policy: familyPolicy(request.policy),
     accessTokenExpiresAt: request.accessTokenExpiresAt,
   });
@@ -173,6 +185,8 @@ export interface RefreshRequest {
   scope?: readonly string[];
   /** What the client is registered for now; the grant's scope is cut to it. */
   clientScopes: readonly string[];
+  /** The thumbprint of the request's DPoP proof key, if it had a valid proof. */
+  proofJkt?: string;
   policy: Extract<RefreshPolicy, { issue: true }>;
   accessTokenExpiresAt: number;
 }
@@ -197,6 +211,10 @@ const refreshRefusals: Partial<Record<Refusal, () => OAuthError>> = {
   scope_exceeded: () =>
     invalidScope(
       "The requested scope is not within the scope originally granted (RFC 6749 section 6).",
+    ),
+  dpop_key_mismatch: () =>
+    invalidGrant(
+      "The refresh token is bound to a DPoP key: each refresh needs a proof by that key.",
     ),
 };
 
@@ -223,6 +241,7 @@ export async function refreshFamily(env: Env, request: RefreshRequest): Promise<
     rotation: successor ? { kind: "rotate", successor: successor.record } : { kind: "reuse" },
     ...(request.scope ? { scope: request.scope } : {}),
     clientScopes: request.clientScopes,
+    ...(request.proofJkt !== undefined ? { proofJkt: request.proofJkt } : {}),
     policy: familyPolicy(policy),
     accessTokenExpiresAt: request.accessTokenExpiresAt,
   });

@@ -10,6 +10,11 @@
 export interface FamilyPolicy {
   /** 0 to 60 seconds. */
   graceSeconds: number;
+  /**
+   * The window applies only to families bound to a DPoP key (a public
+   * client's: RFC 9700 §4.14.2, only the key's holder can then use it).
+   */
+  graceNeedsBinding: boolean;
   /** Seconds from the grant's creation; > 0. */
   absoluteLifetime: number;
   /** Seconds since the last refresh; 0 means no idle limit. */
@@ -33,6 +38,8 @@ export interface PendingCode {
   nonce?: string;
   /** Whether this grant may have refresh tokens (client policy and offline_access consent). */
   refreshAllowed: boolean;
+  /** RFC 9449 §10: the authorization request's dpop_jkt; the code is redeemed only with a proof by that key. */
+  dpopJkt?: string;
 }
 
 export interface TokenRecord {
@@ -77,6 +84,12 @@ export type FamilyState =
       refresh?: RefreshChain;
       /** The latest `exp` of any access token issued from this family. */
       accessTokensUntil: number;
+      /**
+       * RFC 9449 §5: the thumbprint of the DPoP key the refresh tokens are
+       * bound to (a public client's family, redeemed with a proof). Every
+       * refresh must then be proven by that key.
+       */
+      jkt?: string;
     }
   | {
       status: "revoked";
@@ -102,4 +115,6 @@ export type Refusal =
   | "pkce_failed"
   | "no_refresh_token"
   | "scope_exceeded"
-  | "scope_withdrawn";
+  | "scope_withdrawn"
+  /** RFC 9449 §5, §10: a proof by the bound key was needed, and is missing or by another key. */
+  | "dpop_key_mismatch";

@@ -98,6 +98,10 @@ export interface RedeemInput {
   verifierChallenge?: string;
   /** The first refresh token, when the client's policy allows one now. */
   refresh?: TokenRecord;
+  /** The thumbprint of the key of the request's DPoP proof, if it had one. */
+  proofJkt?: string;
+  /** RFC 9449 §5: a public client's refresh tokens are bound to the proof's key. */
+  bindRefreshToProof: boolean;
   policy: FamilyPolicy;
   accessTokenExpiresAt: number;
 }
@@ -128,8 +132,17 @@ export function redeem(
   if (code.redirectUri !== input.redirectUri) return refuse(state, "code_mismatch");
   // RFC 7636 §4.6, and RFC 9700 §2.1.1: a verifier without a challenge is refused too.
   if (code.codeChallenge !== input.verifierChallenge) return refuse(state, "pkce_failed");
+  // RFC 9449 §10: the server "verifies that it matches the dpop_jkt parameter
+  // value in the authorization request. If they do not match, it MUST reject
+  // the request." The code stays unused, for its rightful holder.
+  if (code.dpopJkt !== undefined && code.dpopJkt !== input.proofJkt)
+    return refuse(state, "dpop_key_mismatch");
 
   const refresh = code.refreshAllowed && input.refresh ? { current: input.refresh } : undefined;
+  // RFC 9449 §5: "When an authorization server supporting DPoP issues a
+  // refresh token to a public client that presents a valid DPoP proof at the
+  // token endpoint, the refresh token MUST be bound to the respective public key."
+  const jkt = refresh && input.bindRefreshToProof ? input.proofJkt : undefined;
   const next: ActiveFamily = {
     status: "active",
     familyId: state.familyId,
@@ -140,6 +153,7 @@ export function redeem(
     expiresAt: refresh ? expiryOf(now, now, input.policy) : input.accessTokenExpiresAt,
     accessTokensUntil: input.accessTokenExpiresAt,
     ...(refresh ? { refresh } : {}),
+    ...(jkt !== undefined ? { jkt } : {}),
   };
   return {
     state: next,
@@ -169,6 +183,8 @@ export interface RefreshInput {
    * prepared (so the family does no crypto), used only if this call rotates.
    */
   rotation: { kind: "reuse" } | { kind: "rotate"; successor: SuccessorRecord };
+  /** The thumbprint of the key of the request's DPoP proof, if it had one. */
+  proofJkt?: string;
   policy: FamilyPolicy;
   accessTokenExpiresAt: number;
 }
@@ -210,6 +226,14 @@ export function refresh(
   // a refresh that would succeed is refused instead, before anything rotates
   // (a replayed token is still reuse, below).
   const withdrawn = !(input.scope ?? state.grant.scope).some((s) => input.clientScopes.includes(s));
+  // RFC 9449 §5: a bound family's client "MUST present a DPoP proof for the
+  // same key that was used to obtain the refresh token each time that refresh
+  // token is used". A request without it is refused and changes nothing.
+  const keyMatches = state.jkt === undefined || state.jkt === input.proofJkt;
+  // The grace window hands the successor to whoever shows the previous token;
+  // where it needs a binding, only the key's holder can be that.
+  const graceSeconds =
+    input.policy.graceNeedsBinding && state.jkt === undefined ? 0 : input.policy.graceSeconds;
   const used = (s: ActiveFamily): ActiveFamily => ({
     ...s,
     lastUsedAt: now,
@@ -219,6 +243,7 @@ export function refresh(
 
   if (presented.generation === current.generation) {
     if (presented.hash !== current.hash) return refuse(state, "unknown");
+    if (!keyMatches) return refuse(state, "dpop_key_mismatch");
     if (exceeded) return refuse(state, "scope_exceeded");
     if (withdrawn) return refuse(state, "scope_withdrawn");
     if (input.rotation.kind === "reuse") {
@@ -243,12 +268,15 @@ export function refresh(
 
   // The immediately previous token, again, while its successor is unused (else
   // the chain would have moved on) and within the grace window: the same
-  // successor, so a lost response can be retried and a race cannot fork.
+  // successor, so a lost response can be retried and a race cannot fork. A
+  // bound family's retry must be proven by its key; by another key it is
+  // someone else holding the previous token: reuse, below.
   if (
     previous &&
     presented.generation === previous.generation &&
     presented.hash === previous.hash &&
-    now - previous.rotatedAt < input.policy.graceSeconds * 1000
+    keyMatches &&
+    now - previous.rotatedAt < graceSeconds * 1000
   ) {
     if (exceeded) return refuse(state, "scope_exceeded");
     if (withdrawn) return refuse(state, "scope_withdrawn");

@@ -25,6 +25,8 @@ export interface CodeRequest {
   /** RFC 7636: the S256 challenge, when the request carried one. */
   codeChallenge?: string;
   nonce?: string;
+  /** RFC 9449 §10: the request's dpop_jkt. */
+  dpopJkt?: string;
 }
 
 /**
@@ -62,6 +64,7 @@ export async function issueAuthorizationCode(
       refreshAllowed,
       ...(request.codeChallenge ? { codeChallenge: request.codeChallenge } : {}),
       ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
+      ...(request.dpopJkt !== undefined ? { dpopJkt: request.dpopJkt } : {}),
     },
   });
 }
@@ -73,7 +76,7 @@ const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 export const authorizationCodeGrant = defineGrant({
   grantType: "authorization_code",
   parameters: { required: ["code", "redirect_uri"], optional: ["code_verifier"] },
-  async handle({ env, config, client, params }) {
+  async handle({ env, config, client, params, dpop }) {
     const verifier = params.code_verifier;
     if (verifier !== undefined && !CODE_VERIFIER.test(verifier)) {
       throw invalidRequest(
@@ -87,6 +90,11 @@ export const authorizationCodeGrant = defineGrant({
       clientId: client.client_id,
       redirectUri: params.redirect_uri,
       ...(verifier !== undefined ? { verifier } : {}),
+      ...(dpop ? { proofJkt: dpop.jkt } : {}),
+      // RFC 9449 §5: "Refresh tokens issued to confidential clients ... are
+      // not bound to the DPoP proof public key because they are already
+      // sender-constrained with a different existing mechanism."
+      bindRefreshToProof: client.credential.method === "none",
       policy: refreshPolicy(client, config),
       accessTokenExpiresAt: window.exp * 1000,
     });
@@ -100,6 +108,7 @@ export const authorizationCodeGrant = defineGrant({
       authTime: grant.authTime,
       ...(redeemed.refreshToken ? { refreshToken: redeemed.refreshToken } : {}),
       ...(redeemed.nonce !== undefined ? { nonce: redeemed.nonce } : {}),
+      ...(dpop ? { jkt: dpop.jkt } : {}),
     });
     audit("token.issued", {
       grant: "authorization_code",
@@ -108,6 +117,7 @@ export const authorizationCodeGrant = defineGrant({
       sub: grant.sub,
       jti,
       refreshToken: response.refresh_token !== undefined,
+      ...(dpop ? { jkt: dpop.jkt } : {}),
     });
     return response;
   },

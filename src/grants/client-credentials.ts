@@ -11,7 +11,7 @@ const USER_SCOPES = new Set(["openid", "profile", "email", "offline_access"]);
 export const clientCredentialsGrant = defineGrant({
   grantType: "client_credentials",
   parameters: { required: [], optional: ["scope"] },
-  async handle({ env, config, client, params }) {
+  async handle({ env, config, client, params, dpop }) {
     const allowed = client.scopes.filter((s) => !USER_SCOPES.has(s));
     const scope = requestedScope(params.scope, allowed, allowed);
     if (scope.length === 0) {
@@ -24,8 +24,14 @@ export const clientCredentialsGrant = defineGrant({
       sub: client.client_id,
       scope,
       window: tokenWindow(client, config),
+      ...(dpop ? { jkt: dpop.jkt } : {}),
     });
-    audit("token.issued", { grant: "client_credentials", clientId: client.client_id, jti });
+    audit("token.issued", {
+      grant: "client_credentials",
+      clientId: client.client_id,
+      jti,
+      ...(dpop ? { jkt: dpop.jkt } : {}),
+    });
     return response;
   },
 });

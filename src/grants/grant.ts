@@ -1,5 +1,6 @@
 import type { ClientRecord, GrantType } from "../clients/model";
 import type { ProviderConfig } from "../config";
+import type { Proof } from "../dpop/proof";
 import type { TokenResponse } from "./response";
 
 /** The parameters a grant reads: the required ones are present when `handle` runs. */
@@ -13,6 +14,11 @@ export interface GrantRequest<R extends string = string, O extends string = stri
   config: ProviderConfig;
   client: ClientRecord;
   params: GrantParams<R, O>;
+  /**
+   * The request's DPoP proof, fully checked (RFC 9449 §4.3, nonce and
+   * replay included), when it had one: the access token is bound to its key.
+   */
+  dpop?: Proof;
 }
 
 /**

@@ -15,7 +15,7 @@ import { readyToSign, tokenResponse, tokenWindow } from "./response";
 export const refreshTokenGrant = defineGrant({
   grantType: "refresh_token",
   parameters: { required: ["refresh_token"], optional: ["scope"] },
-  async handle({ env, config, client, params }) {
+  async handle({ env, config, client, params, dpop }) {
     let requested: string[] | undefined;
     if (params.scope !== undefined) {
       requested = parseScope(params.scope);
@@ -31,6 +31,7 @@ export const refreshTokenGrant = defineGrant({
       clientId: client.client_id,
       ...(requested ? { scope: requested } : {}),
       clientScopes: client.scopes,
+      ...(dpop ? { proofJkt: dpop.jkt } : {}),
       policy,
       accessTokenExpiresAt: window.exp * 1000,
     });
@@ -50,6 +51,7 @@ export const refreshTokenGrant = defineGrant({
       familyId: refreshed.familyId,
       authTime: grant.authTime,
       ...(refreshed.refreshToken ? { refreshToken: refreshed.refreshToken } : {}),
+      ...(dpop ? { jkt: dpop.jkt } : {}),
     });
     audit("token.refreshed", {
       familyId: refreshed.familyId,
@@ -57,6 +59,7 @@ export const refreshTokenGrant = defineGrant({
       sub: grant.sub,
       jti,
       outcome: refreshed.outcome,
+      ...(dpop ? { jkt: dpop.jkt } : {}),
     });
     return response;
   },

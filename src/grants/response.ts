@@ -9,7 +9,8 @@ import { keyRing } from "../tokens/keyring";
 /** The successful token response of RFC 6749 §5.1 (and OIDC Core §3.1.3.3). */
 export interface TokenResponse {
   access_token: string;
-  token_type: "Bearer";
+  /** RFC 9449 §5: "DPoP" when the access token is bound to a DPoP key. */
+  token_type: "Bearer" | "DPoP";
   expires_in: number;
   scope: string;
   refresh_token?: string;
@@ -51,6 +52,8 @@ export interface Issuance {
   refreshToken?: string;
   /** OIDC Core §3.1.3.6: the ID token of a code response repeats the request's nonce; §12.2: never on refresh. */
   nonce?: string;
+  /** RFC 9449 §6: the thumbprint of the DPoP key the access token is bound to. */
+  jkt?: string;
 }
 
 /**
@@ -72,10 +75,11 @@ export async function tokenResponse(
     exp: window.exp,
     ...(issuance.familyId ? { familyId: issuance.familyId } : {}),
     ...(issuance.authTime !== undefined ? { authTime: issuance.authTime } : {}),
+    ...(issuance.jkt !== undefined ? { jkt: issuance.jkt } : {}),
   });
   const response: TokenResponse = {
     access_token: accessToken.token,
-    token_type: "Bearer",
+    token_type: issuance.jkt !== undefined ? "DPoP" : "Bearer",
     expires_in: window.exp - window.iat,
     scope: formatScope(scope),
     ...(issuance.refreshToken ? { refresh_token: issuance.refreshToken } : {}),

@@ -5,6 +5,7 @@ import {
   INTROSPECTION_AUTH_METHODS,
 } from "../clients/authentication";
 import type { ProviderConfig } from "../config";
+import { DPOP_ALGS } from "../dpop/proof";
 import { GRANT_HANDLERS } from "../grants";
 import type { AppContext, AppEnv } from "../http/context";
 import { endpoint } from "../http/endpoint";
@@ -65,6 +66,8 @@ export function metadata(config: ProviderConfig): Record<string, unknown> {
     request_uri_parameter_supported: false,
     prompt_values_supported: ["none", "login", "consent"],
     authorization_response_iss_parameter_supported: true,
+    // RFC 9449 §5.1.
+    dpop_signing_alg_values_supported: DPOP_ALGS,
   };
 }
 

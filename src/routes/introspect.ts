@@ -39,11 +39,13 @@ async function introspectAccessToken(
     sub: claims.sub,
     exp: claims.exp,
     iat: claims.iat,
-    token_type: "Bearer",
+    // RFC 9449 §6.2: a bound token's introspection says so, with its key's thumbprint.
+    token_type: claims.cnf ? "DPoP" : "Bearer",
     iss: claims.iss,
     aud: claims.aud,
     jti: claims.jti,
     ...(claims.auth_time !== undefined ? { auth_time: claims.auth_time } : {}),
+    ...(claims.cnf ? { cnf: claims.cnf } : {}),
   };
 }
 

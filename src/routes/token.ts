@@ -5,6 +5,7 @@ import { OAuthError, unauthorizedClient } from "../errors";
 import { GRANT_HANDLERS } from "../grants";
 import type { GrantHandler } from "../grants/grant";
 import type { AppEnv, StepContext, StepEnv } from "../http/context";
+import { clientDpopRule, tokenEndpointProof, type WithDpop } from "../http/dpop";
 import { endpoint } from "../http/endpoint";
 import { noStore } from "../http/no-store";
 import { authenticateClient, parseForm, type WithClient, type WithParams } from "../http/steps";
@@ -35,7 +36,7 @@ const clientMayUseGrant = createMiddleware<StepEnv<WithClient & WithGrant>>(asyn
 });
 
 /** The grant's own parameters (the required ones must be there), then its answer. */
-async function grantResponse(c: StepContext<WithClient & WithGrant>): Promise<Response> {
+async function grantResponse(c: StepContext<WithClient & WithGrant & WithDpop>): Promise<Response> {
   const grant = c.get("grant");
   const params = c.get("params");
   const values: Record<string, string> = {};
@@ -44,11 +45,13 @@ async function grantResponse(c: StepContext<WithClient & WithGrant>): Promise<Re
     const value = params.get(name);
     if (value !== undefined) values[name] = value;
   }
+  const dpop = c.get("dpop");
   const response = await grant.handle({
     env: c.env,
     config: c.get("config"),
     client: c.get("client"),
     params: values,
+    ...(dpop ? { dpop } : {}),
   });
   return c.json(response);
 }
@@ -60,8 +63,10 @@ export function tokenRoutes(app: Hono<AppEnv>): void {
       noStore,
       parseForm(),
       selectGrant,
+      tokenEndpointProof(),
       authenticateClient("token"),
       clientMayUseGrant,
+      clientDpopRule,
       grantResponse,
     ],
   });

@@ -16,6 +16,8 @@ export interface AccessTokenClaims {
   auth_time?: number;
   /** The family (grant) it was issued from; absent for client_credentials. */
   fid?: string;
+  /** RFC 9449 §6.1: the thumbprint of the DPoP key the token is bound to. */
+  cnf?: { jkt: string };
 }
 
 export type AccessTokenStatus =
@@ -32,7 +34,7 @@ export async function readAccessToken(
 ): Promise<AccessTokenClaims | undefined> {
   const payload = await verifyOwnJwt(env, config, token, "at+jwt");
   if (!payload) return undefined;
-  const { sub, client_id, scope, jti, iat, exp, aud, iss, auth_time, fid } = payload as Record<
+  const { sub, client_id, scope, jti, iat, exp, aud, iss, auth_time, fid, cnf } = payload as Record<
     string,
     unknown
   >;
@@ -49,6 +51,8 @@ export async function readAccessToken(
   ) {
     return undefined;
   }
+  const jkt = (cnf as { jkt?: unknown } | undefined)?.jkt;
+  if (cnf !== undefined && typeof jkt !== "string") return undefined;
   return {
     iss,
     sub,
@@ -60,6 +64,7 @@ export async function readAccessToken(
     exp,
     ...(typeof auth_time === "number" ? { auth_time } : {}),
     ...(typeof fid === "string" ? { fid } : {}),
+    ...(typeof jkt === "string" ? { cnf: { jkt } } : {}),
   };
 }
 

@@ -17,6 +17,8 @@ export interface AccessTokenInput {
   authTime?: number;
   iat: number;
   exp: number;
+  /** RFC 9449 §6.1: bound to this DPoP key (`cnf.jkt`). */
+  jkt?: string;
 }
 
 export interface IssuedAccessToken {
@@ -41,6 +43,7 @@ export async function issueAccessToken(
     exp: input.exp,
     ...(input.authTime !== undefined ? { auth_time: input.authTime } : {}),
     ...(input.familyId ? { fid: input.familyId } : {}),
+    ...(input.jkt !== undefined ? { cnf: { jkt: input.jkt } } : {}),
   });
   return { token, jti };
 }

@@ -281,11 +281,6 @@ describe("validation errors: 400 invalid_request naming the field", () => {
       "refresh_token.rotation",
     ],
     [
-      "a public client with a grace window",
-      { ...minimal, token_endpoint_auth_method: "none", refresh_token: { grace_seconds: 5 } },
-      "refresh_token.grace_seconds",
-    ],
-    [
       "a plain-http redirect URI that is not loopback",
       { ...minimal, redirect_uris: ["http://app.example.test/callback"] },
       "redirect_uris[0]",

@@ -39,18 +39,29 @@ describe("a client's refresh policy (src/clients/policy.ts)", () => {
     expect(policy).toMatchObject({ issue: true, rotation: "reuse", graceSeconds: 30 });
   });
 
-  it("always rotates a public client's tokens, with no grace window (RFC 9700 §4.14.2)", () => {
+  it("always rotates a public client's tokens, with no grace window by default (RFC 9700 §4.14.2)", () => {
     expect(refreshPolicy(client({ method: "none" }), lenient)).toMatchObject({
       issue: true,
       rotation: "rotate",
       returnOnRefresh: true,
       graceSeconds: 0,
+      graceNeedsBinding: true,
     });
   });
 
-  it("does so even for a public client stored with other settings before this rule", () => {
-    const stored = client({ method: "none" }, { rotation: "reuse", grace_seconds: 60 });
-    expect(refreshPolicy(stored, lenient)).toMatchObject({ rotation: "rotate", graceSeconds: 0 });
+  it("gives a public client's grace window, when its own settings set one, only to DPoP-bound families", () => {
+    const own = client({ method: "none" }, { grace_seconds: 10 });
+    expect(refreshPolicy(own, lenient)).toMatchObject({
+      graceSeconds: 10,
+      graceNeedsBinding: true,
+    });
+    const confidential = client({ method: "client_secret_basic", secretHash: "x" });
+    expect(refreshPolicy(confidential, lenient)).toMatchObject({ graceNeedsBinding: false });
+  });
+
+  it("rotates even for a public client stored with other settings before this rule", () => {
+    const stored = client({ method: "none" }, { rotation: "reuse" });
+    expect(refreshPolicy(stored, lenient)).toMatchObject({ rotation: "rotate" });
     const keeps = client({ method: "none" }, { issue_on_refresh: false });
     expect(refreshPolicy(keeps, lenient)).toMatchObject({
       rotation: "rotate",

@@ -44,6 +44,7 @@ type ModelPolicy = FamilyPolicy & { rotation: "rotate" | "reuse" };
 const policyArb: fc.Arbitrary<ModelPolicy> = fc.record({
   rotation: fc.constantFrom<ModelPolicy["rotation"]>("rotate", "rotate", "reuse"),
   graceSeconds: fc.integer({ min: 0, max: 60 }),
+  graceNeedsBinding: fc.constant(false),
   absoluteLifetime: fc.integer({ min: 30, max: 600 }),
   idleLifetime: fc.constantFrom(0, 5, 20, 120),
 });
@@ -130,6 +131,7 @@ function activeFamily(policy: FamilyPolicy): { state: FamilyState; first: TokenR
       clientId: CLIENT,
       redirectUri: code.redirectUri,
       refresh: first,
+      bindRefreshToProof: false,
       policy,
       accessTokenExpiresAt: T0 + 900_000,
     },
@@ -214,6 +216,7 @@ function run(initialPolicy: FamilyPolicy, actions: Action[]) {
             codeHash: "code-hash",
             clientId: CLIENT,
             redirectUri: "https://app.example.test/cb",
+            bindRefreshToProof: false,
             policy: initialPolicy,
             accessTokenExpiresAt: now + 900_000,
           },
@@ -453,6 +456,7 @@ describe("the token family state machine (properties)", () => {
 describe("the token family state machine (examples)", () => {
   const policy: FamilyPolicy = {
     graceSeconds: 5,
+    graceNeedsBinding: false,
     absoluteLifetime: 3600,
     idleLifetime: 600,
   };
@@ -562,5 +566,109 @@ describe("the token family state machine (examples)", () => {
     );
     expect(step.result).toEqual({ ok: false, reason: "scope_exceeded" });
     expect(step.state).toBe(state);
+  });
+});
+
+describe("a family bound to a DPoP key (RFC 9449 §5)", () => {
+  const policy: FamilyPolicy = {
+    graceSeconds: 10,
+    graceNeedsBinding: true,
+    absoluteLifetime: 3600,
+    idleLifetime: 600,
+  };
+  const bound = (jkt: string | undefined) => {
+    const { state, first } = activeFamily(policy);
+    return { state: { ...state, ...(jkt ? { jkt } : {}) } as FamilyState, first };
+  };
+  const step = (state: FamilyState, presented: TokenRecord, now: number, proofJkt?: string) =>
+    refresh(
+      state,
+      {
+        clientId: CLIENT,
+        clientScopes: GRANT.scope,
+        presented,
+        rotation: {
+          kind: "rotate",
+          successor: { generation: presented.generation + 1, hash: `h${now}`, sealed: `s${now}` },
+        },
+        ...(proofJkt ? { proofJkt } : {}),
+        policy,
+        accessTokenExpiresAt: now + 900_000,
+      },
+      now,
+    );
+
+  it("refuses the current token without a proof by its key, changing nothing", () => {
+    const { state, first } = bound("key-a");
+    for (const proofJkt of [undefined, "key-b"]) {
+      const refused = step(state, first, T0 + 1, proofJkt);
+      expect(refused.result).toEqual({ ok: false, reason: "dpop_key_mismatch" });
+      expect(refused.state).toBe(state);
+      expect(refused.revoked).toBeUndefined();
+    }
+    expect(step(state, first, T0 + 1, "key-a").result).toMatchObject({
+      ok: true,
+      outcome: "rotated",
+    });
+  });
+
+  it("gives the grace window only to a retry by the bound key; another key is reuse", () => {
+    const { state, first } = bound("key-a");
+    const rotated = step(state, first, T0 + 1_000, "key-a").state as FamilyState;
+    expect(step(rotated, first, T0 + 2_000, "key-a").result).toMatchObject({
+      ok: true,
+      outcome: "grace",
+    });
+    const thief = step(rotated, first, T0 + 2_000, "key-b");
+    expect(thief.result).toEqual({ ok: false, reason: "reuse_detected" });
+    expect(thief.revoked?.reason).toBe("refresh_token_reuse");
+  });
+
+  it("has no grace window when unbound, if the window needs a binding", () => {
+    const { state, first } = bound(undefined);
+    const rotated = step(state, first, T0 + 1_000).state as FamilyState;
+    expect(step(rotated, first, T0 + 1_500).result).toEqual({
+      ok: false,
+      reason: "reuse_detected",
+    });
+  });
+
+  it("binds at redemption only a refresh-issuing public client's family, to the proof's key", () => {
+    const code = {
+      hash: "code-hash",
+      expiresAt: T0 + 60_000,
+      redirectUri: "https://app.example.test/cb",
+      refreshAllowed: true,
+    };
+    const pending = createPending(
+      undefined,
+      { familyId: "f".repeat(64), grant: GRANT, code },
+      T0,
+    ).state;
+    const redeemWith = (bindRefreshToProof: boolean, proofJkt?: string, dpopJkt?: string) =>
+      redeem(
+        dpopJkt ? ({ ...pending, code: { ...code, dpopJkt } } as FamilyState) : pending,
+        {
+          codeHash: "code-hash",
+          clientId: CLIENT,
+          redirectUri: code.redirectUri,
+          refresh: { generation: 0, hash: "h0" },
+          bindRefreshToProof,
+          ...(proofJkt ? { proofJkt } : {}),
+          policy,
+          accessTokenExpiresAt: T0 + 900_000,
+        },
+        T0 + 1,
+      );
+    expect((redeemWith(true, "key-a").state as { jkt?: string }).jkt).toBe("key-a");
+    expect((redeemWith(false, "key-a").state as { jkt?: string }).jkt).toBeUndefined();
+    expect((redeemWith(true).state as { jkt?: string }).jkt).toBeUndefined();
+    // RFC 9449 §10: a code bound by dpop_jkt needs a proof by that key; refused, it stays pending.
+    for (const proofJkt of [undefined, "key-b"]) {
+      const refused = redeemWith(true, proofJkt, "key-a");
+      expect(refused.result).toEqual({ ok: false, reason: "dpop_key_mismatch" });
+      expect(refused.state?.status).toBe("pending");
+    }
+    expect(redeemWith(true, "key-a", "key-a").result).toMatchObject({ ok: true });
   });
 });

@@ -87,11 +87,11 @@ describe("presenting the access token (RFC 6750 §2)", () => {
 });
 
 describe("refusals carry a WWW-Authenticate challenge (RFC 6750 §3)", () => {
-  it("no token at all: 401 with a bare Bearer realm challenge, no error code (§3.1)", async () => {
+  it("no token at all: 401 with bare Bearer and DPoP challenges, no error code (§3.1; RFC 9449 §7.1)", async () => {
     const res = await call("/userinfo");
     expect(res.status).toBe(401);
     const challenge = challengeOf(res);
-    expect(challenge).toMatch(/^Bearer realm="[^"]+"$/);
+    expect(challenge).toMatch(/^Bearer realm="[^"]+", DPoP algs="ES256[A-Za-z0-9 ]*"$/);
     expect(challenge).not.toContain("error=");
   });
 

@@ -1,0 +1,153 @@
+import { LIMITS } from "../config";
+import { checkDpop } from "../dpop/check";
+import { DPOP_ALGS } from "../dpop/proof";
+import { OAuthError } from "../errors";
+import { type AccessTokenClaims, accessTokenStatus } from "../tokens/access-token";
+import type { AppContext } from "./context";
+import { mediaType, readForm } from "./form";
+
+/**
+ * A request to one of our resources (userinfo) with an access token: the
+ * token as RFC 6750 §2 sends it (Bearer) or as RFC 9449 §7 does (DPoP, with
+ * a proof), checked, with every refusal carrying the challenge of its scheme.
+ */
+
+const REALM = 'realm="edge-token-service"';
+const ALGS = `algs="${DPOP_ALGS.join(" ")}"`;
+
+type Scheme = "Bearer" | "DPoP";
+type ResourceErrorCode =
+  | "invalid_request"
+  | "invalid_token"
+  | "insufficient_scope"
+  | "invalid_dpop_proof"
+  | "use_dpop_nonce";
+
+const STATUS: Record<ResourceErrorCode, number> = {
+  invalid_request: 400,
+  invalid_token: 401,
+  insufficient_scope: 403,
+  // RFC 9449 §7.1 and §9: a resource answers proof problems with 401.
+  invalid_dpop_proof: 401,
+  use_dpop_nonce: 401,
+};
+
+/**
+ * RFC 6750 §3 (Bearer) and RFC 9449 §7.1 (DPoP, with the algorithms it
+ * accepts): the challenge says what went wrong, in the header as in the body.
+ */
+export function resourceError(
+  scheme: Scheme,
+  code: ResourceErrorCode,
+  description: string,
+  headers: Record<string, string> = {},
+): OAuthError {
+  const error = new OAuthError(code, description, { status: STATUS[code] });
+  const params = `error="${code}", error_description="${error.description.replace(/"/g, "'")}"`;
+  const challenge = scheme === "DPoP" ? `DPoP ${ALGS}, ${params}` : `Bearer ${REALM}, ${params}`;
+  return new OAuthError(code, description, {
+    status: STATUS[code],
+    headers: { "WWW-Authenticate": challenge, ...headers },
+  });
+}
+
+/** RFC 6750 §3.1: no credentials at all gets bare challenges, one per scheme we accept. */
+const noCredentials = () =>
+  new OAuthError("invalid_token", "An access token is required.", {
+    status: 401,
+    headers: { "WWW-Authenticate": `Bearer ${REALM}, DPoP ${ALGS}` },
+  });
+
+interface Presented {
+  scheme: Scheme;
+  token: string;
+}
+
+/** RFC 6750 §2.1 and §2.2, RFC 9449 §7.1; never the query string (RFC 6750 §2.3 is unsafe). */
+async function presentedToken(c: AppContext): Promise<Presented | undefined> {
+  const header = c.req.header("authorization");
+  const fromBody =
+    c.req.method === "POST" && mediaType(c.req.raw) === "application/x-www-form-urlencoded"
+      ? (await readForm(c.req.raw, LIMITS.maxFormBytes)).get("access_token")
+      : undefined;
+  if (header !== undefined && fromBody !== undefined) {
+    throw resourceError(
+      "Bearer",
+      "invalid_request",
+      "The access token was sent in more than one way.",
+    );
+  }
+  if (fromBody !== undefined) return { scheme: "Bearer", token: fromBody };
+  if (header === undefined) return undefined;
+  const match = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+  if (!match?.[1] || !match[2]) {
+    throw resourceError(
+      "Bearer",
+      "invalid_request",
+      "The Authorization header is not a Bearer or DPoP access token.",
+    );
+  }
+  return { scheme: match[1].toLowerCase() === "dpop" ? "DPoP" : "Bearer", token: match[2] };
+}
+
+/**
+ * The access token of a resource request, verified (signature, expiry,
+ * revocation) and, when it is bound to a DPoP key, proven by that key.
+ */
+export async function authorizedAccess(c: AppContext, url: string): Promise<AccessTokenClaims> {
+  const presented = await presentedToken(c);
+  if (!presented) throw noCredentials();
+  const { scheme, token } = presented;
+  const status = await accessTokenStatus(c.env, c.get("config"), token);
+  if (status.state === "invalid")
+    throw resourceError(scheme, "invalid_token", "The access token is invalid or has expired.");
+  if (status.state !== "active")
+    throw resourceError(scheme, "invalid_token", "The access token has been revoked.");
+  const { claims } = status;
+  if (!claims.cnf) {
+    if (scheme === "DPoP") {
+      throw resourceError("DPoP", "invalid_token", "The access token is not bound to a DPoP key.");
+    }
+    return claims;
+  }
+  // RFC 9449 §7.2: a DPoP-bound token is never accepted as a bearer token,
+  // or whoever copied it could use it without the key.
+  if (scheme !== "DPoP") {
+    throw resourceError(
+      "DPoP",
+      "invalid_token",
+      "The access token is bound to a DPoP key: send it with the DPoP scheme and a proof.",
+    );
+  }
+  const check = await checkDpop(
+    c.env,
+    c.req.raw,
+    { method: c.req.method, url, accessToken: token },
+    { requireNonce: false },
+  );
+  switch (check.kind) {
+    case "absent":
+      throw resourceError(
+        "DPoP",
+        "invalid_dpop_proof",
+        "A DPoP proof is required with this token.",
+      );
+    case "invalid":
+      throw resourceError("DPoP", "invalid_dpop_proof", check.description);
+    case "nonce":
+      throw resourceError("DPoP", "use_dpop_nonce", check.description, {
+        "DPoP-Nonce": check.nonce,
+      });
+    case "valid":
+      // §4.3 item 12: "confirm that the public key to which the access token
+      // is bound matches the public key from the DPoP proof".
+      if (check.proof.jkt !== claims.cnf.jkt) {
+        throw resourceError(
+          "DPoP",
+          "invalid_dpop_proof",
+          "The DPoP proof is signed by another key than the one the token is bound to.",
+        );
+      }
+      return claims;
+  }
+}

@@ -1,0 +1,65 @@
+import { createMiddleware } from "hono/factory";
+import { checkDpop, type DpopCheck, nonceForResponse } from "../dpop/check";
+import type { Proof } from "../dpop/proof";
+import { OAuthError } from "../errors";
+import { PATHS } from "../paths";
+import type { StepEnv } from "./context";
+import type { WithClient } from "./steps";
+
+/** The token endpoint's DPoP steps (RFC 9449 §5, §8): the proof, then the client's rule. */
+
+export type WithDpop = { dpop: Proof | undefined };
+
+/**
+ * RFC 9449 §5: a proof at the token endpoint, checked before anything else
+ * is spent on the request (a use_dpop_nonce retry then costs the client
+ * nothing: no code, token or assertion has been used). A request without a
+ * DPoP header goes on as a bearer request, unless its client says otherwise
+ * (below). Successful answers to a proven request carry the current nonce
+ * (§8.2), so a client always has one that works.
+ */
+export const tokenEndpointProof = () =>
+  createMiddleware<StepEnv<WithDpop>>(async (c, next) => {
+    const config = c.get("config");
+    const check: DpopCheck = await checkDpop(
+      c.env,
+      c.req.raw,
+      { method: "POST", url: `${config.issuer}${PATHS.token}` },
+      { requireNonce: config.dpopRequireNonce },
+    );
+    switch (check.kind) {
+      case "invalid":
+        // §5: "If the DPoP proof is invalid, the authorization server issues
+        // an error response per Section 5.2 of [RFC6749] with
+        // invalid_dpop_proof as the value of the error parameter."
+        throw new OAuthError("invalid_dpop_proof", check.description);
+      case "nonce":
+        // §8: error use_dpop_nonce, with the nonce to use in DPoP-Nonce.
+        throw new OAuthError("use_dpop_nonce", check.description, {
+          headers: { "DPoP-Nonce": check.nonce },
+        });
+      case "absent":
+        c.set("dpop", undefined);
+        break;
+      case "valid":
+        c.set("dpop", check.proof);
+        c.header("DPoP-Nonce", await nonceForResponse(c.env));
+        break;
+    }
+    await next();
+  });
+
+/**
+ * RFC 9449 §5.2 dpop_bound_access_tokens: "If the value is true, the
+ * authorization server MUST reject token requests from the client that do
+ * not contain the DPoP header."
+ */
+export const clientDpopRule = createMiddleware<StepEnv<WithClient & WithDpop>>(async (c, next) => {
+  if (c.get("client").dpop_bound_access_tokens && c.get("dpop") === undefined) {
+    throw new OAuthError(
+      "invalid_dpop_proof",
+      "This client must send a DPoP proof with every token request (dpop_bound_access_tokens).",
+    );
+  }
+  await next();
+});
