@@ -13,6 +13,7 @@ import type { AppEnv } from "./http/context";
 import { errorResponse } from "./http/error-response";
 import { headerLimits, withConfig } from "./http/guards";
 import { noStore } from "./http/no-store";
+import { REQUEST_ID_HEADER, requestId } from "./http/request-id";
 import { PATHS } from "./paths";
 import { discoveryRoutes } from "./routes/discovery";
 import { introspectRoutes } from "./routes/introspect";
@@ -27,6 +28,9 @@ const notFound = () => new OAuthError("not_found", "There is no endpoint at this
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
+  // First, so that every log line of the request carries its id, whatever
+  // step writes it (src/http/request-id.ts).
+  app.use(requestId);
   // Security headers on every response (hono's secure-headers): nosniff on
   // JSON too, HSTS, never framed, no referrer. Cross-origin reads stay allowed
   // (CORP off): browser apps of other origins call the token endpoints.
@@ -52,6 +56,8 @@ export function createApp(): Hono<AppEnv> {
     // Every CORS-enabled endpoint is read with GET or POST; nothing else is offered.
     allowMethods: ["GET", "POST"],
     allowHeaders: ["Authorization", "Content-Type"],
+    // A browser app may show the id to its user, to quote.
+    exposeHeaders: [REQUEST_ID_HEADER],
     maxAge: 600,
   });
   // Public metadata carries the header always, so that a copy in a shared
