@@ -13,6 +13,7 @@ import type { AppEnv } from "./http/context";
 import { errorResponse } from "./http/error-response";
 import { headerLimits, withConfig } from "./http/guards";
 import { noStore } from "./http/no-store";
+import { REQUEST_ID_HEADER, requestId } from "./http/request-id";
 import { PATHS } from "./paths";
 import { discoveryRoutes } from "./routes/discovery";
 import { introspectRoutes } from "./routes/introspect";
@@ -27,6 +28,9 @@ const notFound = () => new OAuthError("not_found", "There is no endpoint at this
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
+  // First, so that every log line of the request carries its id, whatever
+  // step writes it (src/http/request-id.ts).
+  app.use(requestId);
   // Security headers on every response (hono's secure-headers): nosniff on
   // JSON too, HSTS, never framed, no referrer. Cross-origin reads stay allowed
   // (CORP off): browser apps of other origins call the token endpoints.
@@ -52,9 +56,10 @@ export function createApp(): Hono<AppEnv> {
     // Every CORS-enabled endpoint is read with GET or POST; nothing else is offered.
     allowMethods: ["GET", "POST"],
     // RFC 9449: browser apps send a DPoP proof, and read the next nonce and
-    // the resource's DPoP challenge.
+    // the resource's DPoP challenge; and they may show the request id to
+    // their user, to quote.
     allowHeaders: ["Authorization", "Content-Type", "DPoP"],
-    exposeHeaders: ["DPoP-Nonce", "WWW-Authenticate"],
+    exposeHeaders: ["DPoP-Nonce", "WWW-Authenticate", REQUEST_ID_HEADER],
     maxAge: 600,
   });
   // Public metadata carries the header always, so that a copy in a shared

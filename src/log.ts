@@ -1,9 +1,52 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+
 /**
  * Structured logging. Every line is one JSON object; audit events carry ids
  * only. `redact` is the last line of defence for free text (exception
  * messages) that might contain a request value: anything long and token-like
  * is masked before it is written.
+ *
+ * Every line also carries `requestId`, the id of the request it was written
+ * for (src/http/request-id.ts: Cloudflare's `cf-ray`, or a fresh id), so all
+ * the lines of one request, the Durable Objects' included, can be found from
+ * the `X-Request-Id` a user quotes.
  */
+
+/**
+ * The id of the request being handled, kept in an AsyncLocalStorage rather
+ * than passed along: lines are written deep in layers that never see the
+ * Hono context (grants, the family gateway, the client registry, the key
+ * ring), and threading an id through all of them would change most
+ * signatures for a field of the log. Our compatibility date (2026-11-01) has
+ * `nodejs_compat` on by default, so workerd provides node:async_hooks itself:
+ * no flag to add and nothing bundled. A Durable Object cannot see its
+ * caller's request: each of its methods that may log, or call an object that
+ * does, takes the caller's id as its last argument (in the same RPC) and logs
+ * inside `withRequestId` or passes it on. An alarm, which no request caused,
+ * uses `alarmRequestId`.
+ */
+const requestScope = new AsyncLocalStorage<RequestId>();
+
+/** A request's id: the `cf-ray` of the request, a fresh id, or an alarm's. */
+export type RequestId = string;
+
+/** What a line written outside any request or alarm carries: a bug the request-id tests catch. */
+export const NO_REQUEST_ID = "none";
+
+/** Runs `work` (and everything it awaits or starts) as part of request `id`. */
+export function withRequestId<T>(id: RequestId, work: () => T): T {
+  return requestScope.run(id, work);
+}
+
+/** The id of the request being handled here, to pass on to a Durable Object. */
+export function currentRequestId(): RequestId {
+  return requestScope.getStore() ?? NO_REQUEST_ID;
+}
+
+/** The id of the lines an alarm writes (no request caused them): `alarm:<class>:<object id>`. */
+export function alarmRequestId(className: string, id: DurableObjectId): RequestId {
+  return `alarm:${className}:${id.toString()}`;
+}
 
 const TOKEN_LIKE = /[A-Za-z0-9_\-.~+/=]{20,}/g;
 
@@ -58,7 +101,12 @@ export type AuditEvent =
 type Fields = Record<string, string | number | boolean | undefined | readonly string[]>;
 
 function write(level: "info" | "warn" | "error", record: Record<string, unknown>): void {
-  const line = JSON.stringify({ level, time: new Date().toISOString(), ...record });
+  const line = JSON.stringify({
+    level,
+    time: new Date().toISOString(),
+    requestId: currentRequestId(),
+    ...record,
+  });
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);
   else console.log(line);

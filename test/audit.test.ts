@@ -38,6 +38,7 @@ import {
 const AUDIT_FIELDS = new Set([
   "level",
   "time",
+  "requestId",
   "type",
   "event",
   "familyId",

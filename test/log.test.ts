@@ -1,5 +1,6 @@
+import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { logError } from "../src/log";
+import { audit, currentRequestId, logError, NO_REQUEST_ID, withRequestId } from "../src/log";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -35,5 +36,53 @@ describe("error logs (src/log.ts)", () => {
     expect(JSON.stringify(line)).not.toContain("c2lnbmF0dXJlLXNpZ25hdHVyZQ");
     expect(line.message).toContain("[redacted]");
     expect(line.frames[0]).toBe("at [redacted] (/app/src/x.ts:1:2)");
+  });
+});
+
+describe("request ids (src/log.ts)", () => {
+  /** Every line console.log received, parsed. */
+  const written = (spy: { mock: { calls: unknown[][] } }) =>
+    spy.mock.calls.map((args) => JSON.parse(String(args[0])) as Record<string, unknown>);
+
+  it("a line carries the id of the request it is written for, however requests interleave their awaits", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 4 }), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        async (requests) => {
+          const spy = vi.spyOn(console, "log").mockImplementation(() => {});
+          try {
+            // Request i writes one line per step, awaiting between them: the
+            // lines of all requests interleave, as in one isolate under load.
+            await Promise.all(
+              requests.map((delays, i) =>
+                withRequestId(`request-${i}`, async () => {
+                  for (const delay of delays) {
+                    await new Promise((resolve) => setTimeout(resolve, delay));
+                    audit("token.issued", { count: i });
+                  }
+                  expect(currentRequestId()).toBe(`request-${i}`);
+                }),
+              ),
+            );
+            const lines = written(spy);
+            expect(lines).toHaveLength(requests.flat().length);
+            for (const line of lines) expect(line.requestId).toBe(`request-${line.count}`);
+          } finally {
+            spy.mockRestore();
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it("a line written outside any request says so, rather than borrowing another's id", async () => {
+    const spy = vi.spyOn(console, "log").mockImplementation(() => {});
+    await withRequestId("some-request", async () => {});
+    audit("token.issued", {});
+    expect(written(spy)[0]?.requestId).toBe(NO_REQUEST_ID);
   });
 });

@@ -9,7 +9,7 @@ import { invalidRequest, OAuthError } from "../../src/errors";
 import { familyObject, familyPolicy, newFamilyId } from "../../src/families/gateway";
 import { readForm } from "../../src/http/form";
 import { randomBytes, sha256, toBase64Url } from "../../src/lib/bytes";
-import { audit } from "../../src/log";
+import { audit, currentRequestId } from "../../src/log";
 import type { Params } from "../../src/params";
 import { isAccessTokenRevoked } from "../../src/revocation/lists";
 import { serverKeys } from "../../src/server-keys";
@@ -205,15 +205,18 @@ export function benchRoutes(): Hono<BenchAppEnv> {
         },
       });
       const refresh = newSecret();
-      const redeemed = await family.redeem({
-        codeHash,
-        clientId: client.client_id,
-        redirectUri: SEED_REDIRECT_URI,
-        refresh: { generation: 0, hash: await secretHash(refresh) },
-        bindRefreshToProof: false,
-        policy,
-        accessTokenExpiresAt: Date.now() + 900_000,
-      });
+      const redeemed = await family.redeem(
+        {
+          codeHash,
+          clientId: client.client_id,
+          redirectUri: SEED_REDIRECT_URI,
+          refresh: { generation: 0, hash: await secretHash(refresh) },
+          bindRefreshToProof: false,
+          policy,
+          accessTokenExpiresAt: Date.now() + 900_000,
+        },
+        currentRequestId(),
+      );
       if (!redeemed.ok || !redeemed.refreshIssued) throw new Error("seeding a family failed");
       return seed.tokens
         ? encodeFamilyToken(

@@ -10,7 +10,7 @@ import {
   optionalString,
   rejectUnknown,
 } from "../lib/json-fields";
-import { adminAction } from "../log";
+import { adminAction, currentRequestId } from "../log";
 import { createUser } from "../users/accounts";
 import { normalizeUsername, USERNAME } from "../users/model";
 import { hashPassword, passwordProblem } from "../users/passwords";
@@ -101,7 +101,7 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
       return c.json(view);
     },
     DELETE: async (c) => {
-      const removed = await userStub(c.env, pathParam(c, "id")).remove();
+      const removed = await userStub(c.env, pathParam(c, "id")).remove(currentRequestId());
       if (!removed) throw notFound();
       await (await usernameObject(c.env, removed.username)).release(removed.sub);
       adminAction("user.deleted", { sub: removed.sub });
@@ -114,14 +114,19 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
       rejectUnknown(body, ["password"]);
       const revokeGrants = c.get("config").revokeGrantsOnPasswordChange;
       const user = userStub(c.env, pathParam(c, "id"));
-      if (!(await user.setPassword(await newPassword(body), revokeGrants))) throw notFound();
+      const changed = await user.setPassword(
+        await newPassword(body),
+        revokeGrants,
+        currentRequestId(),
+      );
+      if (!changed) throw notFound();
       adminAction("user.password_set", { sub: pathParam(c, "id"), grantsRevoked: revokeGrants });
       return c.body(null, 204);
     },
   });
   endpoint(app, "/admin/users/:id/block", {
     POST: async (c) => {
-      const view = await userStub(c.env, pathParam(c, "id")).block();
+      const view = await userStub(c.env, pathParam(c, "id")).block(currentRequestId());
       if (!view) throw notFound();
       adminAction("user.blocked", { sub: view.id });
       return c.json(view);
@@ -144,7 +149,7 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
     DELETE: async (c) => {
       const user = userStub(c.env, pathParam(c, "id"));
       if (!(await user.view())) throw notFound();
-      const revoked = await user.revokeAll("admin");
+      const revoked = await user.revokeAll("admin", Number.POSITIVE_INFINITY, currentRequestId());
       adminAction("grants.revoked", { sub: pathParam(c, "id"), count: revoked });
       return c.json({ revoked });
     },

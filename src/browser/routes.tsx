@@ -10,7 +10,7 @@ import { mediaType, readForm, readLimitedText } from "../http/form";
 import { clientAddress, signInAllowed } from "../http/rate-limits";
 import { randomBytes, toHex } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
-import { logError } from "../log";
+import { currentRequestId, logError } from "../log";
 import { Params } from "../params";
 import { PATHS } from "../paths";
 import { readSession, writeSession } from "../sessions/login-session";
@@ -128,7 +128,8 @@ async function login(c: AppContext): Promise<Response> {
   }
 
   const from = await addressKey(c.env, clientAddress(c.req.raw));
-  const result = await (await usernameObject(c.env, username)).login(password, from);
+  const name = await usernameObject(c.env, username);
+  const result = await name.login(password, from, currentRequestId());
   if (!result.ok) {
     switch (result.reason) {
       case "locked":

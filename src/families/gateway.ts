@@ -1,6 +1,7 @@
 import type { RefreshPolicy } from "../clients/policy";
 import { invalidGrant, invalidScope, type OAuthError } from "../errors";
 import { sha256, toBase64Url, utf8 } from "../lib/bytes";
+import { currentRequestId } from "../log";
 import { noteFamilyRevoked } from "../revocation/lists";
 import { serverKeys } from "../server-keys";
 import {
@@ -24,6 +25,8 @@ import { expiryOf, meansRevoked } from "./state";
  * records a revocation in this isolate. The endpoints reach a family only
  * through here; the one other caller is the User object (users/user.ts),
  * which lists and revokes the families of its index through familyObject.
+ * A call that may log carries the request's id as its last argument
+ * (src/log.ts), so the family's lines name the request that caused them.
  */
 
 /** A new family's id: a fresh Durable Object id, never used before. */
@@ -147,19 +150,22 @@ export async function redeemCode(env: Env, request: RedeemRequest): Promise<Rede
   }
   const { token, family, tagKey } = opened;
   const firstRefresh = request.policy.issue ? newSecret() : undefined;
-  const result = await family.redeem({
-    codeHash: await secretHash(token.secret),
-    clientId: request.clientId,
-    redirectUri: request.redirectUri,
-    ...(request.verifier !== undefined
-      ? { verifierChallenge: toBase64Url(await sha256(utf8(request.verifier))) }
-      : {}),
-    ...(firstRefresh ? { refresh: { generation: 0, hash: await secretHash(firstRefresh) } } : {}),
-    ...(request.proofJkt !== undefined ? { proofJkt: request.proofJkt } : {}),
-    bindRefreshToProof: request.bindRefreshToProof,
-    policy: familyPolicy(request.policy),
-    accessTokenExpiresAt: request.accessTokenExpiresAt,
-  });
+  const result = await family.redeem(
+    {
+      codeHash: await secretHash(token.secret),
+      clientId: request.clientId,
+      redirectUri: request.redirectUri,
+      ...(request.verifier !== undefined
+        ? { verifierChallenge: toBase64Url(await sha256(utf8(request.verifier))) }
+        : {}),
+      ...(firstRefresh ? { refresh: { generation: 0, hash: await secretHash(firstRefresh) } } : {}),
+      ...(request.proofJkt !== undefined ? { proofJkt: request.proofJkt } : {}),
+      bindRefreshToProof: request.bindRefreshToProof,
+      policy: familyPolicy(request.policy),
+      accessTokenExpiresAt: request.accessTokenExpiresAt,
+    },
+    currentRequestId(),
+  );
   if (!result.ok) throw refused(env, token.familyId, result.reason, codeRefusals, codeInvalid);
   const refreshToken =
     result.refreshIssued && firstRefresh
@@ -235,16 +241,19 @@ export async function refreshFamily(env: Env, request: RefreshRequest): Promise<
   // crypto; used only if this call rotates.
   const successor =
     policy.rotation === "rotate" ? await prepareSuccessor(token, tagKey) : undefined;
-  const result = await family.refresh({
-    clientId: request.clientId,
-    presented: await presentedRecord(token),
-    rotation: successor ? { kind: "rotate", successor: successor.record } : { kind: "reuse" },
-    ...(request.scope ? { scope: request.scope } : {}),
-    clientScopes: request.clientScopes,
-    ...(request.proofJkt !== undefined ? { proofJkt: request.proofJkt } : {}),
-    policy: familyPolicy(policy),
-    accessTokenExpiresAt: request.accessTokenExpiresAt,
-  });
+  const result = await family.refresh(
+    {
+      clientId: request.clientId,
+      presented: await presentedRecord(token),
+      rotation: successor ? { kind: "rotate", successor: successor.record } : { kind: "reuse" },
+      ...(request.scope ? { scope: request.scope } : {}),
+      clientScopes: request.clientScopes,
+      ...(request.proofJkt !== undefined ? { proofJkt: request.proofJkt } : {}),
+      policy: familyPolicy(policy),
+      accessTokenExpiresAt: request.accessTokenExpiresAt,
+    },
+    currentRequestId(),
+  );
   if (!result.ok)
     throw refused(env, token.familyId, result.reason, refreshRefusals, refreshInvalid);
 
@@ -288,17 +297,17 @@ export async function revokeWithRefreshToken(
 ): Promise<boolean> {
   const opened = await open(env, text, "refresh_token");
   if (!opened) return false;
-  const revoked = await opened.family.revokeWithToken({
-    clientId,
-    presented: await presentedRecord(opened.token),
-  });
+  const revoked = await opened.family.revokeWithToken(
+    { clientId, presented: await presentedRecord(opened.token) },
+    currentRequestId(),
+  );
   if (revoked) noteFamilyRevoked(env, opened.token.familyId);
   return revoked;
 }
 
 /** An administrator's revocation of one of a user's grants, through the user's index. */
 export async function revokeUserGrant(env: Env, sub: string, familyId: string): Promise<boolean> {
-  const revoked = await env.USER.getByName(sub).revokeGrant(familyId);
+  const revoked = await env.USER.getByName(sub).revokeGrant(familyId, currentRequestId());
   if (revoked) noteFamilyRevoked(env, familyId);
   return revoked;
 }

@@ -1,5 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
-import { audit, logError, securityEvent } from "../log";
+import {
+  alarmRequestId,
+  audit,
+  logError,
+  type RequestId,
+  securityEvent,
+  withRequestId,
+} from "../log";
 import { publishFamilyRevocation } from "../revocation/lists";
 import type { FamilyState, RevocationReason, RevokedFamily, TokenRecord } from "./model";
 import {
@@ -79,40 +86,51 @@ export class TokenFamily extends DurableObject<Env> {
     return this.apply((s, now) => createPending(s, { ...input, familyId }, now)).result.ok;
   }
 
-  async redeem(input: RedeemInput): Promise<RedeemResult> {
-    const step = this.apply((s, now) => redeem(s, input, now));
-    if (step.revoked) await this.revoked(step.revoked);
-    return step.result;
+  // The methods that may log take the caller's request id last (src/log.ts):
+  // it travels in the one call, and every line they write carries it.
+
+  redeem(input: RedeemInput, requestId: RequestId): Promise<RedeemResult> {
+    return withRequestId(requestId, async () => {
+      const step = this.apply((s, now) => redeem(s, input, now));
+      if (step.revoked) await this.revoked(step.revoked);
+      return step.result;
+    });
   }
 
-  async refresh(input: RefreshInput): Promise<RefreshResult> {
-    const step = this.apply((s, now) => refresh(s, input, now));
-    if (step.revoked) await this.revoked(step.revoked);
-    const { result } = step;
-    if (result.ok && result.outcome === "grace") {
-      // The previous token came back after its successor was issued: a lost
-      // response retried, or a copy in someone else's hands. Either way it is
-      // worth an alert, with how long after the rotation it came.
-      securityEvent("refresh.grace_used", {
-        familyId: this.ctx.id.toString(),
-        clientId: result.grant.clientId,
-        sub: result.grant.sub,
-        sinceRotationMs: result.sinceRotationMs,
-      });
-    }
-    return result;
+  refresh(input: RefreshInput, requestId: RequestId): Promise<RefreshResult> {
+    return withRequestId(requestId, async () => {
+      const step = this.apply((s, now) => refresh(s, input, now));
+      if (step.revoked) await this.revoked(step.revoked);
+      const { result } = step;
+      if (result.ok && result.outcome === "grace") {
+        // The previous token came back after its successor was issued: a lost
+        // response retried, or a copy in someone else's hands. Either way it is
+        // worth an alert, with how long after the rotation it came.
+        securityEvent("refresh.grace_used", {
+          familyId: this.ctx.id.toString(),
+          clientId: result.grant.clientId,
+          sub: result.grant.sub,
+          sinceRotationMs: result.sinceRotationMs,
+        });
+      }
+      return result;
+    });
   }
 
-  async revokeWithToken(input: RevokeWithTokenInput): Promise<boolean> {
-    const step = this.apply((s, now) => revokeWithToken(s, input, now));
-    if (step.revoked) await this.revoked(step.revoked);
-    return step.result.revoked;
+  revokeWithToken(input: RevokeWithTokenInput, requestId: RequestId): Promise<boolean> {
+    return withRequestId(requestId, async () => {
+      const step = this.apply((s, now) => revokeWithToken(s, input, now));
+      if (step.revoked) await this.revoked(step.revoked);
+      return step.result.revoked;
+    });
   }
 
-  async revoke(reason: RevocationReason): Promise<boolean> {
-    const step = this.apply((s, now) => revokeFamily(s, reason, now));
-    if (step.revoked) await this.revoked(step.revoked);
-    return step.result.revoked;
+  revoke(reason: RevocationReason, requestId: RequestId): Promise<boolean> {
+    return withRequestId(requestId, async () => {
+      const step = this.apply((s, now) => revokeFamily(s, reason, now));
+      if (step.revoked) await this.revoked(step.revoked);
+      return step.result.revoked;
+    });
   }
 
   inspect(presented: TokenRecord): Inspection {
@@ -163,7 +181,11 @@ export class TokenFamily extends DurableObject<Env> {
     }
   }
 
-  override async alarm(): Promise<void> {
+  override alarm(): Promise<void> {
+    return withRequestId(alarmRequestId("TokenFamily", this.ctx.id), () => this.onAlarm());
+  }
+
+  private async onAlarm(): Promise<void> {
     const state = this.ctx.storage.kv.get<FamilyState>(KEY);
     if (!state) return;
     const now = Date.now();

@@ -1,6 +1,7 @@
 import { importJWK, type JWK } from "jose";
 import type { ProviderConfig } from "../config";
 import { nowSeconds } from "../lib/time";
+import { currentRequestId } from "../log";
 import { ACCESS_TOKEN_ALG, SIGNING_ALGS, type SigningAlg } from "./signing-keys";
 
 /**
@@ -29,7 +30,11 @@ const isSigningAlg = (alg: unknown): alg is SigningAlg =>
 
 async function load(env: Env, config: ProviderConfig, rotate = false): Promise<KeyRing> {
   const policy = { rotationSeconds: config.signingKeyRotationSeconds };
-  const view = rotate ? await stub(env).rotateNow(policy) : await stub(env).keySet(policy);
+  // The request that loads the ring names the key-creation lines it may cause.
+  const requestId = currentRequestId();
+  const view = rotate
+    ? await stub(env).rotateNow(policy, requestId)
+    : await stub(env).keySet(policy, requestId);
   const verificationKeys = new Map<string, { alg: SigningAlg; key: CryptoKey }>();
   for (const jwk of view.published) {
     const alg = jwk.alg ?? "ES256";
@@ -105,6 +110,6 @@ export async function revokeSigningKey(
   kid: string,
 ): Promise<KeyRing | undefined> {
   const policy = { rotationSeconds: config.signingKeyRotationSeconds };
-  if (!(await stub(env).revoke(kid, policy))) return undefined;
+  if (!(await stub(env).revoke(kid, policy, currentRequestId()))) return undefined;
   return refresh(env, config);
 }

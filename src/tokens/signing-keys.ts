@@ -3,7 +3,7 @@ import { calculateJwkThumbprint, type JWK } from "jose";
 import { LIMITS } from "../config";
 import { concatBytes, fromBase64Url, randomBytes, toBase64Url, utf8 } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
-import { audit, logError } from "../log";
+import { audit, logError, type RequestId, withRequestId } from "../log";
 import { serverKeys } from "../server-keys";
 
 /**
@@ -74,7 +74,14 @@ export class SigningKeys extends DurableObject<Env> {
     return this.ctx.storage.kv.get<StoredKey[]>("keys") ?? [];
   }
 
-  async keySet(policy: KeyPolicy): Promise<KeySetView> {
+  // Each public method may create keys (and log it): it takes the caller's
+  // request id last, for those lines (src/log.ts).
+
+  keySet(policy: KeyPolicy, requestId: RequestId): Promise<KeySetView> {
+    return withRequestId(requestId, () => this.currentKeySet(policy));
+  }
+
+  private async currentKeySet(policy: KeyPolicy): Promise<KeySetView> {
     const now = nowSeconds();
     if (this.needsMaintenance(this.load(), now)) {
       // Generating a key awaits WebCrypto; block other calls so two of them
@@ -116,14 +123,16 @@ export class SigningKeys extends DurableObject<Env> {
    * compromise of the current ones): the keys that were published ahead for
    * the schedule, so caches already have them; new next keys are published.
    */
-  async rotateNow(policy: KeyPolicy): Promise<KeySetView> {
-    const now = nowSeconds();
-    await this.ctx.blockConcurrencyWhile(async () => {
-      await this.maintain(now, policy);
-      for (const alg of SIGNING_ALGS) this.promoteNext(now, alg);
-      await this.maintain(now, policy);
+  rotateNow(policy: KeyPolicy, requestId: RequestId): Promise<KeySetView> {
+    return withRequestId(requestId, async () => {
+      const now = nowSeconds();
+      await this.ctx.blockConcurrencyWhile(async () => {
+        await this.maintain(now, policy);
+        for (const alg of SIGNING_ALGS) this.promoteNext(now, alg);
+        await this.maintain(now, policy);
+      });
+      return this.view(this.load(), now);
     });
-    return this.view(this.load(), now);
   }
 
   /**
@@ -132,21 +141,23 @@ export class SigningKeys extends DurableObject<Env> {
    * minutes; the isolate that revoked it at once). If it was signing, the next
    * key of its algorithm takes over first. False for a kid it does not hold.
    */
-  async revoke(kid: string, policy: KeyPolicy): Promise<boolean> {
+  revoke(kid: string, policy: KeyPolicy, requestId: RequestId): Promise<boolean> {
     const now = nowSeconds();
-    return this.ctx.blockConcurrencyWhile(async () => {
-      await this.maintain(now, policy);
-      const key = this.load().find((k) => k.kid === kid);
-      if (!key) return false;
-      const alg = algOf(key);
-      if (this.activeKey(this.load(), now, alg)?.kid === kid) this.promoteNext(now, alg);
-      this.ctx.storage.kv.put(
-        "keys",
-        this.load().filter((k) => k.kid !== kid),
-      );
-      await this.maintain(now, policy);
-      return true;
-    });
+    return withRequestId(requestId, () =>
+      this.ctx.blockConcurrencyWhile(async () => {
+        await this.maintain(now, policy);
+        const key = this.load().find((k) => k.kid === kid);
+        if (!key) return false;
+        const alg = algOf(key);
+        if (this.activeKey(this.load(), now, alg)?.kid === kid) this.promoteNext(now, alg);
+        this.ctx.storage.kv.put(
+          "keys",
+          this.load().filter((k) => k.kid !== kid),
+        );
+        await this.maintain(now, policy);
+        return true;
+      }),
+    );
   }
 
   private activeKey(keys: StoredKey[], now: number, alg: SigningAlg): StoredKey | undefined {

@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { familyObject } from "../families/gateway";
 import type { RevocationReason } from "../families/model";
 import type { FamilySummary } from "../families/token-family";
+import { alarmRequestId, type RequestId } from "../log";
 import { claimsFor, type ProfileClaims, type UserRecord, type UserView, userView } from "./model";
 import {
   burnPasswordCheck,
@@ -16,6 +17,8 @@ import {
  * remembered consents, and the index of the user's grants (token families).
  * A Durable Object's reads are strongly consistent, so a block is in force
  * everywhere the moment `block()` returns: it revokes every family first.
+ * The methods that revoke families take the caller's request id last and
+ * pass it on to each family (src/log.ts), so the families' lines carry it.
  */
 
 export type AccountCheck =
@@ -114,7 +117,11 @@ export class User extends DurableObject<Env> {
    * matches) and, unless the provider turned it off, every grant: whoever
    * knew the old password may hold the grants made with it.
    */
-  async setPassword(password: PasswordHash, revokeGrants: boolean): Promise<boolean> {
+  async setPassword(
+    password: PasswordHash,
+    revokeGrants: boolean,
+    requestId: RequestId,
+  ): Promise<boolean> {
     const user = this.record();
     if (!user) return false;
     this.save({
@@ -124,23 +131,25 @@ export class User extends DurableObject<Env> {
       updated_at: Math.floor(Date.now() / 1000),
     });
     if (revokeGrants) {
-      await this.revokeEverything({
-        reason: "password_changed",
-        before: Date.now(),
-        thenDelete: false,
-      });
+      await this.revokeEverything(
+        { reason: "password_changed", before: Date.now(), thenDelete: false },
+        requestId,
+      );
     }
     return true;
   }
 
-  async block(): Promise<UserView | undefined> {
+  async block(requestId: RequestId): Promise<UserView | undefined> {
     const user = this.record();
     if (!user) return undefined;
     const blocked = { ...user, blocked: true, session_version: user.session_version + 1 };
     this.save(blocked);
     // The flag is written first: from here on no new family can be registered,
     // so revoking the ones in the index leaves none alive.
-    await this.revokeEverything({ reason: "user_blocked", before: Date.now(), thenDelete: false });
+    await this.revokeEverything(
+      { reason: "user_blocked", before: Date.now(), thenDelete: false },
+      requestId,
+    );
     return userView(blocked);
   }
 
@@ -152,11 +161,14 @@ export class User extends DurableObject<Env> {
     return userView(next);
   }
 
-  async remove(): Promise<UserRecord | undefined> {
+  async remove(requestId: RequestId): Promise<UserRecord | undefined> {
     const user = this.record();
     if (!user) return undefined;
     this.save({ ...user, blocked: true, session_version: user.session_version + 1 });
-    await this.revokeEverything({ reason: "user_deleted", before: Date.now(), thenDelete: true });
+    await this.revokeEverything(
+      { reason: "user_deleted", before: Date.now(), thenDelete: true },
+      requestId,
+    );
     return user;
   }
 
@@ -275,20 +287,19 @@ export class User extends DurableObject<Env> {
     return views.sort((a, b) => b.created_at - a.created_at);
   }
 
-  async revokeGrant(familyId: string): Promise<boolean> {
+  async revokeGrant(familyId: string, requestId: RequestId): Promise<boolean> {
     if (!this.ctx.storage.kv.get(familyKey(familyId))) return false;
-    return familyOf(this.env, familyId).revoke("admin");
+    return familyOf(this.env, familyId).revoke("admin", requestId);
   }
 
   /** Revokes every family in the index (registered up to `before`); returns how many were live. */
-  async revokeAll(
-    reason: RevocationReason = "admin",
-    before = Number.POSITIVE_INFINITY,
-  ): Promise<number> {
+  async revokeAll(reason: RevocationReason, before: number, requestId: RequestId): Promise<number> {
     const ids = this.familyIds().filter(
       (id) => (this.ctx.storage.kv.get<FamilyEntry>(familyKey(id))?.createdAt ?? 0) <= before,
     );
-    const results = await this.fanOut(ids, (id) => familyOf(this.env, id).revoke(reason));
+    const results = await this.fanOut(ids, (id) =>
+      familyOf(this.env, id).revoke(reason, requestId),
+    );
     return results.filter(Boolean).length;
   }
 
@@ -297,10 +308,10 @@ export class User extends DurableObject<Env> {
    * (a family unreachable, the object restarted): the intent is stored first,
    * with an alarm that finishes the job, retrying until it is done.
    */
-  private async revokeEverything(pending: PendingRevocation): Promise<void> {
+  private async revokeEverything(pending: PendingRevocation, requestId: RequestId): Promise<void> {
     this.ctx.storage.kv.put(PENDING_REVOCATION, pending);
     await this.ctx.storage.setAlarm(Date.now() + REVOCATION_RETRY_MS);
-    await this.revokeAll(pending.reason, pending.before);
+    await this.revokeAll(pending.reason, pending.before, requestId);
     await this.finish(pending);
   }
 
@@ -316,7 +327,8 @@ export class User extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const pending = this.ctx.storage.kv.get<PendingRevocation>(PENDING_REVOCATION);
     if (!pending) return;
-    await this.revokeAll(pending.reason, pending.before); // if this throws, the runtime retries the alarm
+    // If this throws, the runtime retries the alarm. No request caused it: its own id.
+    await this.revokeAll(pending.reason, pending.before, alarmRequestId("User", this.ctx.id));
     await this.finish(pending);
   }
 }

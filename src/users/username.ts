@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { toHex, utf8 } from "../lib/bytes";
-import { audit, securityEvent } from "../log";
+import { audit, type RequestId, securityEvent, withRequestId } from "../log";
 import { serverKeys } from "../server-keys";
 import type { PasswordCheck } from "./user";
 
@@ -100,7 +100,12 @@ export class Username extends DurableObject<Env> {
     return sub ? { sub } : { account: "none" };
   }
 
-  async login(password: string, from: string): Promise<LoginResult> {
+  /** A sign-in attempt; its lines carry the caller's request id (src/log.ts). */
+  login(password: string, from: string, requestId: RequestId): Promise<LoginResult> {
+    return withRequestId(requestId, () => this.attempt(password, from));
+  }
+
+  private async attempt(password: string, from: string): Promise<LoginResult> {
     const kv = this.ctx.storage.kv;
     const key = `${ATTEMPTS}${from}`;
     const now = Date.now();

@@ -342,7 +342,7 @@ describe("a revocation whose KV publication keeps failing", () => {
     const { accessTokensUntil: until } = (await storedFamily(grant.refreshToken)) as ActiveFamily;
 
     await capturingLogs(async () => {
-      expect(await stub.revoke("admin")).toBe(true);
+      expect(await stub.revoke("admin", "test:revoke")).toBe(true);
       let previousGap = 0;
       for (let attempt = 1; attempt < FAILURES; attempt++) {
         const before = Date.now();

@@ -272,9 +272,10 @@ export async function signedWithServerKey(
   claims: JWTPayload,
   header: Partial<JWTHeaderParameters> = {},
 ): Promise<string> {
-  const view = await env.SIGNING_KEYS.getByName("signing-keys").keySet({
-    rotationSeconds: SIGNING_KEY_ROTATION_SECONDS,
-  });
+  const view = await env.SIGNING_KEYS.getByName("signing-keys").keySet(
+    { rotationSeconds: SIGNING_KEY_ROTATION_SECONDS },
+    "test:signed-with-server-key",
+  );
   const key = await importJWK(view.active.ES256.privateJwk, "ES256");
   return new SignJWT(claims)
     .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: view.active.ES256.kid, ...header })

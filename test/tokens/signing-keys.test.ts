@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { KEY_RETENTION_SECONDS, type SigningKeys } from "../../src/tokens/signing-keys";
 import { clientCredentialsGrant, introspect } from "../support/fixtures";
 import { adminCall, call, ISSUER, json } from "../support/http";
+import { capturingLogs } from "../support/security";
 
 /**
  * A SigningKeys object of its own for the schedule test, which drives the
@@ -52,7 +53,7 @@ describe("signing keys", () => {
 
   it("publish the next key ahead of its use, and drop a key only once no token signed with it can live", async () => {
     const policy = { rotationSeconds: 10 };
-    const first = await keys().rotateNow(policy);
+    const first = await keys().rotateNow(policy, "test:rotate");
     const es256 = (published: { kid?: string; alg?: string }[]) =>
       published.filter((k) => k.alg === "ES256").map((k) => k.kid);
     // From the moment a key signs, the next one of its line is already published.
@@ -69,7 +70,7 @@ describe("signing keys", () => {
         stored.map((k) => ({ ...k, activatesAt: k.activatesAt - shift })),
       );
     });
-    const later = await keys().keySet({ rotationSeconds: 10 * 86_400 });
+    const later = await keys().keySet({ rotationSeconds: 10 * 86_400 }, "test:later");
     expect(later.active.ES256.kid).toBe(nextKid); // the key published ahead is the one that signs
     expect(later.published.map((k) => k.kid)).not.toContain(first.active.ES256.kid);
     expect(es256(later.published).at(-1)).not.toBe(nextKid); // and it has a successor in turn
@@ -118,7 +119,7 @@ describe("signing keys after SERVER_SECRET changed", () => {
   it("drop the keys that no longer open and start new ones, instead of failing every request", async () => {
     const object = () => env.SIGNING_KEYS.getByName("signing-keys-secret-rotation-test");
     const policy = { rotationSeconds: 30 * 86_400 };
-    const before = await object().keySet(policy);
+    const before = await object().keySet(policy, "test:key-set");
     // What a new SERVER_SECRET does to the stored keys: they no longer decrypt.
     await runInDurableObject(object(), (_instance: SigningKeys, state) => {
       const stored = state.storage.kv.get<{ sealedPrivate: string }[]>("keys") ?? [];
@@ -130,10 +131,18 @@ describe("signing keys after SERVER_SECRET changed", () => {
         })),
       );
     });
-    const after = await object().keySet(policy);
+    const { result: after, lines } = await capturingLogs(() =>
+      object().keySet(policy, "request-after-the-change"),
+    );
     expect(after.active.ES256.kid).not.toBe(before.active.ES256.kid);
     expect(after.active.RS256.kid).not.toBe(before.active.RS256.kid);
     const kids = after.published.map((k) => k.kid);
     expect(kids).not.toContain(before.active.ES256.kid);
+    // Each dropped key and each new one is logged, under the id of the call that found them.
+    const logged = lines.map((line) => JSON.parse(line) as { event: string; requestId: string });
+    expect(logged.map((line) => line.event)).toEqual(
+      expect.arrayContaining(["signing_key_unreadable", "signing_key.created"]),
+    );
+    for (const line of logged) expect(line.requestId).toBe("request-after-the-change");
   });
 });
