@@ -3,6 +3,7 @@ import { createApp } from "./app";
 export { ReplayGuard } from "./clients/replay-guard";
 export { TokenFamily } from "./families/token-family";
 export { SigningKeys } from "./tokens/signing-keys";
+export { UserDirectory } from "./users/directory";
 export { User } from "./users/user";
 export { Username } from "./users/username";
 

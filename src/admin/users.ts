@@ -17,11 +17,14 @@ import { hashPassword, passwordProblem } from "../users/passwords";
 import type { UserPatch } from "../users/user";
 import { usernameObject } from "../users/username";
 import { readJson } from "./body";
+import { listUsers } from "./user-list";
 
 /**
- * /admin/users: create, read, update, delete, set password, block, unblock,
- * and a user's grants (list, revoke one, revoke all). Users live in Durable
- * Objects, so every change is exact the moment the call returns.
+ * /admin/users: list and search (user-list.ts), create, read, update,
+ * delete, set password, block, unblock, and a user's grants (list, revoke
+ * one, revoke all). Users live in Durable Objects, so every change is exact
+ * the moment the call returns; the list shows it then too (each User object
+ * writes its row in the user directory before answering).
  */
 
 const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -78,8 +81,13 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
       return c.json(created, 201);
     },
     GET: async (c) => {
+      if (!("username" in c.req.queries())) return c.json(await listUsers(c));
       const username = c.req.query("username");
-      if (!username) throw new OAuthError("invalid_request", "Look users up with ?username=.");
+      if (!username || Object.keys(c.req.queries()).length > 1)
+        throw new OAuthError(
+          "invalid_request",
+          "username: looks one user up, alone and not empty.",
+        );
       const sub = await (await usernameObject(c.env, normalizeUsername(username))).owner();
       const view = sub ? await c.env.USER.getByName(sub).view() : undefined;
       if (!view) throw new OAuthError("not_found", "There is no user with this username.");

@@ -69,7 +69,10 @@ async function seed(env: Env, origin: string, scopes: readonly string[]): Promis
   for (const client of clients) {
     if (!(await readClient(env, client.client_id))) await saveClient(env, client);
   }
-  if (!(await (await usernameObject(env, DEMO.user.username)).owner())) {
+  const demo = await (await usernameObject(env, DEMO.user.username)).owner();
+  // Woken, a demo account kept from before the user directory lists itself there.
+  if (demo) await env.USER.getByName(demo).view();
+  else {
     await createUser(env, {
       username: DEMO.user.username,
       password: await hashPassword(DEMO.user.password),

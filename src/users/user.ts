@@ -3,6 +3,7 @@ import { familyObject } from "../families/gateway";
 import type { RevocationReason } from "../families/model";
 import type { FamilySummary } from "../families/token-family";
 import { alarmRequestId, type RequestId } from "../log";
+import { DirectoryOutbox } from "./directory-outbox";
 import { claimsFor, type ProfileClaims, type UserRecord, type UserView, userView } from "./model";
 import {
   burnPasswordCheck,
@@ -75,17 +76,26 @@ function familyOf(env: Env, familyId: string) {
 const FAN_OUT = 25;
 
 export class User extends DurableObject<Env> {
+  /** This account's row in the user directory, kept in step by every save. */
+  private readonly directory = new DirectoryOutbox(
+    this.ctx.storage,
+    () => this.record(),
+    () => this.env,
+  );
+
   private record(): UserRecord | undefined {
     return this.ctx.storage.kv.get<UserRecord>(USER);
   }
 
   private save(user: UserRecord): void {
     this.ctx.storage.kv.put(USER, user);
+    this.directory.stage(user);
   }
 
-  create(user: UserRecord): boolean {
+  async create(user: UserRecord): Promise<boolean> {
     if (this.record()) return false;
     this.save(user);
+    await this.directory.flush();
     return true;
   }
 
@@ -94,7 +104,7 @@ export class User extends DurableObject<Env> {
     return user ? userView(user) : undefined;
   }
 
-  update(patch: UserPatch): UserView | undefined {
+  async update(patch: UserPatch): Promise<UserView | undefined> {
     const user = this.record();
     if (!user) return undefined;
     const next: UserRecord = { ...user, updated_at: Math.floor(Date.now() / 1000) };
@@ -109,6 +119,7 @@ export class User extends DurableObject<Env> {
     }
     if (patch.email_verified !== undefined) next.email_verified = patch.email_verified;
     this.save(next);
+    await this.directory.flush();
     return userView(next);
   }
 
@@ -150,14 +161,16 @@ export class User extends DurableObject<Env> {
       { reason: "user_blocked", before: Date.now(), thenDelete: false },
       requestId,
     );
+    await this.directory.flush();
     return userView(blocked);
   }
 
-  unblock(): UserView | undefined {
+  async unblock(): Promise<UserView | undefined> {
     const user = this.record();
     if (!user) return undefined;
     const next = { ...user, blocked: false };
     this.save(next);
+    await this.directory.flush();
     return userView(next);
   }
 
@@ -317,14 +330,15 @@ export class User extends DurableObject<Env> {
 
   private async finish(pending: PendingRevocation): Promise<void> {
     if (pending.thenDelete) {
-      await this.ctx.storage.deleteAll();
+      await this.directory.erase(); // deleteAll, but an unsent directory removal stays to be retried
     } else {
       this.ctx.storage.kv.delete(PENDING_REVOCATION);
-      await this.ctx.storage.deleteAlarm();
+      if (this.directory.settled()) await this.ctx.storage.deleteAlarm();
     }
   }
 
   override async alarm(): Promise<void> {
+    await this.directory.flush(); // the directory's row, if a send failed
     const pending = this.ctx.storage.kv.get<PendingRevocation>(PENDING_REVOCATION);
     if (!pending) return;
     // If this throws, the runtime retries the alarm. No request caused it: its own id.

@@ -177,9 +177,10 @@ describe("reading and looking up a user", () => {
     expect((await json(res)).id).toBe(user.id);
   });
 
-  it("?username= of nobody is 404, and no parameter is 400", async () => {
+  it("?username= of nobody is 404; an empty one, or one with other parameters, is 400", async () => {
     expect((await adminCall("GET", `/admin/users?username=${uniqueName()}`)).status).toBe(404);
-    expect((await adminCall("GET", "/admin/users")).status).toBe(400);
+    expect((await adminCall("GET", "/admin/users?username=")).status).toBe(400);
+    expect((await adminCall("GET", "/admin/users?username=demo&limit=5")).status).toBe(400);
   });
 });
 

@@ -195,6 +195,7 @@ export const DURABLE_OBJECT_BINDINGS = [
   "USERNAME",
   "SIGNING_KEYS",
   "REPLAY_GUARD",
+  "USER_DIRECTORY",
 ] as const;
 
 export interface DurableObjectUse {
