@@ -110,7 +110,8 @@ export class TokenFamily extends DurableObject<Env> {
   }
 
   async revoke(reason: RevocationReason): Promise<boolean> {
-    const step = this.apply((s, now) => revokeFamily(s, reason, now));
+    const familyId = this.ctx.id.toString();
+    const step = this.apply((s, now) => revokeFamily(s, { familyId, reason }, now));
     if (step.revoked) await this.revoked(step.revoked);
     return step.result.revoked;
   }
@@ -121,7 +122,7 @@ export class TokenFamily extends DurableObject<Env> {
 
   summary(): FamilySummary | undefined {
     const state = this.ctx.storage.kv.get<FamilyState>(KEY);
-    if (!state) return undefined;
+    if (!state || state.status === "tombstone") return undefined; // never a grant
     return {
       familyId: state.familyId,
       status: state.status,
@@ -197,6 +198,7 @@ export class TokenFamily extends DurableObject<Env> {
       });
     }
     await this.ctx.storage.deleteAll();
+    if (state.status === "tombstone") return; // a user's index drops it when it next lists it
     try {
       await this.env.USER.getByName(state.grant.sub).forgetFamily(state.familyId);
     } catch (error) {

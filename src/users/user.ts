@@ -214,7 +214,12 @@ export class User extends DurableObject<Env> {
     return true;
   }
 
-  /** Adds a new grant to the index; refused once the account is blocked or the session ended. */
+  /**
+   * Adds a new grant to the index; refused once the account is blocked or the
+   * session ended. The family is already created (pending) when it comes
+   * here, so a revocation of every grant either refuses this entry (it runs
+   * first) or finds the family and revokes it (see issueAuthorizationCode).
+   */
   registerFamily(sessionVersion: number, familyId: string, clientId: string): boolean {
     if (!this.account(sessionVersion).ok) return false;
     this.ctx.storage.kv.put<FamilyEntry>(familyKey(familyId), { clientId, createdAt: Date.now() });
