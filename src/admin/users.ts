@@ -101,9 +101,8 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
       return c.json(view);
     },
     DELETE: async (c) => {
-      const removed = await userStub(c.env, pathParam(c, "id")).remove();
+      const removed = await userStub(c.env, pathParam(c, "id")).remove(); // frees the name too
       if (!removed) throw notFound();
-      await (await usernameObject(c.env, removed.username)).release(removed.sub);
       adminAction("user.deleted", { sub: removed.sub });
       return c.body(null, 204);
     },

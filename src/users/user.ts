@@ -2,7 +2,14 @@ import { DurableObject } from "cloudflare:workers";
 import { familyObject } from "../families/gateway";
 import type { RevocationReason } from "../families/model";
 import type { FamilySummary } from "../families/token-family";
-import { claimsFor, type ProfileClaims, type UserRecord, type UserView, userView } from "./model";
+import {
+  claimsFor,
+  type PasswordCheck,
+  type ProfileClaims,
+  type UserRecord,
+  type UserView,
+  userView,
+} from "./model";
 import {
   burnPasswordCheck,
   hashPassword,
@@ -10,6 +17,16 @@ import {
   PBKDF2_ITERATIONS,
   verifyPassword,
 } from "./passwords";
+import {
+  deletes,
+  owedAfterPass,
+  type PendingRevocations,
+  readPending,
+  reasonFor,
+  request,
+  type UserRevocation,
+} from "./pending-revocation";
+import { usernameObject } from "./username";
 
 /**
  * One user account (named by its `sub`): credentials, blocked state,
@@ -21,10 +38,6 @@ import {
 export type AccountCheck =
   | { ok: true; user: UserRecord }
   | { ok: false; reason: "unknown" | "blocked" | "session_ended" };
-
-export type PasswordCheck =
-  | { ok: true; sub: string; sessionVersion: number }
-  | { ok: false; reason: "invalid" | "blocked" };
 
 interface FamilyEntry {
   clientId: string;
@@ -51,15 +64,9 @@ const USER = "user";
 const consentKey = (clientId: string) => `consent:${clientId}`;
 const FAMILY_PREFIX = "family:";
 const familyKey = (familyId: string) => `${FAMILY_PREFIX}${familyId}`;
+/** What the object still owes its families (see ./pending-revocation.ts). */
 const PENDING_REVOCATION = "revocation-pending";
 const REVOCATION_RETRY_MS = 5_000;
-
-interface PendingRevocation {
-  reason: RevocationReason;
-  /** Only families registered until then: a later grant (after an unblock) is not the block's business. */
-  before: number;
-  thenDelete: boolean;
-}
 
 /** A family in this user's index (its id came from this namespace, so it resolves). */
 function familyOf(env: Env, familyId: string) {
@@ -72,8 +79,22 @@ function familyOf(env: Env, familyId: string) {
 const FAN_OUT = 25;
 
 export class User extends DurableObject<Env> {
-  private record(): UserRecord | undefined {
+  private stored(): UserRecord | undefined {
     return this.ctx.storage.kv.get<UserRecord>(USER);
+  }
+
+  private pending(): PendingRevocations | undefined {
+    return readPending(this.ctx.storage.kv.get(PENDING_REVOCATION));
+  }
+
+  /**
+   * The account, unless its deletion has been asked for: from then on it is
+   * gone for every purpose (sign-in, sessions, the admin API), even while the
+   * alarm is still finishing the deletion; nothing can undo or outlive it.
+   */
+  private record(): UserRecord | undefined {
+    const pending = this.pending();
+    return pending && deletes(pending) ? undefined : this.stored();
   }
 
   private save(user: UserRecord): void {
@@ -81,7 +102,7 @@ export class User extends DurableObject<Env> {
   }
 
   create(user: UserRecord): boolean {
-    if (this.record()) return false;
+    if (this.stored()) return false;
     this.save(user);
     return true;
   }
@@ -123,13 +144,7 @@ export class User extends DurableObject<Env> {
       session_version: user.session_version + 1,
       updated_at: Math.floor(Date.now() / 1000),
     });
-    if (revokeGrants) {
-      await this.revokeEverything({
-        reason: "password_changed",
-        before: Date.now(),
-        thenDelete: false,
-      });
-    }
+    if (revokeGrants) await this.revokeEverything("password_changed");
     return true;
   }
 
@@ -140,7 +155,7 @@ export class User extends DurableObject<Env> {
     this.save(blocked);
     // The flag is written first: from here on no new family can be registered,
     // so revoking the ones in the index leaves none alive.
-    await this.revokeEverything({ reason: "user_blocked", before: Date.now(), thenDelete: false });
+    await this.revokeEverything("user_blocked");
     return userView(blocked);
   }
 
@@ -152,11 +167,16 @@ export class User extends DurableObject<Env> {
     return userView(next);
   }
 
+  /**
+   * Deletes the account once every family is revoked, and frees its name. A
+   * deletion that failed halfway is finished by the alarm, or at once by
+   * asking again (the account is gone to everything else meanwhile).
+   */
   async remove(): Promise<UserRecord | undefined> {
-    const user = this.record();
+    const user = this.stored();
     if (!user) return undefined;
     this.save({ ...user, blocked: true, session_version: user.session_version + 1 });
-    await this.revokeEverything({ reason: "user_deleted", before: Date.now(), thenDelete: true });
+    await this.revokeEverything("user_deleted");
     return user;
   }
 
@@ -243,10 +263,10 @@ export class User extends DurableObject<Env> {
     );
   }
 
-  private async fanOut<T>(ids: string[], call: (id: string) => Promise<T>): Promise<T[]> {
+  private async fanOut<I, T>(items: I[], call: (item: I) => Promise<T>): Promise<T[]> {
     const out: T[] = [];
-    for (let i = 0; i < ids.length; i += FAN_OUT) {
-      out.push(...(await Promise.all(ids.slice(i, i + FAN_OUT).map(call))));
+    for (let i = 0; i < items.length; i += FAN_OUT) {
+      out.push(...(await Promise.all(items.slice(i, i + FAN_OUT).map(call))));
     }
     return out;
   }
@@ -285,32 +305,40 @@ export class User extends DurableObject<Env> {
     return familyOf(this.env, familyId).revoke("admin");
   }
 
-  /** Revokes every family in the index (registered up to `before`); returns how many were live. */
-  async revokeAll(
-    reason: RevocationReason = "admin",
-    before = Number.POSITIVE_INFINITY,
-  ): Promise<number> {
-    const ids = this.familyIds().filter(
-      (id) => (this.ctx.storage.kv.get<FamilyEntry>(familyKey(id))?.createdAt ?? 0) <= before,
+  /** Revokes every family in the index; returns how many were live. */
+  async revokeAll(reason: RevocationReason = "admin"): Promise<number> {
+    const results = await this.fanOut(this.familyIds(), (id) =>
+      familyOf(this.env, id).revoke(reason),
     );
-    const results = await this.fanOut(ids, (id) => familyOf(this.env, id).revoke(reason));
     return results.filter(Boolean).length;
   }
 
   /**
-   * Block and delete must reach every family even if this call dies halfway
-   * (a family unreachable, the object restarted): the intent is stored first,
-   * with an alarm that finishes the job, retrying until it is done.
+   * A password change, block or delete must reach every family even if this
+   * call dies halfway (a family unreachable, the object restarted): what it
+   * owes is stored first, merged with anything still owed (never written over
+   * it), with an alarm that finishes the job, retrying until it is done.
    */
-  private async revokeEverything(pending: PendingRevocation): Promise<void> {
+  private async revokeEverything(reason: UserRevocation): Promise<void> {
+    const pending = request(this.pending(), reason, Date.now());
     this.ctx.storage.kv.put(PENDING_REVOCATION, pending);
     await this.ctx.storage.setAlarm(Date.now() + REVOCATION_RETRY_MS);
-    await this.revokeAll(pending.reason, pending.before);
-    await this.finish(pending);
+    await this.pass(pending);
   }
 
-  private async finish(pending: PendingRevocation): Promise<void> {
-    if (pending.thenDelete) {
+  /** Revokes every family `pending` covers, each for the strongest reason owed to it; then finishes. */
+  private async pass(pending: PendingRevocations): Promise<void> {
+    const owed = this.familyIds().flatMap((id) => {
+      const entry = this.ctx.storage.kv.get<FamilyEntry>(familyKey(id));
+      const reason = reasonFor(pending, entry?.createdAt ?? 0);
+      return reason ? [{ id, reason }] : [];
+    });
+    await this.fanOut(owed, ({ id, reason }) => familyOf(this.env, id).revoke(reason));
+    // Only what this pass ran is done: a request merged in meanwhile is finished by its own pass or the alarm.
+    if (owedAfterPass(this.pending(), pending)) return;
+    if (deletes(pending)) {
+      const user = this.stored();
+      if (user) await (await usernameObject(this.env, user.username)).release(user.sub);
       await this.ctx.storage.deleteAll();
     } else {
       this.ctx.storage.kv.delete(PENDING_REVOCATION);
@@ -319,9 +347,7 @@ export class User extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const pending = this.ctx.storage.kv.get<PendingRevocation>(PENDING_REVOCATION);
-    if (!pending) return;
-    await this.revokeAll(pending.reason, pending.before); // if this throws, the runtime retries the alarm
-    await this.finish(pending);
+    const pending = this.pending();
+    if (pending) await this.pass(pending); // if this throws, the runtime retries the alarm
   }
 }
