@@ -31,7 +31,7 @@ export interface ProviderConfig {
   signingKeyRotationSeconds: number;
   /** A password set through the admin API revokes the user's grants too. */
   revokeGrantsOnPasswordChange: boolean;
-  /** Sign-in and failed client-authentication rate limits (README, "Rate limits"). */
+  /** Failed sign-in and failed client-authentication rate limits (README, "Rate limits"). */
   rateLimits: boolean;
 }
 
