@@ -147,7 +147,10 @@ function issuerOf(env: Env, requestUrl: string): string {
 export interface IsolateCacheSettings {
   /** A client record, on the token, revocation, introspection and authorize paths. */
   clientSeconds: number;
-  /** "This access token is not revoked", on introspection and userinfo. */
+  /**
+   * "This access token is not revoked", on introspection and userinfo; and
+   * the list of revoked signing keys, read again once it is this old.
+   */
   revocationSeconds: number;
 }
 
