@@ -31,7 +31,7 @@ export interface ProviderConfig {
   signingKeyRotationSeconds: number;
   /** A password set through the admin API revokes the user's grants too. */
   revokeGrantsOnPasswordChange: boolean;
-  /** Sign-in and failed client-authentication rate limits (README, "Rate limits"). */
+  /** Failed sign-in and failed client-authentication rate limits (README, "Rate limits"). */
   rateLimits: boolean;
   /** RFC 9449 §8: DPoP proofs at the token endpoint must carry a server nonce. */
   dpopRequireNonce: boolean;
@@ -149,7 +149,10 @@ function issuerOf(env: Env, requestUrl: string): string {
 export interface IsolateCacheSettings {
   /** A client record, on the token, revocation, introspection and authorize paths. */
   clientSeconds: number;
-  /** "This access token is not revoked", on introspection and userinfo. */
+  /**
+   * "This access token is not revoked", on introspection and userinfo; and
+   * the list of revoked signing keys, read again once it is this old.
+   */
   revocationSeconds: number;
 }
 

@@ -103,15 +103,18 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
     PATCH: async (c) => {
       const body = asObject(await readJson(c.req.raw));
       rejectUnknown(body, ["name", "email", "email_verified"]);
-      const view = await userStub(c.env, pathParam(c, "id")).update(profileFields(body));
+      const view = await userStub(c.env, pathParam(c, "id")).update(
+        profileFields(body),
+        currentRequestId(),
+      );
       if (!view) throw notFound();
       adminAction("user.updated", { sub: view.id });
       return c.json(view);
     },
     DELETE: async (c) => {
+      // Frees the name too.
       const removed = await userStub(c.env, pathParam(c, "id")).remove(currentRequestId());
       if (!removed) throw notFound();
-      await (await usernameObject(c.env, removed.username)).release(removed.sub);
       adminAction("user.deleted", { sub: removed.sub });
       return c.body(null, 204);
     },
@@ -142,7 +145,7 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
   });
   endpoint(app, "/admin/users/:id/unblock", {
     POST: async (c) => {
-      const view = await userStub(c.env, pathParam(c, "id")).unblock();
+      const view = await userStub(c.env, pathParam(c, "id")).unblock(currentRequestId());
       if (!view) throw notFound();
       adminAction("user.unblocked", { sub: view.id });
       return c.json(view);
@@ -157,7 +160,7 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
     DELETE: async (c) => {
       const user = userStub(c.env, pathParam(c, "id"));
       if (!(await user.view())) throw notFound();
-      const revoked = await user.revokeAll("admin", Number.POSITIVE_INFINITY, currentRequestId());
+      const revoked = await user.revokeAll("admin", currentRequestId());
       adminAction("grants.revoked", { sub: pathParam(c, "id"), count: revoked });
       return c.json({ revoked });
     },

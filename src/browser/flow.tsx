@@ -1,7 +1,6 @@
 import type { ClientRecord } from "../clients/model";
 import type { ProviderConfig } from "../config";
 import type { OAuthErrorCode } from "../errors";
-import { newFamilyId } from "../families/gateway";
 import { issueAuthorizationCode, issuesRefreshToken } from "../grants/authorization-code";
 import type { AppContext } from "../http/context";
 import { nowSeconds } from "../lib/time";
@@ -97,16 +96,11 @@ export async function continueAuthorization(
     );
   }
 
-  const familyId = newFamilyId(c.env);
-  if (!(await user.registerFamily(session.version, familyId, client.client_id))) {
-    clearSession(c);
-    return renderLogin(c, client, request);
-  }
   const config = c.get("config");
   const code = await issueAuthorizationCode(c.env, config, {
-    familyId,
     client,
     sub: session.sub,
+    sessionVersion: session.version,
     authTime: session.authTime,
     scope: request.scope,
     redirectUri: request.redirectUri,
@@ -114,6 +108,11 @@ export async function continueAuthorization(
     ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
     ...(request.dpopJkt !== undefined ? { dpopJkt: request.dpopJkt } : {}),
   });
+  if (!code) {
+    // The session ended since it was read (a password change, a block, a deletion).
+    clearSession(c);
+    return renderLogin(c, client, request);
+  }
   return c.redirect(
     redirectWith(request.redirectUri, config.issuer, { code, state: request.state }),
     status,

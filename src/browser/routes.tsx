@@ -7,7 +7,7 @@ import { invalidRequest, OAuthError } from "../errors";
 import type { AppContext, AppEnv } from "../http/context";
 import { endpoint } from "../http/endpoint";
 import { mediaType, readForm, readLimitedText } from "../http/form";
-import { clientAddress, signInAllowed } from "../http/rate-limits";
+import { clientAddress, limitedSignIn } from "../http/rate-limits";
 import { randomBytes, toHex } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
 import { currentRequestId, logError } from "../log";
@@ -122,14 +122,21 @@ async function login(c: AppContext): Promise<Response> {
     renderLogin(c, client, request, { error, status, ...(username ? { username } : {}) });
   if (!username || !password) return again("Enter your username and password.", 400);
   if (!USERNAME.test(username)) return again("The username or password is incorrect.", 401);
-  // Before any object or password hash is touched (README, "Rate limits").
-  if (!(await signInAllowed(c))) {
+  // Checked before any object or password hash is touched; only failures count (README, "Rate limits").
+  const limited = await limitedSignIn(
+    c,
+    async () =>
+      (await usernameObject(c.env, username)).login(
+        password,
+        await addressKey(c.env, clientAddress(c.req.raw)),
+        currentRequestId(),
+      ),
+    (result) => result.ok,
+  );
+  if (limited.refused || limited.overLimit) {
     return again("Too many sign-in attempts from your network. Wait a minute and try again.", 429);
   }
-
-  const from = await addressKey(c.env, clientAddress(c.req.raw));
-  const name = await usernameObject(c.env, username);
-  const result = await name.login(password, from, currentRequestId());
+  const { result } = limited;
   if (!result.ok) {
     switch (result.reason) {
       case "locked":

@@ -86,14 +86,19 @@ export interface NewGrant {
   code: Omit<PendingCode, "hash">;
 }
 
-/** RFC 6749 §4.1.2: a new family, pending, and the code that redeems it. */
-export async function issueCode(env: Env, input: NewGrant): Promise<string> {
+/**
+ * RFC 6749 §4.1.2: a new family, pending, and the code that redeems it; none
+ * when the family was revoked before it could be created (a tombstone).
+ */
+export async function issueCode(env: Env, input: NewGrant): Promise<string | undefined> {
+  const family = familyObject(env, input.familyId);
+  if (!family) throw new Error("a new family id does not resolve");
   const secret = newSecret();
-  const created = await familyObject(env, input.familyId)?.createPending({
+  const created = await family.createPending({
     grant: input.grant,
     code: { ...input.code, hash: await secretHash(secret) },
   });
-  if (!created) throw new Error("a new family was not empty");
+  if (!created) return undefined;
   return encodeFamilyToken(
     { kind: "authorization_code", familyId: input.familyId, generation: 0, secret },
     (await serverKeys(env)).tokenTag,

@@ -100,10 +100,24 @@ export type FamilyState =
       revokedAt: number;
       reason: RevocationReason;
       accessTokensUntil: number;
+    }
+  | {
+      /**
+       * Revoked before it was created: its id was in a user's index (the
+       * browser flow registers a family there around the time it creates it)
+       * when every grant of the user was revoked. It refuses everything, its
+       * creation first, until its alarm deletes it.
+       */
+      status: "tombstone";
+      familyId: string;
+      revokedAt: number;
+      reason: RevocationReason;
     };
 
 export type ActiveFamily = Extract<FamilyState, { status: "active" }>;
 export type RevokedFamily = Extract<FamilyState, { status: "revoked" }>;
+/** A family that exists: created by its code, whatever became of it since. */
+export type CreatedFamily = Exclude<FamilyState, { status: "tombstone" }>;
 
 export type Refusal =
   | "unknown"

@@ -9,6 +9,7 @@
  *                               │                  │ │
  *                               └──code expires──▶ (deleted)     └──idle/absolute expiry──▶ (deleted)
  *   pending | active ──revoke / reuse detected / code replayed──▶ revoked ──last access token expires──▶ (deleted)
+ *   (none) ──revoke──▶ tombstone (refuses createPending and all else) ──TOMBSTONE_LIFETIME_MS──▶ (deleted)
  *
  * Every time here (`now`, `...At`) is in milliseconds since the epoch;
  * lifetimes in the policy are in seconds.
@@ -20,6 +21,7 @@
 
 import type {
   ActiveFamily,
+  CreatedFamily,
   FamilyPolicy,
   FamilyState,
   Grant,
@@ -58,7 +60,15 @@ export function expiryOf(createdAt: number, lastUsedAt: number, policy: FamilyPo
     : absolute;
 }
 
-export function revoke(state: FamilyState, reason: RevocationReason, now: number): RevokedFamily {
+/**
+ * How long a tombstone refuses a creation. The browser flow's two calls (the
+ * family created, then entered in the user's index) are milliseconds apart;
+ * an hour is far beyond any request, and short enough that tombstones of
+ * families long gone (a revocation pass over a stale index) do not pile up.
+ */
+export const TOMBSTONE_LIFETIME_MS = 60 * 60_000;
+
+export function revoke(state: CreatedFamily, reason: RevocationReason, now: number): RevokedFamily {
   if (state.status === "revoked") return state;
   return {
     status: "revoked",
@@ -116,6 +126,7 @@ export function redeem(
   now: number,
 ): Step<RedeemResult> {
   if (!state) return refuse(state, "unknown");
+  if (state.status === "tombstone") return refuse(state, "revoked");
   if (state.status !== "pending") {
     // RFC 6749 §4.1.2: a code used twice is refused, and what it issued is revoked.
     if (state.codeHash === input.codeHash && state.grant.clientId === input.clientId) {
@@ -208,7 +219,7 @@ export function refresh(
   now: number,
 ): Step<RefreshResult> {
   if (!state || state.status === "pending") return refuse(state, "unknown");
-  if (state.status === "revoked") return refuse(state, "revoked");
+  if (state.status === "revoked" || state.status === "tombstone") return refuse(state, "revoked");
   if (state.grant.clientId !== input.clientId) return refuse(state, "wrong_client");
   const chain = state.refresh;
   if (!chain) return refuse(state, "no_refresh_token");
@@ -329,37 +340,33 @@ export function revokeWithToken(
   return { state: revoked, result: { revoked: true }, revoked };
 }
 
-export function revokeFamily(
-  state: FamilyState | undefined,
-  reason: RevocationReason,
-  now: number,
-): Step<{ revoked: boolean }> {
-  if (!state || state.status === "revoked") return { state, result: { revoked: false } };
-  const revoked = revoke(state, reason, now);
-  return { state: revoked, result: { revoked: true }, revoked };
+export interface RevokeFamilyInput {
+  familyId: string;
+  reason: RevocationReason;
 }
 
-export type Inspection =
-  | { active: false }
-  | { active: true; grant: Grant; createdAt: number; lastUsedAt: number; issuedAt: number };
-
 /**
- * Introspection of a refresh token (RFC 7662): live only if it is the current
- * one of a live family. Expiry depends on the client's policy, which the
- * Worker applies to `createdAt` and `lastUsedAt`.
+ * Revokes the whole family (a user's grants revoked, an administrator's
+ * revocation). A family not created yet is revoked too: the revocation of a
+ * user's grants reaches every family in the user's index, and one entered
+ * there may not have been created yet; a tombstone makes sure it never is,
+ * so no code created after the revocation can outlive it. `revoked` says
+ * whether a live grant was revoked.
  */
-export function inspect(state: FamilyState | undefined, presented: TokenRecord): Inspection {
-  if (state?.status !== "active" || !state.refresh) return { active: false };
-  const { current, previous } = state.refresh;
-  if (presented.generation !== current.generation || presented.hash !== current.hash)
-    return { active: false };
-  return {
-    active: true,
-    grant: state.grant,
-    createdAt: state.createdAt,
-    lastUsedAt: state.lastUsedAt,
-    issuedAt: previous?.rotatedAt ?? state.createdAt,
-  };
+export function revokeFamily(
+  state: FamilyState | undefined,
+  input: RevokeFamilyInput,
+  now: number,
+): Step<{ revoked: boolean }> {
+  const { familyId, reason } = input;
+  if (!state) {
+    const tombstone: FamilyState = { status: "tombstone", familyId, revokedAt: now, reason };
+    return { state: tombstone, result: { revoked: false } };
+  }
+  if (state.status === "revoked" || state.status === "tombstone")
+    return { state, result: { revoked: false } };
+  const revoked = revoke(state, reason, now);
+  return { state: revoked, result: { revoked: true }, revoked };
 }
 
 /** When the family's storage may be deleted; the alarm is set for this time. */
@@ -371,5 +378,7 @@ export function cleanupAt(state: FamilyState): number {
       return Math.max(state.expiresAt, state.accessTokensUntil);
     case "revoked":
       return state.accessTokensUntil;
+    case "tombstone":
+      return state.revokedAt + TOMBSTONE_LIFETIME_MS;
   }
 }

@@ -8,13 +8,12 @@ import {
   withRequestId,
 } from "../log";
 import { publishFamilyRevocation } from "../revocation/lists";
+import { type Inspection, inspect } from "./inspection";
 import type { FamilyState, RevocationReason, RevokedFamily, TokenRecord } from "./model";
 import {
   type CreatePendingInput,
   cleanupAt,
   createPending,
-  type Inspection,
-  inspect,
   type RedeemInput,
   type RedeemResult,
   type RefreshInput,
@@ -127,7 +126,8 @@ export class TokenFamily extends DurableObject<Env> {
 
   revoke(reason: RevocationReason, requestId: RequestId): Promise<boolean> {
     return withRequestId(requestId, async () => {
-      const step = this.apply((s, now) => revokeFamily(s, reason, now));
+      const familyId = this.ctx.id.toString();
+      const step = this.apply((s, now) => revokeFamily(s, { familyId, reason }, now));
       if (step.revoked) await this.revoked(step.revoked);
       return step.result.revoked;
     });
@@ -139,7 +139,7 @@ export class TokenFamily extends DurableObject<Env> {
 
   summary(): FamilySummary | undefined {
     const state = this.ctx.storage.kv.get<FamilyState>(KEY);
-    if (!state) return undefined;
+    if (!state || state.status === "tombstone") return undefined; // never a grant
     return {
       familyId: state.familyId,
       status: state.status,
@@ -219,6 +219,7 @@ export class TokenFamily extends DurableObject<Env> {
       });
     }
     await this.ctx.storage.deleteAll();
+    if (state.status === "tombstone") return; // a user's index drops it when it next lists it
     try {
       await this.env.USER.getByName(state.grant.sub).forgetFamily(state.familyId);
     } catch (error) {

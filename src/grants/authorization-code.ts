@@ -2,7 +2,7 @@ import type { ClientRecord } from "../clients/model";
 import { refreshPolicy } from "../clients/policy";
 import type { ProviderConfig } from "../config";
 import { invalidRequest } from "../errors";
-import { issueCode, redeemCode } from "../families/gateway";
+import { issueCode, newFamilyId, redeemCode } from "../families/gateway";
 import { audit } from "../log";
 import { defineGrant } from "./grant";
 import { readyToSign, tokenResponse, tokenWindow } from "./response";
@@ -15,10 +15,10 @@ import { readyToSign, tokenResponse, tokenWindow } from "./response";
  */
 
 export interface CodeRequest {
-  /** The new family, already in the user's index. */
-  familyId: string;
   client: ClientRecord;
   sub: string;
+  /** The login session's version: the code is issued only while it stands. */
+  sessionVersion: number;
   authTime: number;
   scope: readonly string[];
   redirectUri: string;
@@ -43,17 +43,31 @@ export function issuesRefreshToken(
   return policy.issue && (!policy.requireOfflineAccess || scope.includes("offline_access"));
 }
 
-/** RFC 6749 §4.1.2: the code for an authorization the user has allowed. */
+/**
+ * RFC 6749 §4.1.2: the code for an authorization the user has allowed, or
+ * none once the login session has ended (a password change, a block, a
+ * deletion, which also revoke the user's grants).
+ *
+ * The family is created (pending) first, and only then entered in the user's
+ * index, which the User object refuses once the session has ended. The User
+ * object serializes the two: a revocation of the user's grants either runs
+ * before the entry (which it then refuses: the code is never handed out) or
+ * after it, and then finds the family already pending and revokes it. In the
+ * other order a revocation could come between the entry and the creation,
+ * find nothing to revoke yet, and a code created after it would live on.
+ */
 export async function issueAuthorizationCode(
   env: Env,
   config: ProviderConfig,
   request: CodeRequest,
-): Promise<string> {
+): Promise<string | undefined> {
+  const familyId = newFamilyId(env);
+  const clientId = request.client.client_id;
   const refreshAllowed = issuesRefreshToken(request.client, config, request.scope);
-  return issueCode(env, {
-    familyId: request.familyId,
+  const code = await issueCode(env, {
+    familyId,
     grant: {
-      clientId: request.client.client_id,
+      clientId,
       sub: request.sub,
       scope: request.scope,
       authTime: request.authTime,
@@ -67,6 +81,10 @@ export async function issueAuthorizationCode(
       ...(request.dpopJkt !== undefined ? { dpopJkt: request.dpopJkt } : {}),
     },
   });
+  const user = env.USER.getByName(request.sub);
+  if (!code || !(await user.registerFamily(request.sessionVersion, familyId, clientId)))
+    return undefined; // a family left pending, whose code nobody has, deletes itself when it expires
+  return code;
 }
 
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */

@@ -37,16 +37,83 @@ function ipv6Groups(address: string): string[] | undefined {
 
 const enabled = (c: AnyContext): boolean => c.get("config").rateLimits === true;
 
-/** One sign-in attempt from this address: false once the address has used up its minute. */
-export async function signInAllowed(c: AnyContext): Promise<boolean> {
-  if (!enabled(c)) return true;
-  const { success } = await c.env.SIGN_IN_LIMITER.limit({ key: clientAddress(c.req.raw) });
-  return success;
-}
-
-/** Addresses this isolate saw exceed the failed-authentication limit, until their minute is over. */
+/**
+ * Both limits count failures only: the Rate Limiting binding has no way to
+ * look without counting (each `limit()` call is one more), so an attempt is
+ * first checked against the addresses this isolate saw go over (a memory
+ * read, before anything is touched); only a failure is then counted; the
+ * failure that goes over the limit is answered 429, and this isolate refuses
+ * the address for the rest of the minute before touching anything. Other
+ * isolates refuse it from its next failure there on.
+ */
 const blocked = cachePerBinding<true>(10_000);
 const BLOCK_MS = 60_000;
+
+const isBlocked = (c: AnyContext, limiter: RateLimit): boolean =>
+  enabled(c) && blocked(limiter).get(clientAddress(c.req.raw)) === true;
+
+/** Counts one failure; true when the address is now over the limit. */
+async function noteFailure(c: AnyContext, limiter: RateLimit): Promise<boolean> {
+  if (!enabled(c)) return false;
+  const address = clientAddress(c.req.raw);
+  const { success } = await limiter.limit({ key: address });
+  if (success) return false;
+  blocked(limiter).set(address, true, Date.now() + BLOCK_MS);
+  return true;
+}
+
+/**
+ * Sign-in attempts from one address that may run at once in an isolate. An
+ * attempt's outcome is unknown until its password hash is done, so a burst
+ * sent at once would otherwise all reach a hash before its first failure is
+ * counted; the rest of the burst is refused up front, like an address over
+ * its limit. (As many as the limit's failures a minute: a sign-in takes tens
+ * of milliseconds, so honest sign-ins from one address rarely overlap.)
+ */
+const SIGN_INS_AT_ONCE = 10;
+const running = new Map<string, number>();
+
+export type LimitedSignIn<T> =
+  | { refused: true }
+  | {
+      refused: false;
+      result: T /** This failure took the address over its limit. */;
+      overLimit: boolean;
+    };
+
+/**
+ * One sign-in attempt under its address's limit (README, "Rate limits"):
+ * refused before `attempt` touches any object or hash when the address is
+ * over its limit in this isolate or has too many attempts running; otherwise
+ * run, and counted only if it did not succeed (a wrong password, an unknown
+ * name, a locked name, a blocked account, or an error: its outcome unknown).
+ * A successful sign-in is never counted.
+ */
+export async function limitedSignIn<T>(
+  c: AnyContext,
+  attempt: () => Promise<T>,
+  succeeded: (result: T) => boolean,
+): Promise<LimitedSignIn<T>> {
+  if (!enabled(c)) return { refused: false, result: await attempt(), overLimit: false };
+  const limiter = c.env.SIGN_IN_LIMITER;
+  const address = clientAddress(c.req.raw);
+  const now = running.get(address) ?? 0;
+  if (isBlocked(c, limiter) || now >= SIGN_INS_AT_ONCE) return { refused: true };
+  running.set(address, now + 1);
+  let result: T;
+  try {
+    result = await attempt();
+  } catch (error) {
+    await noteFailure(c, limiter);
+    throw error;
+  } finally {
+    const left = (running.get(address) ?? 1) - 1;
+    if (left > 0) running.set(address, left);
+    else running.delete(address);
+  }
+  const overLimit = !succeeded(result) && (await noteFailure(c, limiter));
+  return { refused: false, result, overLimit };
+}
 
 export const tooManyFailures = () =>
   new OAuthError(
@@ -60,16 +127,9 @@ export const tooManyFailures = () =>
  * counted, successful ones never: a busy, well-behaved client is not slowed
  * down. An address over the limit is refused before authenticating.
  */
-export function clientAuthBlocked(c: AnyContext): boolean {
-  return enabled(c) && blocked(c.env.CLIENT_AUTH_LIMITER).get(clientAddress(c.req.raw)) === true;
-}
+export const clientAuthBlocked = (c: AnyContext): boolean =>
+  isBlocked(c, c.env.CLIENT_AUTH_LIMITER);
 
 /** Counts a failed client authentication; true when the address is now over the limit. */
-export async function noteClientAuthFailure(c: AnyContext): Promise<boolean> {
-  if (!enabled(c)) return false;
-  const address = clientAddress(c.req.raw);
-  const { success } = await c.env.CLIENT_AUTH_LIMITER.limit({ key: address });
-  if (success) return false;
-  blocked(c.env.CLIENT_AUTH_LIMITER).set(address, true, Date.now() + BLOCK_MS);
-  return true;
-}
+export const noteClientAuthFailure = (c: AnyContext): Promise<boolean> =>
+  noteFailure(c, c.env.CLIENT_AUTH_LIMITER);

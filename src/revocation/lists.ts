@@ -20,6 +20,9 @@ import { nowSeconds } from "../lib/time";
  * - "this token is not revoked", read from KV: for REVOCATION_CACHE_SECONDS
  *   (default 5), so a revocation made elsewhere can take that much longer.
  * See README, "Consistency bounds".
+ *
+ *   signing-keys:revoked  the kids of revoked signing keys, one entry (see
+ *                         src/tokens/keyring.ts for how isolates read it)
  */
 
 /** KV refuses expirations less than 60 s ahead. */
@@ -99,4 +102,22 @@ async function readRevoked(env: Env, token: { jti: string; fid?: string }): Prom
   const found = await env.REVOCATIONS.get([jtiKey(token.jti), familyKey(token.fid)]);
   for (const value of found.values()) if (value !== null) return true;
   return false;
+}
+
+const REVOKED_SIGNING_KEYS = "signing-keys:revoked";
+
+/**
+ * The signing keys revoked by POST /admin/keys/:kid/revoke, written by the
+ * SigningKeys object after each revocation: the whole list in one entry, so
+ * that an isolate learns of every revocation with one read.
+ */
+export async function publishRevokedSigningKeys(env: Env, kids: readonly string[]): Promise<void> {
+  await env.REVOCATIONS.put(REVOKED_SIGNING_KEYS, JSON.stringify({ kids }));
+}
+
+/** The kids of revoked signing keys (none if none was ever revoked). A KV failure throws. */
+export async function readRevokedSigningKeys(env: Env): Promise<string[]> {
+  const value = await env.REVOCATIONS.get<{ kids?: unknown }>(REVOKED_SIGNING_KEYS, "json");
+  const kids = Array.isArray(value?.kids) ? value.kids : [];
+  return kids.filter((kid): kid is string => typeof kid === "string");
 }

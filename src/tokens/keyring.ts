@@ -1,13 +1,24 @@
 import { importJWK, type JWK } from "jose";
-import type { ProviderConfig } from "../config";
+import { isolateCacheSettings, type ProviderConfig } from "../config";
 import { nowSeconds } from "../lib/time";
-import { currentRequestId } from "../log";
+import { currentRequestId, logError } from "../log";
+import { readRevokedSigningKeys } from "../revocation/lists";
 import { ACCESS_TOKEN_ALG, SIGNING_ALGS, type SigningAlg } from "./signing-keys";
 
 /**
  * The Worker's copy of the signing keys: fetched from the SigningKeys Durable
  * Object at most every few minutes per isolate and imported once, so signing
  * and verifying a token costs no Durable Object call.
+ *
+ * A key revoked through another isolate must not wait for this copy to
+ * expire: every REVOCATION_CACHE_SECONDS (default 5) the isolate reads the
+ * KV list of revoked kids (one read, whatever the number of tokens), and a
+ * copy that holds one of them is fetched again, without it. In between, no
+ * KV read and no Durable Object call is added to signing or verifying. So a
+ * revocation reaches the isolate that made it at once, the rest of its
+ * location within REVOCATION_CACHE_SECONDS, and other locations within about
+ * 60 s more (KV's propagation); and, should KV be unreadable, still within
+ * the copy's own lifetime (at most five minutes). README, "Signing keys".
  */
 export interface KeyRing {
   /** The kid that signs access tokens now (ES256). */
@@ -22,6 +33,10 @@ export interface KeyRing {
 
 let current: { ring: Promise<KeyRing>; validUntil: number } | undefined;
 let lastForcedRefresh = 0;
+
+/** The revoked kids as this isolate last read them (or revoked them itself), and when it read (ms). */
+const revoked = { kids: new Set<string>(), readAt: Number.NEGATIVE_INFINITY };
+let reading: Promise<void> | undefined;
 
 const stub = (env: Env) => env.SIGNING_KEYS.getByName("signing-keys");
 
@@ -72,9 +87,40 @@ function refresh(env: Env, config: ProviderConfig, rotate = false): Promise<KeyR
   return ring;
 }
 
-export function keyRing(env: Env, config: ProviderConfig): Promise<KeyRing> {
-  if (current && nowSeconds() < current.validUntil) return current.ring;
-  return refresh(env, config);
+/** Reads the revoked kids when the last read is REVOCATION_CACHE_SECONDS old; else nothing. */
+function revocationsRead(env: Env): Promise<void> | undefined {
+  const bound = isolateCacheSettings(env).revocationSeconds * 1000;
+  if (Date.now() - revoked.readAt < bound) return undefined; // the common case
+  reading ??= readRevokedSigningKeys(env)
+    .then(
+      (kids) => {
+        for (const kid of kids) revoked.kids.add(kid);
+      },
+      // Fail open: the copy's own lifetime still bounds a revocation; the next read may work.
+      (error) => logError("revoked_signing_keys_unreadable", error),
+    )
+    .finally(() => {
+      revoked.readAt = Date.now();
+      reading = undefined;
+    });
+  return reading;
+}
+
+function holdsRevoked(ring: KeyRing): boolean {
+  if (revoked.kids.size === 0) return false;
+  for (const kid of ring.verificationKeys.keys()) if (revoked.kids.has(kid)) return true;
+  return SIGNING_ALGS.some((alg) => revoked.kids.has(ring.signing[alg].kid));
+}
+
+export async function keyRing(env: Env, config: ProviderConfig): Promise<KeyRing> {
+  await revocationsRead(env);
+  const cached = current && nowSeconds() < current.validUntil ? current.ring : undefined;
+  const copy = cached ?? refresh(env, config);
+  const ring = await copy;
+  if (!holdsRevoked(ring)) return ring;
+  // A key revoked elsewhere is in this copy: fetch a new one, once for every caller that found
+  // it. The object dropped the key before it published the revocation: the new copy lacks it.
+  return current && current.ring !== copy ? current.ring : refresh(env, config);
 }
 
 /**
@@ -88,6 +134,7 @@ export async function verificationKey(
   kid: string,
 ): Promise<{ alg: SigningAlg; key: CryptoKey } | undefined> {
   const ring = await keyRing(env, config);
+  if (revoked.kids.has(kid)) return undefined; // even while a new copy could not be fetched
   const known = ring.verificationKeys.get(kid);
   if (known) return known;
   const now = nowSeconds();
@@ -102,7 +149,7 @@ export async function rotateSigningKey(env: Env, config: ProviderConfig): Promis
 
 /**
  * Takes a key out of the JWKS and of verification; this isolate forgets it at
- * once, the others when their copy expires (at most five minutes).
+ * once, the others within REVOCATION_CACHE_SECONDS (and KV's propagation).
  */
 export async function revokeSigningKey(
   env: Env,
@@ -111,5 +158,6 @@ export async function revokeSigningKey(
 ): Promise<KeyRing | undefined> {
   const policy = { rotationSeconds: config.signingKeyRotationSeconds };
   if (!(await stub(env).revoke(kid, policy, currentRequestId()))) return undefined;
+  revoked.kids.add(kid);
   return refresh(env, config);
 }

@@ -4,6 +4,7 @@ import { LIMITS } from "../config";
 import { concatBytes, fromBase64Url, randomBytes, toBase64Url, utf8 } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
 import { audit, logError, type RequestId, withRequestId } from "../log";
+import { publishRevokedSigningKeys } from "../revocation/lists";
 import { serverKeys } from "../server-keys";
 
 /**
@@ -59,6 +60,14 @@ export interface KeySetView {
 export const KEY_RETENTION_SECONDS =
   Math.max(LIMITS.maxAccessTokenLifetime, LIMITS.maxIdTokenLifetime) + 3600;
 const VIEW_TTL_SECONDS = 300;
+/** The revoked kids, each listed until no token signed with it can be alive. */
+const REVOKED = "revoked";
+interface RevokedKid {
+  kid: string;
+  until: number;
+}
+/** A failed publication of the revoked kids is retried by the alarm this soon. */
+const PUBLISH_RETRY_MS = 5_000;
 /** How long a next key is published before it may sign: half the period, at most a day. */
 const leadFor = (policy: KeyPolicy) => Math.min(86_400, Math.floor(policy.rotationSeconds / 2));
 
@@ -136,10 +145,12 @@ export class SigningKeys extends DurableObject<Env> {
   }
 
   /**
-   * Takes a key out at once: out of the JWKS and so out of every verification
-   * (each isolate's copy follows within its view's lifetime, at most five
-   * minutes; the isolate that revoked it at once). If it was signing, the next
-   * key of its algorithm takes over first. False for a kid it does not hold.
+   * Takes a key out at once: out of the JWKS and so out of every verification.
+   * If it was signing, the next key of its algorithm takes over first. The
+   * isolate that revoked it reloads its copy at once; every other isolate
+   * learns of it from the KV list of revoked kids, published here, which each
+   * reads every REVOCATION_CACHE_SECONDS (src/tokens/keyring.ts). False for a
+   * kid it does not hold.
    */
   revoke(kid: string, policy: KeyPolicy, requestId: RequestId): Promise<boolean> {
     const now = nowSeconds();
@@ -155,9 +166,41 @@ export class SigningKeys extends DurableObject<Env> {
           this.load().filter((k) => k.kid !== kid),
         );
         await this.maintain(now, policy);
+        const revoked: RevokedKid[] = [
+          ...this.revokedKids(now),
+          { kid, until: now + KEY_RETENTION_SECONDS },
+        ];
+        this.ctx.storage.kv.put(REVOKED, revoked);
+        // Published while other calls wait, so that two revocations cannot land in KV out of order.
+        await this.publishRevoked(now);
         return true;
       }),
     );
+  }
+
+  private revokedKids(now: number): RevokedKid[] {
+    return (this.ctx.storage.kv.get<RevokedKid[]>(REVOKED) ?? []).filter((k) => k.until > now);
+  }
+
+  /**
+   * Writes the revoked kids to KV. A failed write is retried by the alarm;
+   * meanwhile each isolate's copy of the keys still expires within five
+   * minutes, after which it is reloaded from here without the key.
+   */
+  private async publishRevoked(now: number): Promise<void> {
+    try {
+      await publishRevokedSigningKeys(
+        this.env,
+        this.revokedKids(now).map((k) => k.kid),
+      );
+    } catch (error) {
+      logError("signing_key_revocation_publish_failed", error);
+      await this.ctx.storage.setAlarm(Date.now() + PUBLISH_RETRY_MS);
+    }
+  }
+
+  override async alarm(): Promise<void> {
+    await this.ctx.blockConcurrencyWhile(() => this.publishRevoked(nowSeconds()));
   }
 
   private activeKey(keys: StoredKey[], now: number, alg: SigningAlg): StoredKey | undefined {

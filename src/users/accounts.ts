@@ -1,4 +1,5 @@
 import { nowSeconds } from "../lib/time";
+import { currentRequestId } from "../log";
 import type { UserRecord, UserView } from "./model";
 import type { PasswordHash } from "./passwords";
 import { usernameObject } from "./username";
@@ -32,6 +33,6 @@ export async function createUser(env: Env, input: NewUser): Promise<UserView | "
     updated_at: now,
   };
   const user = env.USER.getByName(sub);
-  await user.create(record);
+  await user.create(record, currentRequestId());
   return (await user.view()) as UserView;
 }

@@ -17,6 +17,11 @@ export interface UserRecord {
   updated_at: number;
 }
 
+/** A password checked by the account's object (a sign-in). */
+export type PasswordCheck =
+  | { ok: true; sub: string; sessionVersion: number }
+  | { ok: false; reason: "invalid" | "blocked" };
+
 /** What the admin API shows (never the password hash). */
 export interface UserView {
   id: string;

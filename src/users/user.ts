@@ -2,9 +2,16 @@ import { DurableObject } from "cloudflare:workers";
 import { familyObject } from "../families/gateway";
 import type { RevocationReason } from "../families/model";
 import type { FamilySummary } from "../families/token-family";
-import { alarmRequestId, type RequestId } from "../log";
+import { alarmRequestId, currentRequestId, type RequestId, withRequestId } from "../log";
 import { DirectoryOutbox } from "./directory-outbox";
-import { claimsFor, type ProfileClaims, type UserRecord, type UserView, userView } from "./model";
+import {
+  claimsFor,
+  type PasswordCheck,
+  type ProfileClaims,
+  type UserRecord,
+  type UserView,
+  userView,
+} from "./model";
 import {
   burnPasswordCheck,
   hashPassword,
@@ -12,6 +19,16 @@ import {
   PBKDF2_ITERATIONS,
   verifyPassword,
 } from "./passwords";
+import {
+  deletes,
+  owedAfterPass,
+  type PendingRevocations,
+  readPending,
+  reasonFor,
+  request,
+  type UserRevocation,
+} from "./pending-revocation";
+import { usernameObject } from "./username";
 
 /**
  * One user account (named by its `sub`): credentials, blocked state,
@@ -19,16 +36,13 @@ import {
  * A Durable Object's reads are strongly consistent, so a block is in force
  * everywhere the moment `block()` returns: it revokes every family first.
  * The methods that revoke families take the caller's request id last and
- * pass it on to each family (src/log.ts), so the families' lines carry it.
+ * pass it on to each family (src/log.ts), so the families' lines carry it;
+ * so do the methods that send the account's directory row, which may log.
  */
 
 export type AccountCheck =
   | { ok: true; user: UserRecord }
   | { ok: false; reason: "unknown" | "blocked" | "session_ended" };
-
-export type PasswordCheck =
-  | { ok: true; sub: string; sessionVersion: number }
-  | { ok: false; reason: "invalid" | "blocked" };
 
 interface FamilyEntry {
   clientId: string;
@@ -55,15 +69,9 @@ const USER = "user";
 const consentKey = (clientId: string) => `consent:${clientId}`;
 const FAMILY_PREFIX = "family:";
 const familyKey = (familyId: string) => `${FAMILY_PREFIX}${familyId}`;
+/** What the object still owes its families (see ./pending-revocation.ts). */
 const PENDING_REVOCATION = "revocation-pending";
 const REVOCATION_RETRY_MS = 5_000;
-
-interface PendingRevocation {
-  reason: RevocationReason;
-  /** Only families registered until then: a later grant (after an unblock) is not the block's business. */
-  before: number;
-  thenDelete: boolean;
-}
 
 /** A family in this user's index (its id came from this namespace, so it resolves). */
 function familyOf(env: Env, familyId: string) {
@@ -83,8 +91,22 @@ export class User extends DurableObject<Env> {
     () => this.env,
   );
 
-  private record(): UserRecord | undefined {
+  private stored(): UserRecord | undefined {
     return this.ctx.storage.kv.get<UserRecord>(USER);
+  }
+
+  private pending(): PendingRevocations | undefined {
+    return readPending(this.ctx.storage.kv.get(PENDING_REVOCATION));
+  }
+
+  /**
+   * The account, unless its deletion has been asked for: from then on it is
+   * gone for every purpose (sign-in, sessions, the admin API), even while the
+   * alarm is still finishing the deletion; nothing can undo or outlive it.
+   */
+  private record(): UserRecord | undefined {
+    const pending = this.pending();
+    return pending && deletes(pending) ? undefined : this.stored();
   }
 
   private save(user: UserRecord): void {
@@ -92,11 +114,13 @@ export class User extends DurableObject<Env> {
     this.directory.stage(user);
   }
 
-  async create(user: UserRecord): Promise<boolean> {
-    if (this.record()) return false;
-    this.save(user);
-    await this.directory.flush();
-    return true;
+  create(user: UserRecord, requestId: RequestId): Promise<boolean> {
+    return withRequestId(requestId, async () => {
+      if (this.stored()) return false;
+      this.save(user);
+      await this.directory.flush();
+      return true;
+    });
   }
 
   view(): UserView | undefined {
@@ -104,7 +128,11 @@ export class User extends DurableObject<Env> {
     return user ? userView(user) : undefined;
   }
 
-  async update(patch: UserPatch): Promise<UserView | undefined> {
+  update(patch: UserPatch, requestId: RequestId): Promise<UserView | undefined> {
+    return withRequestId(requestId, () => this.updated(patch));
+  }
+
+  private async updated(patch: UserPatch): Promise<UserView | undefined> {
     const user = this.record();
     if (!user) return undefined;
     const next: UserRecord = { ...user, updated_at: Math.floor(Date.now() / 1000) };
@@ -128,61 +156,63 @@ export class User extends DurableObject<Env> {
    * matches) and, unless the provider turned it off, every grant: whoever
    * knew the old password may hold the grants made with it.
    */
-  async setPassword(
+  setPassword(
     password: PasswordHash,
     revokeGrants: boolean,
     requestId: RequestId,
   ): Promise<boolean> {
-    const user = this.record();
-    if (!user) return false;
-    this.save({
-      ...user,
-      password,
-      session_version: user.session_version + 1,
-      updated_at: Math.floor(Date.now() / 1000),
+    return withRequestId(requestId, async () => {
+      const user = this.record();
+      if (!user) return false;
+      this.save({
+        ...user,
+        password,
+        session_version: user.session_version + 1,
+        updated_at: Math.floor(Date.now() / 1000),
+      });
+      if (revokeGrants) await this.revokeEverything("password_changed");
+      return true;
     });
-    if (revokeGrants) {
-      await this.revokeEverything(
-        { reason: "password_changed", before: Date.now(), thenDelete: false },
-        requestId,
-      );
-    }
-    return true;
   }
 
-  async block(requestId: RequestId): Promise<UserView | undefined> {
-    const user = this.record();
-    if (!user) return undefined;
-    const blocked = { ...user, blocked: true, session_version: user.session_version + 1 };
-    this.save(blocked);
-    // The flag is written first: from here on no new family can be registered,
-    // so revoking the ones in the index leaves none alive.
-    await this.revokeEverything(
-      { reason: "user_blocked", before: Date.now(), thenDelete: false },
-      requestId,
-    );
-    await this.directory.flush();
-    return userView(blocked);
+  block(requestId: RequestId): Promise<UserView | undefined> {
+    return withRequestId(requestId, async () => {
+      const user = this.record();
+      if (!user) return undefined;
+      const blocked = { ...user, blocked: true, session_version: user.session_version + 1 };
+      this.save(blocked);
+      // The flag is written first: from here on no new family can be registered,
+      // so revoking the ones in the index leaves none alive.
+      await this.revokeEverything("user_blocked");
+      await this.directory.flush();
+      return userView(blocked);
+    });
   }
 
-  async unblock(): Promise<UserView | undefined> {
-    const user = this.record();
-    if (!user) return undefined;
-    const next = { ...user, blocked: false };
-    this.save(next);
-    await this.directory.flush();
-    return userView(next);
+  unblock(requestId: RequestId): Promise<UserView | undefined> {
+    return withRequestId(requestId, async () => {
+      const user = this.record();
+      if (!user) return undefined;
+      const next = { ...user, blocked: false };
+      this.save(next);
+      await this.directory.flush();
+      return userView(next);
+    });
   }
 
-  async remove(requestId: RequestId): Promise<UserRecord | undefined> {
-    const user = this.record();
-    if (!user) return undefined;
-    this.save({ ...user, blocked: true, session_version: user.session_version + 1 });
-    await this.revokeEverything(
-      { reason: "user_deleted", before: Date.now(), thenDelete: true },
-      requestId,
-    );
-    return user;
+  /**
+   * Deletes the account once every family is revoked, and frees its name. A
+   * deletion that failed halfway is finished by the alarm, or at once by
+   * asking again (the account is gone to everything else meanwhile).
+   */
+  remove(requestId: RequestId): Promise<UserRecord | undefined> {
+    return withRequestId(requestId, async () => {
+      const user = this.stored();
+      if (!user) return undefined;
+      this.save({ ...user, blocked: true, session_version: user.session_version + 1 });
+      await this.revokeEverything("user_deleted");
+      return user;
+    });
   }
 
   async checkPassword(password: string): Promise<PasswordCheck> {
@@ -239,7 +269,12 @@ export class User extends DurableObject<Env> {
     return true;
   }
 
-  /** Adds a new grant to the index; refused once the account is blocked or the session ended. */
+  /**
+   * Adds a new grant to the index; refused once the account is blocked or the
+   * session ended. The family is already created (pending) when it comes
+   * here, so a revocation of every grant either refuses this entry (it runs
+   * first) or finds the family and revokes it (see issueAuthorizationCode).
+   */
   registerFamily(sessionVersion: number, familyId: string, clientId: string): boolean {
     if (!this.account(sessionVersion).ok) return false;
     this.ctx.storage.kv.put<FamilyEntry>(familyKey(familyId), { clientId, createdAt: Date.now() });
@@ -263,10 +298,10 @@ export class User extends DurableObject<Env> {
     );
   }
 
-  private async fanOut<T>(ids: string[], call: (id: string) => Promise<T>): Promise<T[]> {
+  private async fanOut<I, T>(items: I[], call: (item: I) => Promise<T>): Promise<T[]> {
     const out: T[] = [];
-    for (let i = 0; i < ids.length; i += FAN_OUT) {
-      out.push(...(await Promise.all(ids.slice(i, i + FAN_OUT).map(call))));
+    for (let i = 0; i < items.length; i += FAN_OUT) {
+      out.push(...(await Promise.all(items.slice(i, i + FAN_OUT).map(call))));
     }
     return out;
   }
@@ -305,31 +340,42 @@ export class User extends DurableObject<Env> {
     return familyOf(this.env, familyId).revoke("admin", requestId);
   }
 
-  /** Revokes every family in the index (registered up to `before`); returns how many were live. */
-  async revokeAll(reason: RevocationReason, before: number, requestId: RequestId): Promise<number> {
-    const ids = this.familyIds().filter(
-      (id) => (this.ctx.storage.kv.get<FamilyEntry>(familyKey(id))?.createdAt ?? 0) <= before,
-    );
-    const results = await this.fanOut(ids, (id) =>
+  /** Revokes every family in the index; returns how many were live. */
+  async revokeAll(reason: RevocationReason, requestId: RequestId): Promise<number> {
+    const results = await this.fanOut(this.familyIds(), (id) =>
       familyOf(this.env, id).revoke(reason, requestId),
     );
     return results.filter(Boolean).length;
   }
 
   /**
-   * Block and delete must reach every family even if this call dies halfway
-   * (a family unreachable, the object restarted): the intent is stored first,
-   * with an alarm that finishes the job, retrying until it is done.
+   * A password change, block or delete must reach every family even if this
+   * call dies halfway (a family unreachable, the object restarted): what it
+   * owes is stored first, merged with anything still owed (never written over
+   * it), with an alarm that finishes the job, retrying until it is done.
    */
-  private async revokeEverything(pending: PendingRevocation, requestId: RequestId): Promise<void> {
+  private async revokeEverything(reason: UserRevocation): Promise<void> {
+    const pending = request(this.pending(), reason, Date.now());
     this.ctx.storage.kv.put(PENDING_REVOCATION, pending);
     await this.ctx.storage.setAlarm(Date.now() + REVOCATION_RETRY_MS);
-    await this.revokeAll(pending.reason, pending.before, requestId);
-    await this.finish(pending);
+    await this.pass(pending);
   }
 
-  private async finish(pending: PendingRevocation): Promise<void> {
-    if (pending.thenDelete) {
+  /** Revokes every family `pending` covers, each for the strongest reason owed to it; then finishes. */
+  private async pass(pending: PendingRevocations): Promise<void> {
+    const owed = this.familyIds().flatMap((id) => {
+      const entry = this.ctx.storage.kv.get<FamilyEntry>(familyKey(id));
+      const reason = reasonFor(pending, entry?.createdAt ?? 0);
+      return reason ? [{ id, reason }] : [];
+    });
+    // Runs inside the caller's (or the alarm's) request scope: the families log under its id.
+    const requestId = currentRequestId();
+    await this.fanOut(owed, ({ id, reason }) => familyOf(this.env, id).revoke(reason, requestId));
+    // Only what this pass ran is done: a request merged in meanwhile is finished by its own pass or the alarm.
+    if (owedAfterPass(this.pending(), pending)) return;
+    if (deletes(pending)) {
+      const user = this.stored();
+      if (user) await (await usernameObject(this.env, user.username)).release(user.sub);
       await this.directory.erase(); // deleteAll, but an unsent directory removal stays to be retried
     } else {
       this.ctx.storage.kv.delete(PENDING_REVOCATION);
@@ -338,11 +384,11 @@ export class User extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    await this.directory.flush(); // the directory's row, if a send failed
-    const pending = this.ctx.storage.kv.get<PendingRevocation>(PENDING_REVOCATION);
-    if (!pending) return;
-    // If this throws, the runtime retries the alarm. No request caused it: its own id.
-    await this.revokeAll(pending.reason, pending.before, alarmRequestId("User", this.ctx.id));
-    await this.finish(pending);
+    // No request caused an alarm: its lines carry its own id.
+    await withRequestId(alarmRequestId("User", this.ctx.id), async () => {
+      await this.directory.flush(); // the directory's row, if a send failed
+      const pending = this.pending();
+      if (pending) await this.pass(pending); // if this throws, the runtime retries the alarm
+    });
   }
 }

@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { toHex, utf8 } from "../lib/bytes";
 import { audit, type RequestId, securityEvent, withRequestId } from "../log";
 import { serverKeys } from "../server-keys";
-import type { PasswordCheck } from "./user";
+import type { PasswordCheck } from "./model";
 
 /**
  * One username (named by its normalised form): which account holds it, and

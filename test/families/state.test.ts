@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { inspect } from "../../src/families/inspection";
 import type {
   ActiveFamily,
   FamilyPolicy,
@@ -7,15 +8,16 @@ import type {
   TokenRecord,
 } from "../../src/families/model";
 import {
+  cleanupAt,
   createPending,
   expiryOf,
-  inspect,
   type RefreshResult,
   redeem,
   refresh,
   revokeFamily,
   revokeWithToken,
   type Step,
+  TOMBSTONE_LIFETIME_MS,
 } from "../../src/families/state";
 
 /**
@@ -207,7 +209,7 @@ function run(initialPolicy: FamilyPolicy, actions: Action[]) {
         );
         break;
       case "revoke":
-        step = revokeFamily(state, "admin", now);
+        step = revokeFamily(state, { familyId: state.familyId, reason: "admin" }, now);
         break;
       case "replayCode":
         step = redeem(
@@ -402,7 +404,7 @@ describe("the token family state machine (properties)", () => {
       fc.property(policyArb, actionsArb, (initial, actions) => {
         const { traces } = run(initial, actions);
         for (const t of traces) {
-          if (t.after) expect(t.after.grant).toEqual(GRANT);
+          if (t.after) expect(t.after).toMatchObject({ grant: GRANT });
           if (t.action.kind !== "refresh") continue;
           const r = t.result as RefreshResult;
           if (!r.ok) continue;
@@ -566,6 +568,64 @@ describe("the token family state machine (examples)", () => {
     );
     expect(step.result).toEqual({ ok: false, reason: "scope_exceeded" });
     expect(step.state).toBe(state);
+  });
+
+  it("leaves a tombstone when it revokes a family not created yet: the creation that comes after is refused, and so is everything else", () => {
+    // The browser flow entered the family in the user's index; the user's grants are revoked
+    // (password change, block, deletion) before the flow creates the family and its code.
+    const familyId = "f".repeat(64);
+    const revoked = revokeFamily(undefined, { familyId, reason: "password_changed" }, T0);
+    expect(revoked.result).toEqual({ revoked: false }); // no live grant was revoked
+    expect(revoked.revoked).toBeUndefined(); // nothing to publish: it never issued a token
+    expect(revoked.state).toEqual({
+      status: "tombstone",
+      familyId,
+      revokedAt: T0,
+      reason: "password_changed",
+    });
+    const tombstone = revoked.state as FamilyState;
+
+    const code = {
+      hash: "code-hash",
+      expiresAt: T0 + 60_000,
+      redirectUri: "https://app.example.test/cb",
+      refreshAllowed: true,
+    };
+    const created = createPending(tombstone, { familyId, grant: GRANT, code }, T0 + 1);
+    expect(created.result).toEqual({ ok: false });
+    expect(created.state).toBe(tombstone);
+
+    const redeemed = redeem(
+      tombstone,
+      {
+        codeHash: "code-hash",
+        clientId: CLIENT,
+        bindRefreshToProof: false,
+        redirectUri: code.redirectUri,
+        policy,
+        accessTokenExpiresAt: T0 + 900_000,
+      },
+      T0 + 2,
+    );
+    expect(redeemed.result).toEqual({ ok: false, reason: "revoked" });
+    expect(redeemed.state).toBe(tombstone);
+    expect(
+      rotate(tombstone, { generation: 0, hash: "h0" }, T0 + 3, { generation: 1, hash: "h1" }),
+    ).toMatchObject({ state: tombstone, result: { ok: false, reason: "revoked" } });
+    const again = revokeFamily(tombstone, { familyId, reason: "user_deleted" }, T0 + 4);
+    expect(again).toEqual({ state: tombstone, result: { revoked: false } });
+    expect(inspect(tombstone, { generation: 0, hash: "h0" })).toEqual({ active: false });
+    // Kept far longer than the flow takes between its two calls, then cleaned up by the alarm.
+    expect(cleanupAt(tombstone)).toBe(T0 + TOMBSTONE_LIFETIME_MS);
+    expect(TOMBSTONE_LIFETIME_MS).toBeGreaterThanOrEqual(60 * 60_000);
+  });
+
+  it("revokes a pending or active family as before, whatever the user's index knew", () => {
+    const { state } = activeFamily(policy);
+    const step = revokeFamily(state, { familyId: state.familyId, reason: "password_changed" }, T0);
+    expect(step.result).toEqual({ revoked: true });
+    expect(step.state).toMatchObject({ status: "revoked", reason: "password_changed" });
+    expect(step.revoked).toBe(step.state);
   });
 });
 

@@ -1,7 +1,9 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { familyObject } from "../../src/families/gateway";
 import type { FamilyState } from "../../src/families/model";
+import { TOMBSTONE_LIFETIME_MS } from "../../src/families/state";
 import type { TokenFamily } from "../../src/families/token-family";
 import { toBase64Url, toHex } from "../../src/lib/bytes";
 import { serverKeys } from "../../src/server-keys";
@@ -256,5 +258,34 @@ describe("cleanup by the alarm", () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await storedEntries(refreshToken)).toEqual([]);
     await refreshRefused(client, next.refresh_token);
+  });
+
+  it("keeps a tombstone (a family revoked before it was created) for its lifetime, refusing a creation, then deletes it", async () => {
+    const stub = familyObject(
+      env,
+      env.TOKEN_FAMILY.newUniqueId().toString(),
+    ) as DurableObjectStub<TokenFamily>;
+    const stored = () =>
+      runInDurableObject(stub, (_i: TokenFamily, state) => [...state.storage.kv.list()]);
+    expect(await stub.revoke("user_blocked", "test")).toBe(false); // nothing live was revoked...
+    expect(await stored()).toEqual([["family", expect.objectContaining({ status: "tombstone" })]]);
+    const code = {
+      hash: "code-hash",
+      expiresAt: Date.now() + 60_000,
+      redirectUri: REDIRECT_URI,
+      refreshAllowed: true,
+    };
+    const grant = { clientId: "some-client", sub: "some-user", scope: ["openid"], authTime: 1 };
+    expect(await stub.createPending({ grant, code })).toBe(false); // ...but nothing can be created
+
+    expect(await runDurableObjectAlarm(stub)).toBe(true); // not due: kept
+    expect(await stored()).toEqual([["family", expect.objectContaining({ status: "tombstone" })]]);
+    await runInDurableObject(stub, (_i: TokenFamily, state) => {
+      const s = state.storage.kv.get<FamilyState>("family");
+      if (s?.status === "tombstone")
+        state.storage.kv.put("family", { ...s, revokedAt: Date.now() - TOMBSTONE_LIFETIME_MS - 1 });
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await stored()).toEqual([]);
   });
 });

@@ -7,6 +7,10 @@ import {
   jwtVerify,
 } from "jose";
 import { describe, expect, it } from "vitest";
+import type { ClientRecord } from "../../src/clients/model";
+import { findClient } from "../../src/clients/registry";
+import { providerConfig } from "../../src/config";
+import { issueAuthorizationCode } from "../../src/grants/authorization-code";
 import {
   authorizationCode,
   expectedAtHash,
@@ -264,6 +268,35 @@ describe("a code is redeemed only while its user may sign in", () => {
     const { code, verifier } = await authorizationCode(client, user);
     expect((await adminCall("POST", `/admin/users/${user.id}/block`)).status).toBe(200);
     await expectTokenError(await redeemCode(client, code, verifier), "invalid_grant");
+  });
+});
+
+describe("a code is issued only while the login session that asked for it stands", () => {
+  it("issues none for a session a password change ended, and leaves no grant in the user's index", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const user = await registerUser();
+    const signedIn = await env.USER.getByName(user.id).checkPassword(user.password);
+    if (!signedIn.ok) throw new Error("the test user cannot sign in");
+    const change = await adminCall("PUT", `/admin/users/${user.id}/password`, {
+      password: "an entirely new passphrase",
+    });
+    expect(change.status).toBe(204);
+
+    const { challenge } = await pkce();
+    const code = await issueAuthorizationCode(env, providerConfig(env, ISSUER), {
+      client: (await findClient(env, client.client_id)) as ClientRecord,
+      sub: user.id,
+      sessionVersion: signedIn.sessionVersion,
+      authTime: 1,
+      scope: ["openid"],
+      redirectUri: client.redirect_uris[0] as string,
+      codeChallenge: challenge,
+    });
+    expect(code).toBeUndefined();
+    const grants = await json<{ grants: unknown[] }>(
+      await adminCall("GET", `/admin/users/${user.id}/grants`),
+    );
+    expect(grants.grants).toEqual([]);
   });
 });
 

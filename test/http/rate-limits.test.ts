@@ -22,25 +22,78 @@ const newAddress = () => `203.0.113.${++addresses}`;
 const browserAt = (address: string) =>
   new Browser({ env: ON, headers: { "CF-Connecting-IP": address } });
 
+/** Whether a sign-in reached the name's Username object (it keeps a failure counter). */
+const touched = async (username: string) =>
+  (
+    await runInDurableObject(await usernameObject(env, username), (_i, state) => [
+      ...state.storage.kv.list(),
+    ])
+  ).length > 0;
+const someName = (tag: string) => `${tag}-${crypto.randomUUID().slice(0, 8)}`;
+
 describe("sign-in attempts per client address", () => {
-  it("the 11th attempt in a minute is refused with 429, before any username object is touched", async () => {
+  it("counts failures only: fifteen successful sign-ins in a minute from one address (an office behind one NAT) all succeed", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const user = await registerUser();
+    const office = newAddress();
+    for (let i = 0; i < 15; i++) {
+      const { browser, html } = await loginPage(client, {}, browserAt(office));
+      const res = await browser.submit(html, { username: user.username, password: user.password });
+      expect(res.status, `sign-in ${i + 1}`).toBe(303);
+      expect(browser.hasCookie("__Host-ets_session")).toBe(true);
+    }
+  });
+
+  it("the failure over the limit (the 11th in a minute) gets 429, and from then on the address is refused before any username object is touched, even with the right password", async () => {
     const client = await registerClient();
     const user = await registerUser();
     const { browser, html } = await loginPage(client, {}, browserAt(newAddress()));
     // Ten names, one try each: the lock-out (5 per name) plays no part.
     for (let i = 0; i < 10; i++) {
-      const username = i === 0 ? user.username : `someone-${i}-${crypto.randomUUID().slice(0, 6)}`;
+      const username = i === 0 ? user.username : someName(`someone-${i}`);
       const res = await browser.submit(html, { username, password: `wrong-${i}-x` });
       expect(res.status).toBe(401);
     }
-    const fresh = `never-seen-${crypto.randomUUID().slice(0, 8)}`;
+    const over = await browser.submit(html, { username: someName("over"), password: "wrong-11" });
+    expect(over.status).toBe(429);
+    expect(await over.text()).toContain("Too many sign-in attempts");
+
+    const fresh = someName("never-seen");
     const refused = await browser.submit(html, { username: fresh, password: "whatever-123" });
     expect(refused.status).toBe(429);
-    expect(await refused.text()).toContain("Too many sign-in attempts");
-    const touched = await runInDurableObject(await usernameObject(env, fresh), (_i, state) => [
-      ...state.storage.kv.list(),
-    ]);
-    expect(touched).toEqual([]);
+    expect(await touched(fresh)).toBe(false);
+    const owner = await browser.submit(html, { username: user.username, password: user.password });
+    expect(owner.status).toBe(429);
+  });
+
+  it("successes do not make room for more failures, and a success in between does not reset them", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const user = await registerUser();
+    const address = newAddress();
+    const attempt = async (username: string, password: string) => {
+      const { browser, html } = await loginPage(client, {}, browserAt(address));
+      return (await browser.submit(html, { username, password })).status;
+    };
+    for (let i = 0; i < 5; i++) expect(await attempt(someName(`a-${i}`), "wrong-pass-1")).toBe(401);
+    expect(await attempt(user.username, user.password)).toBe(303);
+    for (let i = 0; i < 5; i++) expect(await attempt(someName(`b-${i}`), "wrong-pass-1")).toBe(401);
+    expect(await attempt(someName("c"), "wrong-pass-1")).toBe(429);
+  });
+
+  it("lets at most ten attempts from one address run at once: a burst is refused before it touches anything, though no failure is counted yet", async () => {
+    const client = await registerClient();
+    const { browser, html } = await loginPage(client, {}, browserAt(newAddress()));
+    const names = Array.from({ length: 25 }, (_, i) => someName(`burst-${i}`));
+    const statuses = await Promise.all(
+      names.map(
+        async (username) =>
+          (await browser.submit(html, { username, password: "wrong-pass-1" })).status,
+      ),
+    );
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(10);
+    expect(statuses.filter((s) => s !== 401).every((s) => s === 429)).toBe(true);
+    const reached = (await Promise.all(names.map(touched))).filter(Boolean).length;
+    expect(reached).toBeLessThanOrEqual(10);
   });
 
   it("another address is not held back, and the owner is never locked out by a stranger's guesses", async () => {

@@ -1,5 +1,16 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { Browser, codeFlow, pkce, signInAndAuthorize, type TokenSet } from "../support/browser";
+import { issueCode } from "../../src/families/gateway";
+import { hashPassword } from "../../src/users/passwords";
+import { expectTokenError, isLoginPage, redeemCode, setCookie, signIn } from "../support/authorize";
+import {
+  authorizeUrl,
+  Browser,
+  codeFlow,
+  pkce,
+  signInAndAuthorize,
+  type TokenSet,
+} from "../support/browser";
 import {
   introspect,
   REDIRECT_URI,
@@ -305,6 +316,140 @@ describe("refresh racing a user block", () => {
         [redeemed.body.access_token as string],
       );
     }
+  });
+});
+
+describe("a code issued racing a password change (REVOKE_GRANTS_ON_PASSWORD_CHANGE)", () => {
+  const NEW_PASSWORD = { password: "an entirely new passphrase" };
+
+  it("a family entered in the user's index before the change, but created after its revocation pass, is refused: no code comes out of it", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const user = await registerUser();
+    const account = env.USER.getByName(user.id);
+    const signedIn = await account.checkPassword(user.password);
+    if (!signedIn.ok) throw new Error("the test user cannot sign in");
+    const familyId = env.TOKEN_FAMILY.newUniqueId().toString();
+    const { verifier, challenge } = await pkce();
+
+    // 1. The browser flow enters the new family in the user's index, under the old password's session...
+    expect(await account.registerFamily(signedIn.sessionVersion, familyId, client.client_id)).toBe(
+      true,
+    );
+    // 2. ...the password change revokes every family in the index, this one still empty...
+    const change = await adminCall("PUT", `/admin/users/${user.id}/password`, NEW_PASSWORD);
+    expect(change.status).toBe(204);
+    // 3. ...and only then would the flow create the family and its code.
+    const code = await issueCode(env, {
+      familyId,
+      grant: { clientId: client.client_id, sub: user.id, scope: ["openid"], authTime: 1 },
+      code: {
+        expiresAt: Date.now() + 60_000,
+        redirectUri: REDIRECT_URI,
+        codeChallenge: challenge,
+        refreshAllowed: true,
+      },
+    });
+    if (code !== undefined)
+      await expectTokenError(await redeemCode(client, code, verifier), "invalid_grant");
+    expect(code).toBeUndefined();
+  });
+
+  it("many authorizations racing the change: once it returned, no code issued before or during it redeems", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const user = await registerUser();
+    const first = await signIn(new Browser(), client, user, { scope: "openid" });
+    const session = (setCookie(first, "__Host-ets_session") as string).split(";")[0] as string;
+    const authorize = async () => {
+      const { verifier, challenge } = await pkce();
+      const res = await call(authorizeUrl(client, { challenge, scope: "openid" }), {
+        headers: { Cookie: session },
+        redirect: "manual",
+      });
+      return { res, verifier };
+    };
+
+    // What PUT /admin/users/:id/password does once it has hashed the new password (hashed
+    // here first: PBKDF2 holds the isolate for tens of milliseconds, which would serialize the race).
+    const hash = await hashPassword(NEW_PASSWORD.password);
+    // Authorizations start one after another, some before the change, some with it, some after.
+    // (In one workerd process the calls between objects take no network time, so the window the
+    // next test opens with pauses is narrow here: this is the property end to end.)
+    const started: Promise<{ res: Response; verifier: string }>[] = [];
+    let change: Promise<boolean> | undefined;
+    for (let i = 0; i < 40; i++) {
+      started.push(authorize());
+      if (i === 16) change = env.USER.getByName(user.id).setPassword(hash, true, "test");
+      await new Promise((resolve) => setTimeout(resolve, i % 3));
+    }
+    expect(await change).toBe(true);
+
+    const settled = await Promise.all(started);
+    let codes = 0;
+    for (const { res, verifier } of settled) {
+      const location = res.headers.get("location");
+      const code = location ? new URL(location).searchParams.get("code") : null;
+      if (!code) {
+        // The session ended with the change: the user is asked to sign in again.
+        expect(res.status).toBe(200);
+        expect(isLoginPage(await res.text())).toBe(true);
+        continue;
+      }
+      codes++;
+      await expectTokenError(await redeemCode(client, code, verifier), "invalid_grant");
+    }
+    expect(codes).toBeGreaterThan(0);
+  });
+
+  it("the two steps of many authorizations, in either order and with network-like delays between them, racing the change: no code handed out redeems once it returned", async () => {
+    const client = await registerClient({ consent: "implicit" });
+    const user = await registerUser();
+    const account = env.USER.getByName(user.id);
+    const signedIn = await account.checkPassword(user.password);
+    if (!signedIn.ok) throw new Error("the test user cannot sign in");
+    const hash = await hashPassword(NEW_PASSWORD.password);
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    /**
+     * One authorization's two calls, with pauses where the network would be: even `i` enters
+     * the family in the user's index and then creates it (the order that lost grants),
+     * odd `i` creates it and then enters it (the browser flow's order now).
+     */
+    const authorization = async (i: number) => {
+      const familyId = env.TOKEN_FAMILY.newUniqueId().toString();
+      const { verifier, challenge } = await pkce();
+      const create = () =>
+        issueCode(env, {
+          familyId,
+          grant: { clientId: client.client_id, sub: user.id, scope: ["openid"], authTime: 1 },
+          code: {
+            expiresAt: Date.now() + 60_000,
+            redirectUri: REDIRECT_URI,
+            codeChallenge: challenge,
+            refreshAllowed: true,
+          },
+        });
+      const register = () =>
+        account.registerFamily(signedIn.sessionVersion, familyId, client.client_id);
+      await pause(i % 7);
+      let code: string | undefined;
+      if (i % 2 === 0) {
+        if (!(await register())) return undefined; // the session ended: no code
+        await pause(i % 5);
+        code = await create();
+      } else {
+        code = await create();
+        await pause(i % 5);
+        if (!(await register())) return undefined; // never handed out
+      }
+      return code ? { code, verifier } : undefined;
+    };
+
+    const flows = Array.from({ length: 40 }, (_, i) => authorization(i));
+    await pause(3);
+    expect(await account.setPassword(hash, true, "test")).toBe(true);
+    const handedOut = (await Promise.all(flows)).filter((f) => f !== undefined);
+    for (const { code, verifier } of handedOut)
+      await expectTokenError(await redeemCode(client, code, verifier), "invalid_grant");
   });
 });
 

@@ -1,4 +1,4 @@
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
@@ -6,6 +6,18 @@ import { KEY_RETENTION_SECONDS, type SigningKeys } from "../../src/tokens/signin
 import { clientCredentialsGrant, introspect } from "../support/fixtures";
 import { adminCall, call, ISSUER, json } from "../support/http";
 import { capturingLogs } from "../support/security";
+
+/** A KV namespace that refuses writes (an outage), reads passing through. */
+function unwritableKv(base: KVNamespace): KVNamespace {
+  return new Proxy(base, {
+    get(target, prop) {
+      if (prop === "put" || prop === "delete")
+        return () => Promise.reject(new Error("KV is unavailable (injected by the test)"));
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
 
 /**
  * A SigningKeys object of its own for the schedule test, which drives the
@@ -112,6 +124,39 @@ describe("signing keys", () => {
       for (const member of ["d", "p", "q", "dp", "dq", "qi", "k"])
         expect(key).not.toHaveProperty(member);
     }
+  });
+});
+
+describe("a signing key's revocation, published for the other isolates", () => {
+  it("is written to the KV list of revoked kids, and a write that fails is retried by the object's alarm", async () => {
+    const object = () => env.SIGNING_KEYS.getByName("signing-keys-publish-test");
+    const policy = { rotationSeconds: 30 * 86_400 };
+    const listed = async () =>
+      ((await env.REVOCATIONS.get<{ kids: string[] }>("signing-keys:revoked", "json"))?.kids ??
+        []) as string[];
+    const first = (await object().keySet(policy, "test")).active.ES256.kid;
+    expect(await object().revoke(first, policy, "test")).toBe(true);
+    expect(await listed()).toContain(first);
+
+    // KV refuses the next write: the revocation stands in the object, and the alarm publishes it.
+    await runInDurableObject(object(), (instance: SigningKeys) => {
+      const self = instance as unknown as { env: Env };
+      self.env = { ...self.env, REVOCATIONS: unwritableKv(self.env.REVOCATIONS) };
+    });
+    const second = (await object().keySet(policy, "test")).active.ES256.kid;
+    const { result } = await capturingLogs(() => object().revoke(second, policy, "test"));
+    expect(result).toBe(true);
+    expect(await listed()).not.toContain(second);
+    expect((await object().keySet(policy, "test")).published.map((k) => k.kid)).not.toContain(
+      second,
+    );
+
+    await runInDurableObject(object(), (instance: SigningKeys) => {
+      const self = instance as unknown as { env: Env };
+      self.env = { ...self.env, REVOCATIONS: env.REVOCATIONS };
+    });
+    expect(await runDurableObjectAlarm(object())).toBe(true);
+    expect(await listed()).toEqual(expect.arrayContaining([first, second]));
   });
 });
 
