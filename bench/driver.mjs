@@ -90,7 +90,19 @@ function dpopProof(i, htm, htu) {
   return `${input}.${b64url(signature)}`;
 }
 
-async function refreshDpopOnce(index, countAs) {
+// Each client walks its share of the pool (32 families), so that no family is
+// refreshed more than a few times a second: a family keeps the proofs of
+// about its last 16 refreshes (src/families/proof-records.ts), and a real one
+// refreshes a few times an hour.
+const dpopCursors = new Map();
+function refreshDpopNext(i, countAs, c) {
+  const perClient = Math.floor(fx.pools.refreshDpop.length / c);
+  const step = dpopCursors.get(i) ?? 0;
+  dpopCursors.set(i, step + 1);
+  return refreshDpopOnce(i, i + (step % perClient) * c, countAs);
+}
+
+async function refreshDpopOnce(client, index, countAs) {
   const tokens = fx.pools.refreshDpop;
   const body = form({ grant_type: "refresh_token", refresh_token: tokens[index] });
   const request = () =>
@@ -100,7 +112,7 @@ async function refreshDpopOnce(index, countAs) {
         "content-type": FORM,
         authorization: basic(fx.client.client_id, fx.client.client_secret),
         // htu is the token endpoint as discovery names it (under ISSUER).
-        dpop: dpopProof(index, "POST", `${fx.issuer}/token`),
+        dpop: dpopProof(client, "POST", `${fx.issuer}/token`),
         ...(countAs ? { "x-bench-count": countAs } : {}),
       },
       body,
@@ -130,7 +142,7 @@ const modes = {
     }).then((r) => expectStatus(r, [200], "floor")),
   refresh: (i, countAs) => refreshOnce("refresh", i, countAs),
   "refresh-openid": (i, countAs) => refreshOnce("refreshOpenid", i, countAs),
-  "refresh-dpop": (i, countAs) => refreshDpopOnce(i, countAs),
+  "refresh-dpop": (i, countAs, c) => refreshDpopNext(i, countAs, c),
   "verify-floor": async (i, countAs) => {
     const res = await send("/bench/verify-floor", {
       headers: {

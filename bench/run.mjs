@@ -342,7 +342,14 @@ async function mainPhase(report) {
     "openid offline_access api:read",
     maxC,
   );
-  const dpopPool = await seedFamilies(base, client.client_id, sub, "offline_access api:read", maxC);
+  // 32 families per client: see the refresh-dpop mode in bench/driver.mjs.
+  const dpopPool = await seedFamilies(
+    base,
+    client.client_id,
+    sub,
+    "offline_access api:read",
+    maxC * 32,
+  );
   const introspectPool = await seedFamilies(
     base,
     client.client_id,
@@ -544,8 +551,8 @@ async function cpuProfilePhase(server) {
   const out = { concurrency: c, modes: {} };
   const results = join(ROOT, "bench/results");
   mkdirSync(results, { recursive: true });
-  for (const mode of ["floor", "refresh", "verify-floor", "introspect"].filter((m) =>
-    opts.modes.includes(m),
+  for (const mode of ["floor", "refresh", "refresh-dpop", "verify-floor", "introspect"].filter(
+    (m) => opts.modes.includes(m),
   )) {
     log(`CPU profile of ${mode} at C=${c}`);
     const { result, profiles } = await profiled(server.inspectorPort, [PROFILE_TARGET], () =>

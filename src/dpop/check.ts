@@ -1,11 +1,11 @@
 import { nowSeconds } from "../lib/time";
 import { currentNonce, nonceIsFresh } from "./nonce";
-import { PROOF_WINDOW_SECONDS, type Proof, type ProofTarget, verifyProof } from "./proof";
+import { type Proof, type ProofTarget, verifyProof } from "./proof";
 
 /**
- * A request's DPoP proof, checked completely (RFC 9449 §4.3): its form and
- * signature (./proof.ts), the server's nonce (§8, §9), and that its `jti`
- * was never accepted before (§11.1). What a surface makes of the outcome (a
+ * A request's DPoP proof, checked (RFC 9449 §4.3): its form and signature
+ * (./proof.ts), the server's nonce (§8, §9), and (`spendProof`) that its
+ * `jti` was never accepted before (§11.1). What a surface makes of the outcome (a
  * 400 at the token endpoint, a 401 with a `DPoP` challenge at a resource) is
  * the surface's.
  */
@@ -27,15 +27,20 @@ export interface DpopRequirements {
 /**
  * RFC 9449 §11.1: "Servers SHOULD store ... the jti value of each DPoP proof
  * for the time window in which the respective DPoP proof JWT would be
- * accepted." The record is kept in one Durable Object per key (named by its
- * thumbprint), whose check-and-record is one transaction: of parallel
+ * accepted." Where no grant's family records it (a refresh's family does, in
+ * its own transaction), the record is one Durable Object per key (named by
+ * its thumbprint), whose check-and-record is one transaction: of parallel
  * replays of one proof, exactly one is accepted, in whichever isolate.
+ * True the first time.
  */
-function firstUse(env: Env, proof: Proof): Promise<boolean> {
-  const until = (proof.iat + PROOF_WINDOW_SECONDS + 1) * 1000;
-  return env.REPLAY_GUARD.getByName(`dpop:${proof.jkt}`).consume(proof.jti, until);
+export function spendProof(env: Env, proof: Proof): Promise<boolean> {
+  return env.REPLAY_GUARD.getByName(`dpop:${proof.jkt}`).consume(proof.jti, proof.until);
 }
 
+/**
+ * Form, signature, target and nonce; not replay, which the caller records
+ * where the request's context is (`spendProof`, or a family's refresh).
+ */
 export async function checkDpop(
   env: Env,
   request: Request,
@@ -65,14 +70,11 @@ export async function checkDpop(
           : "The DPoP nonce has expired: retry with the nonce of the DPoP-Nonce header.",
     };
   }
-  if (!(await firstUse(env, proof))) {
-    return {
-      kind: "invalid",
-      description: "This DPoP proof was already used (its jti is not new).",
-    };
-  }
   return { kind: "valid", proof };
 }
 
 /** The nonce a response hands on (`DPoP-Nonce`, RFC 9449 §8.2), so clients keep a current one. */
 export const nonceForResponse = (env: Env): Promise<string> => currentNonce(env, nowSeconds());
+
+/** What a replayed proof is told (invalid_dpop_proof). */
+export const REPLAYED_PROOF = "This DPoP proof was already used (its jti is not new).";

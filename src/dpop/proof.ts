@@ -1,11 +1,4 @@
-import {
-  calculateJwkThumbprint,
-  decodeProtectedHeader,
-  importJWK,
-  type JWK,
-  type JWTPayload,
-  jwtVerify,
-} from "jose";
+import { decodeProtectedHeader, importJWK, type JWK, type JWTPayload, jwtVerify } from "jose";
 import { sha256, toBase64Url, utf8 } from "../lib/bytes";
 import { IsolateCache } from "../lib/isolate-cache";
 
@@ -48,6 +41,8 @@ export interface Proof {
   jkt: string;
   jti: string;
   iat: number;
+  /** When the proof stops being acceptable (ms): its `jti` need be remembered until then. */
+  until: number;
   nonce?: string;
 }
 
@@ -56,27 +51,63 @@ export type ProofCheck = { ok: true; proof: Proof } | { ok: false; description: 
 const refuse = (description: string): ProofCheck => ({ ok: false, description });
 
 /**
- * Proof keys already imported in this isolate, by alg and RFC 7638
- * thumbprint. A client signs every proof with one key, and importing it costs
- * about half a signature verification. The thumbprint hashes exactly the
- * members that make the public key (RFC 7638 §3.2), so one thumbprint is one
- * key; the members it leaves out (`use`, `alg`) are checked on every proof.
+ * RFC 7638 §3.2: the members of each key type a thumbprint hashes (exactly
+ * those that make the public key), in lexicographic order.
  */
-const importedKeys = new IsolateCache<CryptoKey>(1000);
+const THUMBPRINT_MEMBERS: Record<string, readonly string[]> = {
+  EC: ["crv", "kty", "x", "y"],
+  RSA: ["e", "kty", "n"],
+  OKP: ["crv", "kty", "x"],
+};
+
+/** RFC 7638 §3.1: the JSON the thumbprint is the SHA-256 of; undefined if a member is missing. */
+function thumbprintInput(jwk: JWK): string | undefined {
+  const members = THUMBPRINT_MEMBERS[jwk.kty ?? ""];
+  if (!members) return undefined;
+  const picked: Record<string, string> = {};
+  for (const name of members) {
+    const value = (jwk as Record<string, unknown>)[name];
+    if (typeof value !== "string" || value === "") return undefined;
+    picked[name] = value;
+  }
+  return JSON.stringify(picked);
+}
+
+/**
+ * Proof keys already seen in this isolate, by their thumbprint input: the
+ * thumbprint, and the key imported for each alg. A client signs every proof
+ * with one key; hashing and importing it again would cost about as much as
+ * the signature check. One thumbprint input is one public key; the members it
+ * leaves out (`use`, `alg`) are checked on every proof.
+ */
+interface SeenKey {
+  jkt: string;
+  imported: Map<string, CryptoKey>;
+}
+const seenKeys = new IsolateCache<SeenKey>(1000);
 const KEY_CACHE_MS = 10 * 60 * 1000;
 
-async function proofKey(jwk: JWK, alg: string, jkt: string): Promise<CryptoKey | undefined> {
-  const id = `${alg} ${jkt}`;
-  let key = importedKeys.get(id);
+async function proofKey(
+  jwk: JWK,
+  alg: string,
+): Promise<{ jkt: string; key: CryptoKey } | undefined> {
+  const input = thumbprintInput(jwk);
+  if (!input) return undefined;
+  let seen = seenKeys.get(input);
+  if (!seen) {
+    seen = { jkt: toBase64Url(await sha256(utf8(input))), imported: new Map() };
+    seenKeys.set(input, seen, Date.now() + KEY_CACHE_MS);
+  }
+  let key = seen.imported.get(alg);
   if (!key) {
     try {
       key = (await importJWK(jwk, alg)) as CryptoKey;
     } catch {
       return undefined;
     }
-    importedKeys.set(id, key, Date.now() + KEY_CACHE_MS);
+    seen.imported.set(alg, key);
   }
-  return key;
+  return { jkt: seen.jkt, key };
 }
 
 /**
@@ -86,6 +117,7 @@ async function proofKey(jwk: JWK, alg: string, jkt: string): Promise<CryptoKey |
  * URL parser does.
  */
 function sameTarget(htu: string, url: string): boolean {
+  if (htu === url) return true; // as clients send it: the advertised URL, verbatim
   let claimed: URL;
   try {
     claimed = new URL(htu);
@@ -138,14 +170,9 @@ export async function verifyProof(
   if ((jwk.use !== undefined && jwk.use !== "sig") || (jwk.alg !== undefined && jwk.alg !== alg)) {
     return refuse("The DPoP proof's jwk is marked for another use or algorithm.");
   }
-  let jkt: string;
-  try {
-    jkt = await calculateJwkThumbprint(jwk, "sha256");
-  } catch {
-    return refuse("The DPoP proof's jwk is not a public key of a supported type.");
-  }
-  const key = await proofKey(jwk, alg as string, jkt);
-  if (!key) return refuse("The DPoP proof's jwk is not a public key for its alg.");
+  const found = await proofKey(jwk, alg as string);
+  if (!found) return refuse("The DPoP proof's jwk is not a public key for its alg.");
+  const { jkt, key } = found;
   // Item 6: the signature, by the key in the header.
   let payload: JWTPayload;
   try {
@@ -185,6 +212,7 @@ export async function verifyProof(
       jkt,
       jti,
       iat,
+      until: (iat + PROOF_WINDOW_SECONDS + 1) * 1000,
       ...(nonce !== undefined ? { nonce } : {}),
     },
   };

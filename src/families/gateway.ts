@@ -1,5 +1,6 @@
 import type { RefreshPolicy } from "../clients/policy";
-import { invalidGrant, invalidScope, type OAuthError } from "../errors";
+import { REPLAYED_PROOF } from "../dpop/check";
+import { invalidGrant, invalidScope, OAuthError } from "../errors";
 import { sha256, toBase64Url, utf8 } from "../lib/bytes";
 import { currentRequestId } from "../log";
 import { noteFamilyRevoked } from "../revocation/lists";
@@ -196,8 +197,8 @@ export interface RefreshRequest {
   scope?: readonly string[];
   /** What the client is registered for now; the grant's scope is cut to it. */
   clientScopes: readonly string[];
-  /** The thumbprint of the request's DPoP proof key, if it had a valid proof. */
-  proofJkt?: string;
+  /** The request's DPoP proof, if it had a valid one: its key, and its jti to record. */
+  proof?: { jkt: string; jti: string; until: number };
   policy: Extract<RefreshPolicy, { issue: true }>;
   accessTokenExpiresAt: number;
 }
@@ -227,6 +228,7 @@ const refreshRefusals: Partial<Record<Refusal, () => OAuthError>> = {
     invalidGrant(
       "The refresh token is bound to a DPoP key: each refresh needs a proof by that key.",
     ),
+  proof_replayed: () => new OAuthError("invalid_dpop_proof", REPLAYED_PROOF),
 };
 
 /**
@@ -253,7 +255,7 @@ export async function refreshFamily(env: Env, request: RefreshRequest): Promise<
       rotation: successor ? { kind: "rotate", successor: successor.record } : { kind: "reuse" },
       ...(request.scope ? { scope: request.scope } : {}),
       clientScopes: request.clientScopes,
-      ...(request.proofJkt !== undefined ? { proofJkt: request.proofJkt } : {}),
+      ...(request.proof ? { proof: request.proof } : {}),
       policy: familyPolicy(policy),
       accessTokenExpiresAt: request.accessTokenExpiresAt,
     },

@@ -15,6 +15,7 @@ import { readyToSign, tokenResponse, tokenWindow } from "./response";
 export const refreshTokenGrant = defineGrant({
   grantType: "refresh_token",
   parameters: { required: ["refresh_token"], optional: ["scope"] },
+  recordsProofs: true,
   async handle({ env, config, client, params, dpop }) {
     let requested: string[] | undefined;
     if (params.scope !== undefined) {
@@ -31,7 +32,7 @@ export const refreshTokenGrant = defineGrant({
       clientId: client.client_id,
       ...(requested ? { scope: requested } : {}),
       clientScopes: client.scopes,
-      ...(dpop ? { proofJkt: dpop.jkt } : {}),
+      ...(dpop ? { proof: { jkt: dpop.jkt, jti: dpop.jti, until: dpop.until } } : {}),
       policy,
       accessTokenExpiresAt: window.exp * 1000,
     });

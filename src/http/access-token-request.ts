@@ -1,5 +1,5 @@
 import { LIMITS } from "../config";
-import { checkDpop } from "../dpop/check";
+import { checkDpop, REPLAYED_PROOF, spendProof } from "../dpop/check";
 import { DPOP_ALGS } from "../dpop/proof";
 import { OAuthError } from "../errors";
 import { type AccessTokenClaims, accessTokenStatus } from "../tokens/access-token";
@@ -147,6 +147,9 @@ export async function authorizedAccess(c: AppContext, url: string): Promise<Acce
           "invalid_dpop_proof",
           "The DPoP proof is signed by another key than the one the token is bound to.",
         );
+      }
+      if (!(await spendProof(c.env, check.proof))) {
+        throw resourceError("DPoP", "invalid_dpop_proof", REPLAYED_PROOF);
       }
       return claims;
   }

@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { allowsGrant } from "../clients/model";
+import { REPLAYED_PROOF, spendProof } from "../dpop/check";
 import { OAuthError, unauthorizedClient } from "../errors";
 import { GRANT_HANDLERS } from "../grants";
 import type { GrantHandler } from "../grants/grant";
@@ -46,6 +47,9 @@ async function grantResponse(c: StepContext<WithClient & WithGrant & WithDpop>):
     if (value !== undefined) values[name] = value;
   }
   const dpop = c.get("dpop");
+  if (dpop && !grant.recordsProofs && !(await spendProof(c.env, dpop))) {
+    throw new OAuthError("invalid_dpop_proof", REPLAYED_PROOF);
+  }
   const response = await grant.handle({
     env: c.env,
     config: c.get("config"),

@@ -36,7 +36,6 @@ let lastForcedRefresh = 0;
 
 /** The revoked kids as this isolate last read them (or revoked them itself), and when it read (ms). */
 const revoked = { kids: new Set<string>(), readAt: Number.NEGATIVE_INFINITY };
-let reading: Promise<void> | undefined;
 
 const stub = (env: Env) => env.SIGNING_KEYS.getByName("signing-keys");
 
@@ -87,23 +86,23 @@ function refresh(env: Env, config: ProviderConfig, rotate = false): Promise<KeyR
   return ring;
 }
 
-/** Reads the revoked kids when the last read is REVOCATION_CACHE_SECONDS old; else nothing. */
-function revocationsRead(env: Env): Promise<void> | undefined {
+/**
+ * Reads the revoked kids when the last read is REVOCATION_CACHE_SECONDS old;
+ * else nothing. The request that finds the list stale reads it itself, and
+ * marks it read as it starts, so the isolate's other requests meanwhile go on
+ * with the list they have: a KV read's body belongs to the request that made
+ * it, and may not be awaited from another (workerd refuses that I/O).
+ */
+async function revocationsRead(env: Env): Promise<void> {
   const bound = isolateCacheSettings(env).revocationSeconds * 1000;
-  if (Date.now() - revoked.readAt < bound) return undefined; // the common case
-  reading ??= readRevokedSigningKeys(env)
-    .then(
-      (kids) => {
-        for (const kid of kids) revoked.kids.add(kid);
-      },
-      // Fail open: the copy's own lifetime still bounds a revocation; the next read may work.
-      (error) => logError("revoked_signing_keys_unreadable", error),
-    )
-    .finally(() => {
-      revoked.readAt = Date.now();
-      reading = undefined;
-    });
-  return reading;
+  if (Date.now() - revoked.readAt < bound) return; // the common case
+  revoked.readAt = Date.now();
+  try {
+    for (const kid of await readRevokedSigningKeys(env)) revoked.kids.add(kid);
+  } catch (error) {
+    // Fail open: the copy's own lifetime still bounds a revocation; the next read may work.
+    logError("revoked_signing_keys_unreadable", error);
+  }
 }
 
 function holdsRevoked(ring: KeyRing): boolean {

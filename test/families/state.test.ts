@@ -640,7 +640,13 @@ describe("a family bound to a DPoP key (RFC 9449 §5)", () => {
     const { state, first } = activeFamily(policy);
     return { state: { ...state, ...(jkt ? { jkt } : {}) } as FamilyState, first };
   };
-  const step = (state: FamilyState, presented: TokenRecord, now: number, proofJkt?: string) =>
+  const step = (
+    state: FamilyState,
+    presented: TokenRecord,
+    now: number,
+    proofJkt?: string,
+    jti = `jti-${now}-${proofJkt}`,
+  ) =>
     refresh(
       state,
       {
@@ -651,7 +657,7 @@ describe("a family bound to a DPoP key (RFC 9449 §5)", () => {
           kind: "rotate",
           successor: { generation: presented.generation + 1, hash: `h${now}`, sealed: `s${now}` },
         },
-        ...(proofJkt ? { proofJkt } : {}),
+        ...(proofJkt ? { proof: { jkt: proofJkt, jti, until: now + 61_000 } } : {}),
         policy,
         accessTokenExpiresAt: now + 900_000,
       },
@@ -682,6 +688,28 @@ describe("a family bound to a DPoP key (RFC 9449 §5)", () => {
     const thief = step(rotated, first, T0 + 2_000, "key-b");
     expect(thief.result).toEqual({ ok: false, reason: "reuse_detected" });
     expect(thief.revoked?.reason).toBe("refresh_token_reuse");
+  });
+
+  it("refuses a proof that already refreshed the family, changing nothing, whatever the token (RFC 9449 §11.1)", () => {
+    const { state, first } = bound("key-a");
+    const rotated = step(state, first, T0 + 1_000, "key-a", "jti-1");
+    expect(rotated.result).toMatchObject({ ok: true, outcome: "rotated" });
+    const after = rotated.state as FamilyState;
+    const next = { generation: 1, hash: `h${T0 + 1_000}` };
+    // The captured request again (previous token, same proof): refused, not reuse, not grace.
+    for (const [token, at] of [
+      [first, T0 + 2_000],
+      [first, T0 + 30_000],
+      [next, T0 + 2_000],
+    ] as const) {
+      const replay = step(after, token, at, "key-a", "jti-1");
+      expect(replay.result).toEqual({ ok: false, reason: "proof_replayed" });
+      expect(replay.state).toBe(after);
+      expect(replay.revoked).toBeUndefined();
+    }
+    // Once the proof could no longer be accepted, its record is dropped at the next refresh.
+    const later = step(after, next, T0 + 70_000, "key-a", "jti-2").state as { proofs?: unknown };
+    expect(later.proofs).toEqual({ recent: [{ jti: "jti-2", until: T0 + 131_000 }], before: 0 });
   });
 
   it("has no grace window when unbound, if the window needs a binding", () => {
