@@ -90,19 +90,7 @@ function dpopProof(i, htm, htu) {
   return `${input}.${b64url(signature)}`;
 }
 
-// Each client walks its share of the pool (32 families), so that no family is
-// refreshed more than a few times a second: a family keeps the proofs of
-// about its last 16 refreshes (src/families/proof-records.ts), and a real one
-// refreshes a few times an hour.
-const dpopCursors = new Map();
-function refreshDpopNext(i, countAs, c) {
-  const perClient = Math.floor(fx.pools.refreshDpop.length / c);
-  const step = dpopCursors.get(i) ?? 0;
-  dpopCursors.set(i, step + 1);
-  return refreshDpopOnce(i, i + (step % perClient) * c, countAs);
-}
-
-async function refreshDpopOnce(client, index, countAs) {
+async function refreshDpopOnce(index, countAs) {
   const tokens = fx.pools.refreshDpop;
   const body = form({ grant_type: "refresh_token", refresh_token: tokens[index] });
   const request = () =>
@@ -112,7 +100,7 @@ async function refreshDpopOnce(client, index, countAs) {
         "content-type": FORM,
         authorization: basic(fx.client.client_id, fx.client.client_secret),
         // htu is the token endpoint as discovery names it (under ISSUER).
-        dpop: dpopProof(client, "POST", `${fx.issuer}/token`),
+        dpop: dpopProof(index, "POST", `${fx.issuer}/token`),
         ...(countAs ? { "x-bench-count": countAs } : {}),
       },
       body,
@@ -142,7 +130,7 @@ const modes = {
     }).then((r) => expectStatus(r, [200], "floor")),
   refresh: (i, countAs) => refreshOnce("refresh", i, countAs),
   "refresh-openid": (i, countAs) => refreshOnce("refreshOpenid", i, countAs),
-  "refresh-dpop": (i, countAs, c) => refreshDpopNext(i, countAs, c),
+  "refresh-dpop": (i, countAs) => refreshDpopOnce(i, countAs),
   "verify-floor": async (i, countAs) => {
     const res = await send("/bench/verify-floor", {
       headers: {

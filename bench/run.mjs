@@ -342,14 +342,7 @@ async function mainPhase(report) {
     "openid offline_access api:read",
     maxC,
   );
-  // 32 families per client: see the refresh-dpop mode in bench/driver.mjs.
-  const dpopPool = await seedFamilies(
-    base,
-    client.client_id,
-    sub,
-    "offline_access api:read",
-    maxC * 32,
-  );
+  const dpopPool = await seedFamilies(base, client.client_id, sub, "offline_access api:read", maxC);
   const introspectPool = await seedFamilies(
     base,
     client.client_id,

@@ -23,6 +23,9 @@ export class ReplayGuard extends DurableObject<Env> {
   /** Records the jti; false when it was already used and has not expired. */
   consume(jti: string, expiresAt: number): boolean {
     const now = Date.now();
+    // Too late to be remembered is too late to be accepted: a record would be
+    // treated as gone at once, so a replay arriving now would pass too.
+    if (expiresAt <= now) return false;
     const sql = this.ctx.storage.sql;
     const fresh = this.ctx.storage.transactionSync(() => {
       const seen = sql

@@ -13,7 +13,7 @@ import { IsolateCache } from "../lib/isolate-cache";
  * algorithm, is not none, is supported by the application, and is
  * acceptable per local policy". Advertised as dpop_signing_alg_values_supported.
  */
-export const DPOP_ALGS = ["ES256", "ES384", "PS256", "RS256", "EdDSA"] as const;
+export const DPOP_ALGS = ["ES256", "ES384", "PS256", "RS256", "Ed25519", "EdDSA"] as const;
 
 /**
  * How far from now a proof's `iat` may be (RFC 9449 §11.1: "within an
@@ -54,15 +54,16 @@ const refuse = (description: string): ProofCheck => ({ ok: false, description })
  * RFC 7638 §3.2: the members of each key type a thumbprint hashes (exactly
  * those that make the public key), in lexicographic order.
  */
-const THUMBPRINT_MEMBERS: Record<string, readonly string[]> = {
-  EC: ["crv", "kty", "x", "y"],
-  RSA: ["e", "kty", "n"],
-  OKP: ["crv", "kty", "x"],
-};
+const THUMBPRINT_MEMBERS = new Map<unknown, readonly string[]>([
+  ["EC", ["crv", "kty", "x", "y"]],
+  ["RSA", ["e", "kty", "n"]],
+  ["OKP", ["crv", "kty", "x"]],
+]);
 
 /** RFC 7638 §3.1: the JSON the thumbprint is the SHA-256 of; undefined if a member is missing. */
 function thumbprintInput(jwk: JWK): string | undefined {
-  const members = THUMBPRINT_MEMBERS[jwk.kty ?? ""];
+  // A Map, not an object: a `kty` of "constructor" or "__proto__" names nothing here.
+  const members = THUMBPRINT_MEMBERS.get(jwk.kty);
   if (!members) return undefined;
   const picked: Record<string, string> = {};
   for (const name of members) {
@@ -77,8 +78,10 @@ function thumbprintInput(jwk: JWK): string | undefined {
  * Proof keys already seen in this isolate, by their thumbprint input: the
  * thumbprint, and the key imported for each alg. A client signs every proof
  * with one key; hashing and importing it again would cost about as much as
- * the signature check. One thumbprint input is one public key; the members it
- * leaves out (`use`, `alg`) are checked on every proof.
+ * the signature check. One thumbprint input is one public key, and the key is
+ * imported from exactly those members, so nothing else a proof's `jwk` says
+ * (`key_ops`, `ext`, ...) can shape the cached key; `use` and `alg` are
+ * checked on every proof. An entry is made only once its key imported.
  */
 interface SeenKey {
   jkt: string;
@@ -93,21 +96,22 @@ async function proofKey(
 ): Promise<{ jkt: string; key: CryptoKey } | undefined> {
   const input = thumbprintInput(jwk);
   if (!input) return undefined;
-  let seen = seenKeys.get(input);
-  if (!seen) {
-    seen = { jkt: toBase64Url(await sha256(utf8(input))), imported: new Map() };
-    seenKeys.set(input, seen, Date.now() + KEY_CACHE_MS);
+  const seen = seenKeys.get(input);
+  const cached = seen?.imported.get(alg);
+  if (seen && cached) return { jkt: seen.jkt, key: cached };
+  let key: CryptoKey;
+  try {
+    key = (await importJWK(JSON.parse(input) as JWK, alg)) as CryptoKey;
+  } catch {
+    return undefined;
   }
-  let key = seen.imported.get(alg);
-  if (!key) {
-    try {
-      key = (await importJWK(jwk, alg)) as CryptoKey;
-    } catch {
-      return undefined;
-    }
+  if (seen) {
     seen.imported.set(alg, key);
+    return { jkt: seen.jkt, key };
   }
-  return { jkt: seen.jkt, key };
+  const jkt = toBase64Url(await sha256(utf8(input)));
+  seenKeys.set(input, { jkt, imported: new Map([[alg, key]]) }, Date.now() + KEY_CACHE_MS);
+  return { jkt, key };
 }
 
 /**

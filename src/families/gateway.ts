@@ -1,6 +1,5 @@
 import type { RefreshPolicy } from "../clients/policy";
-import { REPLAYED_PROOF } from "../dpop/check";
-import { invalidGrant, invalidScope, OAuthError } from "../errors";
+import { invalidGrant, invalidScope, type OAuthError } from "../errors";
 import { sha256, toBase64Url, utf8 } from "../lib/bytes";
 import { currentRequestId } from "../log";
 import { noteFamilyRevoked } from "../revocation/lists";
@@ -197,8 +196,10 @@ export interface RefreshRequest {
   scope?: readonly string[];
   /** What the client is registered for now; the grant's scope is cut to it. */
   clientScopes: readonly string[];
-  /** The request's DPoP proof, if it had a valid one: its key, and its jti to record. */
-  proof?: { jkt: string; jti: string; until: number };
+  /** The thumbprint of the request's DPoP proof key, if it had a valid proof. */
+  proofJkt?: string;
+  /** RFC 9449 §5: the refresh tokens are bound to that key (a public client's). */
+  bindRefreshToProof: boolean;
   policy: Extract<RefreshPolicy, { issue: true }>;
   accessTokenExpiresAt: number;
 }
@@ -228,7 +229,6 @@ const refreshRefusals: Partial<Record<Refusal, () => OAuthError>> = {
     invalidGrant(
       "The refresh token is bound to a DPoP key: each refresh needs a proof by that key.",
     ),
-  proof_replayed: () => new OAuthError("invalid_dpop_proof", REPLAYED_PROOF),
 };
 
 /**
@@ -255,7 +255,8 @@ export async function refreshFamily(env: Env, request: RefreshRequest): Promise<
       rotation: successor ? { kind: "rotate", successor: successor.record } : { kind: "reuse" },
       ...(request.scope ? { scope: request.scope } : {}),
       clientScopes: request.clientScopes,
-      ...(request.proof ? { proof: request.proof } : {}),
+      ...(request.proofJkt !== undefined ? { proofJkt: request.proofJkt } : {}),
+      bindRefreshToProof: request.bindRefreshToProof,
       policy: familyPolicy(policy),
       accessTokenExpiresAt: request.accessTokenExpiresAt,
     },

@@ -1,5 +1,3 @@
-import type { ProofRecords } from "./proof-records";
-
 /**
  * What a token family is made of: its states, its policy, and what its
  * transitions answer. The transitions themselves are in ./state.ts.
@@ -92,8 +90,6 @@ export type FamilyState =
        * refresh must then be proven by that key.
        */
       jkt?: string;
-      /** RFC 9449 §11.1: the DPoP proofs that refreshed this family (./proof-records.ts). */
-      proofs?: ProofRecords;
     }
   | {
       status: "revoked";
@@ -135,6 +131,4 @@ export type Refusal =
   | "scope_exceeded"
   | "scope_withdrawn"
   /** RFC 9449 §5, §10: a proof by the bound key was needed, and is missing or by another key. */
-  | "dpop_key_mismatch"
-  /** RFC 9449 §11.1: this DPoP proof already refreshed this family. */
-  | "proof_replayed";
+  | "dpop_key_mismatch";

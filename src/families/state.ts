@@ -32,7 +32,6 @@ import type {
   SuccessorRecord,
   TokenRecord,
 } from "./model";
-import { type ProofRecord, seenBefore, withProof } from "./proof-records";
 
 /** Refusals that mean the family is revoked (now, or before this request). */
 export const meansRevoked = (reason: Refusal): boolean =>
@@ -195,11 +194,13 @@ export interface RefreshInput {
    * prepared (so the family does no crypto), used only if this call rotates.
    */
   rotation: { kind: "reuse" } | { kind: "rotate"; successor: SuccessorRecord };
+  /** The thumbprint of the key of the request's DPoP proof (checked, and spent), if it had one. */
+  proofJkt?: string;
   /**
-   * The request's DPoP proof: its key, and its `jti` until the proof expires. The family
-   * is its replay record (RFC 9449 §11.1, in this grant's context): a proof refreshes it once.
+   * RFC 9449 §5: a public client's refresh tokens are bound to the key of a
+   * proof; an unbound family refreshed with one becomes bound to it. Absent: false.
    */
-  proof?: { jkt: string } & ProofRecord;
+  bindRefreshToProof?: boolean;
   policy: FamilyPolicy;
   accessTokenExpiresAt: number;
 }
@@ -244,19 +245,17 @@ export function refresh(
   // RFC 9449 §5: a bound family's client "MUST present a DPoP proof for the
   // same key that was used to obtain the refresh token each time that refresh
   // token is used". A request without it is refused and changes nothing.
-  const keyMatches = state.jkt === undefined || state.jkt === input.proof?.jkt;
+  const keyMatches = state.jkt === undefined || state.jkt === input.proofJkt;
   // The grace window hands the successor to whoever shows the previous token;
   // where it needs a binding, only the key's holder can be that.
   const graceSeconds =
     input.policy.graceNeedsBinding && state.jkt === undefined ? 0 : input.policy.graceSeconds;
-  // RFC 9449 §11.1: a proof that already refreshed this family is refused before anything
-  // else, changing nothing: a captured request replayed would otherwise get the successor
-  // (in the grace window) or, as reuse, let whoever replays it revoke the family.
-  const { proof } = input;
-  if (proof && seenBefore(state.proofs, proof, now)) return refuse(state, "proof_replayed");
+  // RFC 9449 §5: "When an authorization server supporting DPoP issues a refresh token to a
+  // public client that presents a valid DPoP proof ..., the refresh token MUST be bound".
+  const bindTo = input.bindRefreshToProof && state.jkt === undefined ? input.proofJkt : undefined;
   const used = (s: ActiveFamily): ActiveFamily => ({
     ...s,
-    ...(proof ? { proofs: withProof(s.proofs, { jti: proof.jti, until: proof.until }, now) } : {}),
+    ...(bindTo !== undefined ? { jkt: bindTo } : {}),
     lastUsedAt: now,
     expiresAt: expiryOf(s.createdAt, now, input.policy),
     accessTokensUntil: Math.max(s.accessTokensUntil, input.accessTokenExpiresAt),

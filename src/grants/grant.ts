@@ -30,12 +30,7 @@ export interface GrantRequest<R extends string = string, O extends string = stri
 export interface GrantHandler<R extends string = string, O extends string = string> {
   grantType: GrantType;
   parameters: { required: readonly R[]; optional: readonly O[] };
-  /**
-   * RFC 9449 §11.1: the grant's own family records the DPoP proof's `jti`,
-   * in the transaction that uses the grant (a refresh). Otherwise the token
-   * endpoint records it per key before the grant runs.
-   */
-  recordsProofs?: true;
+
   handle(request: GrantRequest<R, O>): Promise<TokenResponse>;
 }
 

@@ -15,7 +15,6 @@ import { readyToSign, tokenResponse, tokenWindow } from "./response";
 export const refreshTokenGrant = defineGrant({
   grantType: "refresh_token",
   parameters: { required: ["refresh_token"], optional: ["scope"] },
-  recordsProofs: true,
   async handle({ env, config, client, params, dpop }) {
     let requested: string[] | undefined;
     if (params.scope !== undefined) {
@@ -32,7 +31,9 @@ export const refreshTokenGrant = defineGrant({
       clientId: client.client_id,
       ...(requested ? { scope: requested } : {}),
       clientScopes: client.scopes,
-      ...(dpop ? { proof: { jkt: dpop.jkt, jti: dpop.jti, until: dpop.until } } : {}),
+      ...(dpop ? { proofJkt: dpop.jkt } : {}),
+      // RFC 9449 §5: confidential clients' refresh tokens stay bound to their authentication.
+      bindRefreshToProof: client.credential.method === "none",
       policy,
       accessTokenExpiresAt: window.exp * 1000,
     });

@@ -47,7 +47,9 @@ async function grantResponse(c: StepContext<WithClient & WithGrant & WithDpop>):
     if (value !== undefined) values[name] = value;
   }
   const dpop = c.get("dpop");
-  if (dpop && !grant.recordsProofs && !(await spendProof(c.env, dpop))) {
+  // RFC 9449 §11.1: the proof's jti, recorded for its key before the grant
+  // uses anything (a refused replay changes nothing).
+  if (dpop && !(await spendProof(c.env, dpop))) {
     throw new OAuthError("invalid_dpop_proof", REPLAYED_PROOF);
   }
   const response = await grant.handle({

@@ -18,7 +18,7 @@ async function boundToken() {
 async function expectChallenge(res: Response, error: string) {
   expect(res.status).toBe(401);
   const challenge = res.headers.get("www-authenticate") ?? "";
-  expect(challenge).toMatch(/^DPoP algs="ES256 ES384 PS256 RS256 EdDSA", /);
+  expect(challenge).toMatch(/^DPoP algs="ES256 ES384 PS256 RS256 Ed25519 EdDSA", /);
   expect(challenge).toContain(`error="${error}"`);
   const body = await json<{ error: string; error_description: string }>(res);
   expect(body.error).toBe(error);

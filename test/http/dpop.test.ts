@@ -295,6 +295,129 @@ describe("proof replay (RFC 9449 §11.1)", () => {
   });
 });
 
+describe("one proof is accepted once at the token endpoint, whatever the grant or family (RFC 9449 §11.1)", () => {
+  const sendWith = (client: RegisteredClient, proof: string, params: Record<string, string>) =>
+    call("/token", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", DPoP: proof },
+      body: new URLSearchParams({ ...params, client_id: client.client_id }).toString(),
+    });
+
+  it("a proof that refreshed one family cannot refresh another family bound to the same key", async () => {
+    const client = await registerPublicClient({ consent: "implicit" });
+    const user = await registerUser();
+    const key = await DpopKey.generate();
+    const a = await dpopCodeFlow(client, user, key, { scope: SCOPE });
+    const b = await dpopCodeFlow(client, user, key, { scope: SCOPE });
+    const proof = await key.proof("POST", TOKEN_URL, { nonce: await serverNonce(client, key) });
+    const grant = (token: string) => ({ grant_type: "refresh_token", refresh_token: token });
+    expect((await sendWith(client, proof, grant(a.refresh_token as string))).status).toBe(200);
+    const before = JSON.stringify(await storedFamily(b.refresh_token as string));
+    await expectError(
+      await sendWith(client, proof, grant(b.refresh_token as string)),
+      "invalid_dpop_proof",
+    );
+    expect(JSON.stringify(await storedFamily(b.refresh_token as string))).toBe(before);
+  });
+
+  it("a proof that refreshed a family cannot then redeem a code", async () => {
+    const client = await registerPublicClient({ consent: "implicit" });
+    const user = await registerUser();
+    const key = await DpopKey.generate();
+    const a = await dpopCodeFlow(client, user, key, { scope: SCOPE });
+    const { verifier, challenge } = await pkce();
+    const redirect = await signInAndAuthorize(new Browser(), client, user, {
+      challenge,
+      scope: SCOPE,
+    });
+    const proof = await key.proof("POST", TOKEN_URL, { nonce: await serverNonce(client, key) });
+    const refreshed = await sendWith(client, proof, {
+      grant_type: "refresh_token",
+      refresh_token: a.refresh_token as string,
+    });
+    expect(refreshed.status).toBe(200);
+    const redeem = await sendWith(client, proof, {
+      grant_type: "authorization_code",
+      code: redirect.searchParams.get("code") as string,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    });
+    await expectError(redeem, "invalid_dpop_proof");
+  });
+
+  it("an unbound public family refreshed with a proof is bound to its key from then on (RFC 9449 §5)", async () => {
+    const client = await registerPublicClient({ consent: "implicit" });
+    const { verifier, challenge } = await pkce();
+    const redirect = await signInAndAuthorize(new Browser(), client, await registerUser(), {
+      challenge,
+      scope: SCOPE,
+    });
+    const first = await json(
+      await dpopTokenRequest(client, undefined, {
+        grant_type: "authorization_code",
+        code: redirect.searchParams.get("code") as string,
+        redirect_uri: REDIRECT_URI,
+        code_verifier: verifier,
+      }),
+    );
+    const key = await DpopKey.generate();
+    const proven = await refreshWith(client, key, first.refresh_token as string);
+    expect(proven.status).toBe(200);
+    const next = await json(proven);
+    expect(await storedFamily(next.refresh_token as string)).toMatchObject({ jkt: key.jkt });
+    await expectError(
+      await refreshWith(client, undefined, next.refresh_token as string),
+      "invalid_grant",
+    );
+  });
+});
+
+describe("odd keys in a proof are refused, never a 500, and cannot spoil another's key", () => {
+  it.each([["constructor"], ["toString"], ["__proto__"], ["hasOwnProperty"]])(
+    "a jwk whose kty is %s",
+    async (kty) => {
+      const client = await registerClient({
+        grant_types: ["client_credentials"],
+        redirect_uris: [],
+        scope: "api:read",
+      });
+      const key = await DpopKey.generate();
+      const nonce = await serverNonce(client, key);
+      const res = await dpopTokenRequest(
+        client,
+        key,
+        { grant_type: "client_credentials" },
+        { nonce, header: { jwk: { kty, x: "a", y: "b", crv: "P-256" } } },
+      );
+      await expectError(res, "invalid_dpop_proof");
+    },
+  );
+
+  it("a proof carrying the victim's public key with key_ops [] leaves the victim's proofs working", async () => {
+    const client = await registerClient({
+      grant_types: ["client_credentials"],
+      redirect_uris: [],
+      scope: "api:read",
+    });
+    const victim = await DpopKey.generate();
+    const attacker = await DpopKey.generate();
+    const nonce = await serverNonce(client, attacker);
+    await dpopTokenRequest(
+      client,
+      attacker,
+      { grant_type: "client_credentials" },
+      { nonce, header: { jwk: { ...victim.publicJwk, key_ops: [] } } },
+    );
+    const res = await dpopTokenRequest(
+      client,
+      victim,
+      { grant_type: "client_credentials" },
+      { nonce },
+    );
+    expect(res.status, await res.clone().text()).toBe(200);
+  });
+});
+
 describe("what a client or an authorization request can demand", () => {
   it("dpop_bound_access_tokens: a token request without a proof is refused (RFC 9449 §5.2)", async () => {
     const client = await registerClient({
@@ -372,6 +495,7 @@ describe("discovery and CORS", () => {
       "ES384",
       "PS256",
       "RS256",
+      "Ed25519",
       "EdDSA",
     ]);
   });

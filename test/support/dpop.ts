@@ -10,7 +10,7 @@ export const TOKEN_URL = `${ISSUER}/token`;
 export const USERINFO_URL = `${ISSUER}/userinfo`;
 
 /** Those the server accepts, and ES512, which it does not advertise. */
-export type DpopAlg = "ES256" | "ES384" | "PS256" | "RS256" | "EdDSA" | "ES512";
+export type DpopAlg = "ES256" | "ES384" | "PS256" | "RS256" | "Ed25519" | "EdDSA" | "ES512";
 
 export interface ProofOptions {
   nonce?: string;
