@@ -52,7 +52,7 @@ export const LAYERS = [
   { name: "sessions and users", members: ["sessions/", "users/"] },
   { name: "families", members: ["families/"] },
   { name: "clients and resources", members: ["clients/", "resources/"] },
-  { name: "tokens", members: ["tokens/", "dpop/"] },
+  { name: "tokens", members: ["tokens/", "dpop/", "mtls/"] },
   { name: "revocation and events", members: ["revocation/", "events/"] },
   // config.ts, paths.ts, errors.ts, scope.ts, log.ts, params.ts, server-keys.ts
   { name: "base", members: ["lib/", "*.ts"] },

@@ -11,7 +11,7 @@ import { ensureDevSeed } from "./dev/seed";
 import { OAuthError } from "./errors";
 import type { AppEnv } from "./http/context";
 import { errorResponse } from "./http/error-response";
-import { headerLimits, withConfig } from "./http/guards";
+import { headerLimits, mtlsAliasScope, withConfig } from "./http/guards";
 import { noStore } from "./http/no-store";
 import { REQUEST_ID_HEADER, requestId } from "./http/request-id";
 import { PATHS } from "./paths";
@@ -45,6 +45,7 @@ export function createApp(): Hono<AppEnv> {
   );
   app.use(headerLimits);
   app.use(withConfig);
+  app.use(mtlsAliasScope);
   app.use(async (c, next) => {
     const config = c.get("config");
     if (config.development) await ensureDevSeed(c.env, config.issuer, config.scopes);

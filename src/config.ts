@@ -35,6 +35,11 @@ export interface ProviderConfig {
   rateLimits: boolean;
   /** RFC 9449 §8: DPoP proofs at the token endpoint must carry a server nonce. */
   dpopRequireNonce: boolean;
+  /**
+   * RFC 8705 §5: the origin (`https://host[:port]`) that serves the mTLS
+   * endpoint aliases, from MTLS_ENDPOINT_ORIGIN; undefined when there is none.
+   */
+  mtlsEndpointOrigin: string | undefined;
 }
 
 /** Upper bounds that keep key retention and revocation-list TTLs finite. */
@@ -172,6 +177,41 @@ export function isolateCacheSettings(env: Env): IsolateCacheSettings {
   return settings;
 }
 
+/**
+ * MTLS_ENDPOINT_ORIGIN: an https origin, nothing more (the aliases are its
+ * paths), on another host than the issuer's, and only beside a configured
+ * ISSUER: a request to the alias must never become the issuer, as the
+ * request origin does in development without ISSUER.
+ */
+function mtlsEndpointOrigin(env: Env): string | undefined {
+  const raw = env.MTLS_ENDPOINT_ORIGIN?.trim();
+  if (!raw) return undefined;
+  const problem = configError(
+    "MTLS_ENDPOINT_ORIGIN",
+    "must be an https origin, e.g. https://mtls.auth.example.com",
+  );
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw problem;
+  }
+  const https = url.protocol === "https:" || (isDevelopment(env) && url.protocol === "http:");
+  if (!https || url.origin !== raw.replace(/\/+$/, "") || url.username || url.password)
+    throw problem;
+  const issuer = env.ISSUER?.trim();
+  if (!issuer) throw configError("MTLS_ENDPOINT_ORIGIN", "needs ISSUER to be set");
+  let issuerOrigin: string | undefined;
+  try {
+    issuerOrigin = new URL(issuer).origin;
+  } catch {
+    issuerOrigin = undefined; // ISSUER's own check reports it
+  }
+  if (issuerOrigin === url.origin)
+    throw configError("MTLS_ENDPOINT_ORIGIN", "must be another host than the issuer's");
+  return url.origin;
+}
+
 const cache = new WeakMap<Env, Omit<ProviderConfig, "issuer">>();
 
 export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
@@ -218,6 +258,7 @@ export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
       revokeGrantsOnPasswordChange: flag(env, "REVOKE_GRANTS_ON_PASSWORD_CHANGE", true),
       rateLimits: onOff(env, "RATE_LIMITS", true),
       dpopRequireNonce: flag(env, "DPOP_REQUIRE_NONCE", true),
+      mtlsEndpointOrigin: mtlsEndpointOrigin(env),
     };
     if (base.rateLimits && (!env.SIGN_IN_LIMITER || !env.CLIENT_AUTH_LIMITER)) {
       throw configError(

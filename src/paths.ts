@@ -12,3 +12,16 @@ export const PATHS = {
 
 /** The endpoints at which a client authenticates (RFC 6749 §2.3, RFC 7009 §2.1, RFC 7662 §2.1). */
 export type ClientEndpoint = "token" | "revocation" | "introspection";
+
+/**
+ * RFC 8705 §5 mtls_endpoint_aliases: the endpoints a client doing mutual TLS
+ * calls directly, served under MTLS_ENDPOINT_ORIGIN too (by their metadata
+ * names). Userinfo is one: a certificate-bound token is used there with its
+ * certificate.
+ */
+export const MTLS_ALIASED = {
+  token_endpoint: PATHS.token,
+  revocation_endpoint: PATHS.revocation,
+  introspection_endpoint: PATHS.introspection,
+  userinfo_endpoint: PATHS.userinfo,
+} as const;

@@ -10,6 +10,7 @@ import { familyObject, familyPolicy, newFamilyId } from "../../src/families/gate
 import { readForm } from "../../src/http/form";
 import { randomBytes, sha256, toBase64Url } from "../../src/lib/bytes";
 import { audit, currentRequestId } from "../../src/log";
+import { presentedCertificate } from "../../src/mtls/certificate";
 import type { Params } from "../../src/params";
 import { isAccessTokenRevoked } from "../../src/revocation/lists";
 import { serverKeys } from "../../src/server-keys";
@@ -106,6 +107,7 @@ async function ablationSteps(c: BenchContext): Promise<Params | undefined> {
       request: c.req.raw,
       params,
       endpointUrl: `${config.issuer}${c.req.path}`,
+      certificate: presentedCertificate(c.req.raw),
     });
   }
   if (steps.includes("codec") && params) {

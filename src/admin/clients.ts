@@ -1,4 +1,5 @@
 import type { Hono } from "hono";
+import { certificateThumbprints } from "../clients/certificates";
 import type { ClientCredential, ClientRecord } from "../clients/model";
 import { deleteClient, listClients, readClient, saveClient } from "../clients/registry";
 import { generateClientSecret, hashClientSecret, sealClientSecret } from "../clients/secrets";
@@ -29,6 +30,12 @@ async function credentialFor(
   if (draft.method === "none") return { credential: { method: "none" } };
   if (draft.method === "private_key_jwt")
     return { credential: { method: "private_key_jwt", jwks: draft.jwks } };
+  if (draft.method === "tls_client_auth")
+    return { credential: { method: "tls_client_auth", subjectDn: draft.subjectDn } };
+  if (draft.method === "self_signed_tls_client_auth") {
+    const thumbprints = await certificateThumbprints(draft.jwks);
+    return { credential: { method: draft.method, jwks: draft.jwks, thumbprints } };
+  }
   const method = draft.method;
   // Basic and post store the same hash, so switching between them keeps the secret.
   if (
@@ -66,7 +73,7 @@ function record(
   credential: ClientCredential,
   createdAt: number,
 ): ClientRecord {
-  const { method: _method, jwks: _jwks, ...rest } = draft;
+  const { method: _method, jwks: _jwks, subjectDn: _subjectDn, ...rest } = draft;
   return {
     client_id: clientId,
     ...rest,
@@ -117,7 +124,11 @@ export function adminClientRoutes(app: Hono<AppEnv>): void {
       const client = await readClient(c.env, pathParam(c, "id"));
       if (!client) throw notFound();
       const method = client.credential.method;
-      if (method === "none" || method === "private_key_jwt") {
+      if (
+        method !== "client_secret_basic" &&
+        method !== "client_secret_post" &&
+        method !== "client_secret_jwt"
+      ) {
         throw new OAuthError(
           "invalid_request",
           `A client using ${method} has no secret to rotate.`,

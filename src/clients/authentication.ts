@@ -9,6 +9,8 @@ import {
 import type { ProviderConfig } from "../config";
 import { OAuthError } from "../errors";
 import { nowSeconds } from "../lib/time";
+import type { ClientCertificate } from "../mtls/certificate";
+import { sameDistinguishedName } from "../mtls/distinguished-name";
 import type { ClientEndpoint } from "../paths";
 import { serverKeys } from "../server-keys";
 import { AUTH_METHODS, type AuthMethod, type ClientRecord } from "./model";
@@ -17,8 +19,8 @@ import { clientSecretMatches, openClientSecret } from "./secrets";
 
 /**
  * Client authentication for the token, revocation and introspection
- * endpoints (RFC 6749 §2.3, RFC 7523 §2.2, OIDC Core §9). One request, one
- * method, and it must be the method the client registered.
+ * endpoints (RFC 6749 §2.3, RFC 7523 §2.2, OIDC Core §9, RFC 8705 §2). One
+ * request, one method, and it must be the method the client registered.
  */
 
 export const JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -168,17 +170,17 @@ export interface AuthenticationContext {
   params: CredentialParams;
   /** The URL of the endpoint being called, an acceptable assertion audience. */
   endpointUrl: string;
+  /** The request's TLS client certificate, as Cloudflare reported it (src/mtls/certificate.ts). */
+  certificate: ClientCertificate | undefined;
 }
 
 /** Authenticates the calling client, or throws 401 invalid_client. */
 export async function authenticateClient(ctx: AuthenticationContext): Promise<ClientRecord> {
   const presented = presentedCredentials(ctx.request, ctx.params);
-  if (presented.method === "none" && ctx.endpoint === "introspection") {
-    throw failure(
-      "Introspection needs a client that authenticates (RFC 7662 section 2.1); a client_id alone is not enough.",
-      false,
-    );
-  }
+  // RFC 8705 §2: a client_id with a certificate may be a mutual-TLS client;
+  // without one, it is a public client, refused before any lookup.
+  if (presented.method === "none" && ctx.endpoint === "introspection" && !ctx.certificate)
+    throw publicIntrospection();
   const client = await findClient(ctx.env, presented.clientId);
   if (!client) throw failure("Client authentication failed.", presented.viaHeader);
   // Not naming the registered method: an unauthenticated caller learns nothing about the client.
@@ -191,6 +193,14 @@ export async function authenticateClient(ctx: AuthenticationContext): Promise<Cl
   switch (credential.method) {
     case "none":
       if (presented.method !== "none") throw wrongMethod();
+      if (ctx.endpoint === "introspection") throw publicIntrospection();
+      return client;
+    case "tls_client_auth":
+    case "self_signed_tls_client_auth":
+      // RFC 8705 §2: "the client MUST include the client_id parameter", and
+      // nothing else: the certificate is the credential.
+      if (presented.method !== "none" || !ctx.certificate) throw wrongMethod();
+      certificateMatches(credential, ctx.certificate);
       return client;
     case "client_secret_basic":
     case "client_secret_post":
@@ -225,6 +235,58 @@ export async function authenticateClient(ctx: AuthenticationContext): Promise<Cl
       // A stored record of no known method (written by hand, or by a newer
       // version): refused like any other mismatch, never a 500.
       throw wrongMethod();
+  }
+}
+
+/**
+ * RFC 7662 §2.1: "To prevent token scanning attacks, the endpoint MUST also
+ * require some form of authorization"; a client_id alone is none.
+ */
+const publicIntrospection = () =>
+  failure(
+    "Introspection needs a client that authenticates (RFC 7662 section 2.1); a client_id alone is not enough.",
+    false,
+  );
+
+/**
+ * RFC 8705 §2: "If no certificate is presented, or that which is presented
+ * doesn't match that which is expected for the given client_id, the
+ * authorization server returns ... the invalid_client error code".
+ */
+function certificateMatches(
+  credential: Extract<
+    ClientRecord["credential"],
+    { method: "tls_client_auth" | "self_signed_tls_client_auth" }
+  >,
+  certificate: ClientCertificate,
+): void {
+  if (credential.method === "tls_client_auth") {
+    // §2.1: "It relies on a validated certificate chain [RFC5280] and a
+    // single subject distinguished name". Cloudflare validated the chain
+    // against the CAs configured for the zone; the subject is ours to match.
+    if (!certificate.chainVerified) {
+      throw failure(
+        "The TLS client certificate does not chain to a certificate authority trusted for mutual TLS.",
+        false,
+      );
+    }
+    if (!sameDistinguishedName(credential.subjectDn, certificate.subjectDn)) {
+      throw failure(
+        "The TLS client certificate's subject does not match the client's registered subject DN.",
+        false,
+      );
+    }
+    return;
+  }
+  // §2.2: "the client's certificate chain is not validated by the server in
+  // this case. The client is successfully authenticated if the certificate
+  // that it presented during the handshake matches one of the certificates
+  // configured or registered for that particular client."
+  if (!credential.thumbprints.includes(certificate.x5t)) {
+    throw failure(
+      "The TLS client certificate is not one of the client's registered certificates.",
+      false,
+    );
   }
 }
 

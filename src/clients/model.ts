@@ -12,6 +12,9 @@ export const AUTH_METHODS = [
   "client_secret_post",
   "client_secret_jwt",
   "private_key_jwt",
+  // RFC 8705 §2.1.1 and §2.2.1: mutual TLS, with a CA-issued or a self-signed certificate.
+  "tls_client_auth",
+  "self_signed_tls_client_auth",
   "none",
 ] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
@@ -24,7 +27,16 @@ export type ClientCredential =
   | { method: "client_secret_basic" | "client_secret_post"; secretHash: string }
   /** The secret itself is needed to check the HMAC, so it is sealed, not hashed. */
   | { method: "client_secret_jwt"; sealedSecret: string }
-  | { method: "private_key_jwt"; jwks: { keys: JWK[] } };
+  | { method: "private_key_jwt"; jwks: { keys: JWK[] } }
+  /** RFC 8705 §2.1: a certificate that chains to a CA the zone trusts, with this subject (RFC 4514). */
+  | { method: "tls_client_auth"; subjectDn: string }
+  /**
+   * RFC 8705 §2.2: one of the certificates in `jwks` (each key's `x5c`),
+   * chain unchecked. `thumbprints` are their `x5t#S256`, computed once at
+   * registration: the Worker learns a presented certificate only by its
+   * SHA-256, so that is what it compares.
+   */
+  | { method: "self_signed_tls_client_auth"; jwks: { keys: JWK[] }; thumbprints: string[] };
 
 /** The client's own refresh settings; what it leaves out comes from the provider defaults. */
 export interface RefreshSettings {
@@ -59,6 +71,12 @@ export interface ClientRecord {
   id_token_signed_response_alg?: IdTokenAlg;
   /** RFC 9449 §5.2: every token request must carry a DPoP proof. Absent in older records: false. */
   dpop_bound_access_tokens?: boolean;
+  /**
+   * RFC 8705 §3.4: the client means to use certificate-bound access tokens;
+   * here, a token request without a TLS client certificate is refused.
+   * Absent in older records: false.
+   */
+  tls_client_certificate_bound_access_tokens?: boolean;
   created_at: number;
   updated_at: number;
 }

@@ -14,7 +14,7 @@ export type RefreshPolicy =
       /** With "reuse": whether the refresh response repeats the token (false: ForgeRock's toggle off). */
       returnOnRefresh: boolean;
       graceSeconds: number;
-      /** The grace window applies only to families bound to a DPoP key (public clients). */
+      /** The grace window applies only to bound families (to a DPoP key or a certificate; public clients). */
       graceNeedsBinding: boolean;
       absoluteLifetime: number;
       idleLifetime: number;
@@ -39,8 +39,9 @@ export function refreshPolicy(client: ClientRecord, config: ProviderConfig): Ref
     // hands the successor to whoever shows the previous token, and an unbound
     // token is a public client's only credential, so a copied one would follow
     // the family: the window is off unless the client's own settings turn it
-    // on, and then applies only to families bound to a DPoP key (RFC 9449 §5),
-    // whose retries only the key's holder can prove.
+    // on, and then applies only to families bound to a DPoP key (RFC 9449 §5)
+    // or a TLS client certificate (RFC 8705 §4), whose retries only the key's
+    // holder can prove.
     return {
       issue: true,
       rotation: "rotate",

@@ -11,7 +11,9 @@ import {
   optionalStringArray,
   rejectUnknown,
 } from "../lib/json-fields";
+import { canonicalDistinguishedName } from "../mtls/distinguished-name";
 import { parseScope } from "../scope";
+import { validateJwks } from "./jwks-validation";
 import {
   AUTH_METHODS,
   type AuthMethod,
@@ -29,7 +31,9 @@ import { redirectUriProblem } from "./redirect-uris";
  * (update), refusing unknown fields and impossible combinations with a 400
  * that names the field. The public shape follows RFC 7591 names where one
  * exists (client_name, redirect_uris, grant_types, scope, jwks,
- * token_endpoint_auth_method).
+ * token_endpoint_auth_method), and RFC 8705 §2.1.2 and §3.4 names for
+ * mutual TLS (tls_client_auth_subject_dn,
+ * tls_client_certificate_bound_access_tokens).
  */
 
 const FIELDS = [
@@ -46,7 +50,15 @@ const FIELDS = [
   "resource_server",
   "id_token_signed_response_alg",
   "dpop_bound_access_tokens",
+  "tls_client_auth_subject_dn",
+  "tls_client_certificate_bound_access_tokens",
 ] as const;
+
+/** The methods whose credential is a JWKS: its keys, or (self-signed mTLS) their certificates. */
+const JWKS_METHODS = ["private_key_jwt", "self_signed_tls_client_auth"] as const;
+type JwksMethod = (typeof JWKS_METHODS)[number];
+const usesJwks = (method: AuthMethod): method is JwksMethod =>
+  (JWKS_METHODS as readonly string[]).includes(method);
 
 const REFRESH_FIELDS = [
   "issue",
@@ -59,58 +71,6 @@ const REFRESH_FIELDS = [
 ] as const;
 
 const TEN_YEARS = 10 * 365 * 86_400;
-const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
-/** The members a public key of each type cannot do without (RFC 7518 §6.2.1, §6.3.1; RFC 8037 §2). */
-const PUBLIC_JWK_MEMBERS = { RSA: ["n", "e"], EC: ["crv", "x", "y"], OKP: ["crv", "x"] } as const;
-/** RFC 7517 §4 members any key may carry (and WebCrypto's `ext`). */
-const COMMON_JWK_MEMBERS = [
-  "kty",
-  "use",
-  "key_ops",
-  "alg",
-  "kid",
-  "x5u",
-  "x5c",
-  "x5t",
-  "x5t#S256",
-  "ext",
-];
-/** Curves a client's signing key may use (RFC 7518 §6.2.1.1, RFC 8037 §2). */
-const CURVES: Record<string, readonly string[]> = {
-  EC: ["P-256", "P-384", "P-521"],
-  OKP: ["Ed25519"],
-};
-
-/**
- * Every member of a public JWK, strictly: only the members RFC 7517 and RFC
- * 7518 define for its type, each of its type (strings; key_ops and x5c lists
- * of strings; ext a boolean), and a known curve. Anything else would be
- * stored and handed to the JOSE library on every assertion.
- */
-function jwkMembersProblem(
-  jwk: Record<string, unknown>,
-  kty: keyof typeof PUBLIC_JWK_MEMBERS,
-  field: string,
-): void {
-  const allowed = new Set<string>([...COMMON_JWK_MEMBERS, ...PUBLIC_JWK_MEMBERS[kty]]);
-  for (const [name, value] of Object.entries(jwk)) {
-    if (!allowed.has(name))
-      throw fieldError(field, `has a member a public ${kty} key does not have`);
-    const ok =
-      name === "ext"
-        ? typeof value === "boolean"
-        : name === "key_ops" || name === "x5c"
-          ? Array.isArray(value) &&
-            value.length <= 10 &&
-            value.every((v) => typeof v === "string" && v.length <= 8192)
-          : typeof value === "string" && value.length <= 8192;
-    if (!ok) throw fieldError(`${field}.${name}`, "has the wrong type or size for a JWK member");
-  }
-  const curves = CURVES[kty];
-  if (curves && !curves.includes(jwk.crv as string)) {
-    throw fieldError(`${field}.crv`, `must be one of ${curves.join(", ")}`);
-  }
-}
 
 /** The client as the admin API shows it (never a secret or its hash). */
 export interface ClientView {
@@ -128,12 +88,15 @@ export interface ClientView {
   resource_server: boolean;
   id_token_signed_response_alg: IdTokenAlg;
   dpop_bound_access_tokens: boolean;
+  tls_client_auth_subject_dn?: string;
+  tls_client_certificate_bound_access_tokens: boolean;
   created_at: number;
   updated_at: number;
 }
 
 export function clientView(client: ClientRecord): ClientView {
-  const method = client.credential.method;
+  const { credential } = client;
+  const method = credential.method;
   return {
     client_id: client.client_id,
     client_name: client.client_name,
@@ -144,11 +107,14 @@ export function clientView(client: ClientRecord): ClientView {
     scope: client.scopes.join(" "),
     access_token_lifetime: client.access_token_lifetime ?? null,
     refresh_token: client.refresh_token,
-    ...(client.credential.method === "private_key_jwt" ? { jwks: client.credential.jwks } : {}),
+    ...("jwks" in credential ? { jwks: credential.jwks } : {}),
+    ...("subjectDn" in credential ? { tls_client_auth_subject_dn: credential.subjectDn } : {}),
     consent: client.consent,
     resource_server: client.resource_server,
     id_token_signed_response_alg: client.id_token_signed_response_alg ?? "ES256",
     dpop_bound_access_tokens: client.dpop_bound_access_tokens ?? false,
+    tls_client_certificate_bound_access_tokens:
+      client.tls_client_certificate_bound_access_tokens ?? false,
     created_at: client.created_at,
     updated_at: client.updated_at,
   };
@@ -156,12 +122,19 @@ export function clientView(client: ClientRecord): ClientView {
 
 /**
  * How a validated client will authenticate: a private_key_jwt client comes
- * with its public keys, and no other method carries keys (a secret is made
- * later, by the admin API).
+ * with its public keys, a self_signed_tls_client_auth client with its
+ * certificates (in its keys' x5c), a tls_client_auth client with the subject
+ * its certificate must have; no other method carries either (a secret is
+ * made later, by the admin API).
  */
 export type DraftAuth =
-  | { method: Exclude<AuthMethod, "private_key_jwt">; jwks?: never }
-  | { method: "private_key_jwt"; jwks: { keys: JWK[] } };
+  | {
+      method: Exclude<AuthMethod, JwksMethod | "tls_client_auth">;
+      jwks?: never;
+      subjectDn?: never;
+    }
+  | { method: JwksMethod; jwks: { keys: JWK[] }; subjectDn?: never }
+  | { method: "tls_client_auth"; subjectDn: string; jwks?: never };
 
 /** A validated client, without its credential material yet. */
 export type ClientDraft = DraftAuth & {
@@ -175,6 +148,7 @@ export type ClientDraft = DraftAuth & {
   resource_server: boolean;
   id_token_signed_response_alg: IdTokenAlg;
   dpop_bound_access_tokens: boolean;
+  tls_client_certificate_bound_access_tokens: boolean;
 };
 
 /** Validates a create body, or an update body over the client it changes. */
@@ -283,16 +257,7 @@ export function validateClient(
   const refresh_token = validateRefresh(merged.refresh_token);
   if (type === "public") publicRefreshRules(refresh_token);
 
-  const jwks =
-    merged.jwks === undefined || merged.jwks === null ? undefined : validateJwks(merged.jwks);
-  let auth: DraftAuth;
-  if (method === "private_key_jwt") {
-    if (!jwks) throw fieldError("jwks", "private_key_jwt needs the client's public keys");
-    auth = { method, jwks };
-  } else {
-    if (jwks && "jwks" in input) throw fieldError("jwks", "is used only with private_key_jwt");
-    auth = { method };
-  }
+  const auth = validateAuth(input, merged, method);
 
   const consent = optionalEnum(merged, "consent", ["required", "implicit"] as const) ?? "required";
   const resource_server = optionalBoolean(merged, "resource_server") ?? false;
@@ -301,6 +266,9 @@ export function validateClient(
     optionalEnum(merged, "id_token_signed_response_alg", ID_TOKEN_ALGS) ?? "RS256";
   // RFC 9449 §5.2: when true, every token request must carry a DPoP proof.
   const dpop_bound_access_tokens = optionalBoolean(merged, "dpop_bound_access_tokens") ?? false;
+  // RFC 8705 §3.4: when true, every token request must present a TLS client certificate.
+  const tls_client_certificate_bound_access_tokens =
+    optionalBoolean(merged, "tls_client_certificate_bound_access_tokens") ?? false;
   if (resource_server && type === "public") {
     throw fieldError("resource_server", "a resource server must be a confidential client");
   }
@@ -317,7 +285,56 @@ export function validateClient(
     resource_server,
     id_token_signed_response_alg,
     dpop_bound_access_tokens,
+    tls_client_certificate_bound_access_tokens,
   };
+}
+
+/**
+ * The credential material the method needs, and none it does not: keys for
+ * private_key_jwt, certificates for self_signed_tls_client_auth (RFC 8705
+ * §2.2.2), a subject DN for tls_client_auth (§2.1.2). What an update keeps
+ * from the stored client and the new method does not use is dropped; what
+ * the body itself sends and the method does not use is an error.
+ */
+function validateAuth(input: JsonObject, merged: JsonObject, method: AuthMethod): DraftAuth {
+  const jwksValue = merged.jwks ?? undefined;
+  if (usesJwks(method)) {
+    if (jwksValue === undefined) {
+      throw fieldError(
+        "jwks",
+        method === "private_key_jwt"
+          ? "private_key_jwt needs the client's public keys"
+          : "self_signed_tls_client_auth needs the client's certificates (each key's x5c)",
+      );
+    }
+    const certificates = method === "self_signed_tls_client_auth";
+    return { method, jwks: validateJwks(jwksValue, { certificates }) };
+  }
+  if (jwksValue !== undefined && "jwks" in input) {
+    throw fieldError("jwks", "is used only with private_key_jwt and self_signed_tls_client_auth");
+  }
+  const subjectDn = optionalString(merged, "tls_client_auth_subject_dn", 1024);
+  if (method === "tls_client_auth") {
+    // RFC 8705 §2.1.2: "A client using the tls_client_auth authentication
+    // method MUST use exactly one of the below metadata parameters"; of them,
+    // the subject DN is the one Cloudflare reports.
+    if (subjectDn === undefined)
+      throw fieldError(
+        "tls_client_auth_subject_dn",
+        "tls_client_auth needs the certificate's subject DN",
+      );
+    if (canonicalDistinguishedName(subjectDn) === undefined) {
+      throw fieldError(
+        "tls_client_auth_subject_dn",
+        "must be a distinguished name as RFC 4514 writes it, e.g. CN=client.example.com,O=Example,C=DE",
+      );
+    }
+    return { method, subjectDn };
+  }
+  if (subjectDn !== undefined && "tls_client_auth_subject_dn" in input) {
+    throw fieldError("tls_client_auth_subject_dn", "is used only with tls_client_auth");
+  }
+  return { method };
 }
 
 function validateRefresh(value: unknown): RefreshSettings {
@@ -357,36 +374,4 @@ function publicRefreshRules(settings: RefreshSettings): void {
       "a public client's refresh tokens must rotate (RFC 9700 section 4.14.2)",
     );
   }
-}
-
-function validateJwks(value: unknown): { keys: JWK[] } {
-  const input = asObject(value, "jwks");
-  rejectUnknown(input, ["keys"], "jwks.");
-  const keys = input.keys;
-  if (!Array.isArray(keys) || keys.length === 0 || keys.length > 10) {
-    throw fieldError("jwks.keys", "must be an array of 1 to 10 keys");
-  }
-  return {
-    keys: keys.map((key, i) => {
-      const jwk = asObject(key, `jwks.keys[${i}]`);
-      if (!["RSA", "EC", "OKP"].includes(jwk.kty as string)) {
-        throw fieldError(`jwks.keys[${i}].kty`, "must be RSA, EC or OKP");
-      }
-      if (PRIVATE_JWK_MEMBERS.some((m) => m in jwk)) {
-        throw fieldError(
-          `jwks.keys[${i}]`,
-          "must be a public key (it contains private key material)",
-        );
-      }
-      // RFC 7518 §6: without these members the key can verify nothing, and the
-      // client could never authenticate; say so now rather than at the token endpoint.
-      const kty = jwk.kty as keyof typeof PUBLIC_JWK_MEMBERS;
-      const members = PUBLIC_JWK_MEMBERS[kty];
-      if (members.some((m) => typeof jwk[m] !== "string" || jwk[m] === "")) {
-        throw fieldError(`jwks.keys[${i}]`, `a ${jwk.kty} key needs ${members.join(", ")}`);
-      }
-      jwkMembersProblem(jwk, kty, `jwks.keys[${i}]`);
-      return jwk as JWK;
-    }),
-  };
 }

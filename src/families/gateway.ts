@@ -113,7 +113,9 @@ export interface RedeemRequest {
   verifier?: string;
   /** The thumbprint of the request's DPoP proof key, if it had a valid proof. */
   proofJkt?: string;
-  /** RFC 9449 §5: the refresh tokens are bound to that key (a public client's). */
+  /** The `x5t#S256` of the request's TLS client certificate, if it had one. */
+  certX5t?: string;
+  /** RFC 9449 §5, RFC 8705 §4: the refresh tokens are bound to that key and certificate (a public client's). */
   bindRefreshToProof: boolean;
   policy: RefreshPolicy;
   accessTokenExpiresAt: number;
@@ -165,6 +167,7 @@ export async function redeemCode(env: Env, request: RedeemRequest): Promise<Rede
         : {}),
       ...(firstRefresh ? { refresh: { generation: 0, hash: await secretHash(firstRefresh) } } : {}),
       ...(request.proofJkt !== undefined ? { proofJkt: request.proofJkt } : {}),
+      ...(request.certX5t !== undefined ? { certX5t: request.certX5t } : {}),
       bindRefreshToProof: request.bindRefreshToProof,
       policy: familyPolicy(request.policy),
       accessTokenExpiresAt: request.accessTokenExpiresAt,
@@ -200,6 +203,8 @@ export interface RefreshRequest {
   proofJkt?: string;
   /** RFC 9449 §5: the refresh tokens are bound to that key (a public client's). */
   bindRefreshToProof: boolean;
+  /** The `x5t#S256` of the request's TLS client certificate, if it had one. */
+  certX5t?: string;
   policy: Extract<RefreshPolicy, { issue: true }>;
   accessTokenExpiresAt: number;
 }
@@ -229,6 +234,10 @@ const refreshRefusals: Partial<Record<Refusal, () => OAuthError>> = {
     invalidGrant(
       "The refresh token is bound to a DPoP key: each refresh needs a proof by that key.",
     ),
+  certificate_mismatch: () =>
+    invalidGrant(
+      "The refresh token is bound to a TLS client certificate: each refresh needs that certificate (mutual TLS).",
+    ),
 };
 
 /**
@@ -257,6 +266,7 @@ export async function refreshFamily(env: Env, request: RefreshRequest): Promise<
       clientScopes: request.clientScopes,
       ...(request.proofJkt !== undefined ? { proofJkt: request.proofJkt } : {}),
       bindRefreshToProof: request.bindRefreshToProof,
+      ...(request.certX5t !== undefined ? { certX5t: request.certX5t } : {}),
       policy: familyPolicy(policy),
       accessTokenExpiresAt: request.accessTokenExpiresAt,
     },

@@ -11,8 +11,9 @@ export interface FamilyPolicy {
   /** 0 to 60 seconds. */
   graceSeconds: number;
   /**
-   * The window applies only to families bound to a DPoP key (a public
-   * client's: RFC 9700 §4.14.2, only the key's holder can then use it).
+   * The window applies only to bound families, to a DPoP key or a TLS client
+   * certificate (a public client's: RFC 9700 §4.14.2, only the key's holder
+   * can then use it).
    */
   graceNeedsBinding: boolean;
   /** Seconds from the grant's creation; > 0. */
@@ -90,6 +91,12 @@ export type FamilyState =
        * refresh must then be proven by that key.
        */
       jkt?: string;
+      /**
+       * RFC 8705 §4: the `x5t#S256` of the TLS client certificate the refresh
+       * tokens are bound to (a public client's family, redeemed over mutual
+       * TLS). Every refresh must then present that certificate.
+       */
+      x5t?: string;
     }
   | {
       status: "revoked";
@@ -131,4 +138,6 @@ export type Refusal =
   | "scope_exceeded"
   | "scope_withdrawn"
   /** RFC 9449 §5, §10: a proof by the bound key was needed, and is missing or by another key. */
-  | "dpop_key_mismatch";
+  | "dpop_key_mismatch"
+  /** RFC 8705 §4: the refresh token is bound to a TLS client certificate, and it is missing or another. */
+  | "certificate_mismatch";

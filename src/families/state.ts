@@ -19,6 +19,7 @@
  * predecessor's secret (see src/tokens/family-token.ts).
  */
 
+import { bindingFrom, bindingRefusal, isBound, type PresentedProofs } from "./binding";
 import type {
   ActiveFamily,
   CreatedFamily,
@@ -100,7 +101,7 @@ export function createPending(
   return { state: { status: "pending", ...input, createdAt: now }, result: { ok: true } };
 }
 
-export interface RedeemInput {
+export interface RedeemInput extends PresentedProofs {
   codeHash: string;
   clientId: string;
   redirectUri: string;
@@ -108,9 +109,10 @@ export interface RedeemInput {
   verifierChallenge?: string;
   /** The first refresh token, when the client's policy allows one now. */
   refresh?: TokenRecord;
-  /** The thumbprint of the key of the request's DPoP proof, if it had one. */
-  proofJkt?: string;
-  /** RFC 9449 §5: a public client's refresh tokens are bound to the proof's key. */
+  /**
+   * RFC 9449 §5, RFC 8705 §4: a public client's refresh tokens are bound to
+   * what the request proved possession of (the proof's key, the certificate).
+   */
   bindRefreshToProof: boolean;
   policy: FamilyPolicy;
   accessTokenExpiresAt: number;
@@ -150,10 +152,6 @@ export function redeem(
     return refuse(state, "dpop_key_mismatch");
 
   const refresh = code.refreshAllowed && input.refresh ? { current: input.refresh } : undefined;
-  // RFC 9449 §5: "When an authorization server supporting DPoP issues a
-  // refresh token to a public client that presents a valid DPoP proof at the
-  // token endpoint, the refresh token MUST be bound to the respective public key."
-  const jkt = refresh && input.bindRefreshToProof ? input.proofJkt : undefined;
   const next: ActiveFamily = {
     status: "active",
     familyId: state.familyId,
@@ -164,7 +162,7 @@ export function redeem(
     expiresAt: refresh ? expiryOf(now, now, input.policy) : input.accessTokenExpiresAt,
     accessTokensUntil: input.accessTokenExpiresAt,
     ...(refresh ? { refresh } : {}),
-    ...(jkt !== undefined ? { jkt } : {}),
+    ...(refresh && input.bindRefreshToProof ? bindingFrom(input) : {}),
   };
   return {
     state: next,
@@ -179,7 +177,7 @@ export function redeem(
 
 // ── refresh ───────────────────────────────────────────────────────────────
 
-export interface RefreshInput {
+export interface RefreshInput extends PresentedProofs {
   clientId: string;
   presented: TokenRecord;
   /**
@@ -194,11 +192,10 @@ export interface RefreshInput {
    * prepared (so the family does no crypto), used only if this call rotates.
    */
   rotation: { kind: "reuse" } | { kind: "rotate"; successor: SuccessorRecord };
-  /** The thumbprint of the key of the request's DPoP proof (checked, and spent), if it had one. */
-  proofJkt?: string;
   /**
-   * RFC 9449 §5: a public client's refresh tokens are bound to the key of a
-   * proof; an unbound family refreshed with one becomes bound to it. Absent: false.
+   * RFC 9449 §5, RFC 8705 §4: a public client's refresh tokens are bound to
+   * what its request proved; an unbound family refreshed with a proof or a
+   * certificate becomes bound to it. Absent: false.
    */
   bindRefreshToProof?: boolean;
   policy: FamilyPolicy;
@@ -242,20 +239,18 @@ export function refresh(
   // a refresh that would succeed is refused instead, before anything rotates
   // (a replayed token is still reuse, below).
   const withdrawn = !(input.scope ?? state.grant.scope).some((s) => input.clientScopes.includes(s));
-  // RFC 9449 §5: a bound family's client "MUST present a DPoP proof for the
-  // same key that was used to obtain the refresh token each time that refresh
-  // token is used". A request without it is refused and changes nothing.
-  const keyMatches = state.jkt === undefined || state.jkt === input.proofJkt;
+  // A bound family's refresh without its proof is refused and changes nothing.
+  const unproven = bindingRefusal(state, input);
   // The grace window hands the successor to whoever shows the previous token;
   // where it needs a binding, only the key's holder can be that.
   const graceSeconds =
-    input.policy.graceNeedsBinding && state.jkt === undefined ? 0 : input.policy.graceSeconds;
+    input.policy.graceNeedsBinding && !isBound(state) ? 0 : input.policy.graceSeconds;
   // RFC 9449 §5: "When an authorization server supporting DPoP issues a refresh token to a
   // public client that presents a valid DPoP proof ..., the refresh token MUST be bound".
-  const bindTo = input.bindRefreshToProof && state.jkt === undefined ? input.proofJkt : undefined;
+  const bindTo = input.bindRefreshToProof && !isBound(state) ? bindingFrom(input) : undefined;
   const used = (s: ActiveFamily): ActiveFamily => ({
     ...s,
-    ...(bindTo !== undefined ? { jkt: bindTo } : {}),
+    ...bindTo,
     lastUsedAt: now,
     expiresAt: expiryOf(s.createdAt, now, input.policy),
     accessTokensUntil: Math.max(s.accessTokensUntil, input.accessTokenExpiresAt),
@@ -263,7 +258,7 @@ export function refresh(
 
   if (presented.generation === current.generation) {
     if (presented.hash !== current.hash) return refuse(state, "unknown");
-    if (!keyMatches) return refuse(state, "dpop_key_mismatch");
+    if (unproven) return refuse(state, unproven);
     if (exceeded) return refuse(state, "scope_exceeded");
     if (withdrawn) return refuse(state, "scope_withdrawn");
     if (input.rotation.kind === "reuse") {
@@ -295,7 +290,7 @@ export function refresh(
     previous &&
     presented.generation === previous.generation &&
     presented.hash === previous.hash &&
-    keyMatches &&
+    !unproven &&
     now - previous.rotatedAt < graceSeconds * 1000
   ) {
     if (exceeded) return refuse(state, "scope_exceeded");

@@ -4,7 +4,7 @@ import type { ProviderConfig } from "../config";
 import { invalidRequest } from "../errors";
 import { issueCode, newFamilyId, redeemCode } from "../families/gateway";
 import { audit } from "../log";
-import { defineGrant } from "./grant";
+import { defineGrant, presentedProofs, provenBy } from "./grant";
 import { readyToSign, tokenResponse, tokenWindow } from "./response";
 
 /**
@@ -94,7 +94,9 @@ const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 export const authorizationCodeGrant = defineGrant({
   grantType: "authorization_code",
   parameters: { required: ["code", "redirect_uri"], optional: ["code_verifier"] },
-  async handle({ env, config, client, params, dpop }) {
+  async handle(request) {
+    const { env, config, client, params } = request;
+    const proven = provenBy(request);
     const verifier = params.code_verifier;
     if (verifier !== undefined && !CODE_VERIFIER.test(verifier)) {
       throw invalidRequest(
@@ -108,10 +110,11 @@ export const authorizationCodeGrant = defineGrant({
       clientId: client.client_id,
       redirectUri: params.redirect_uri,
       ...(verifier !== undefined ? { verifier } : {}),
-      ...(dpop ? { proofJkt: dpop.jkt } : {}),
+      ...presentedProofs(proven),
       // RFC 9449 §5: "Refresh tokens issued to confidential clients ... are
       // not bound to the DPoP proof public key because they are already
-      // sender-constrained with a different existing mechanism."
+      // sender-constrained with a different existing mechanism." RFC 8705
+      // §7.1 says the same of certificates; §4 binds a public client's.
       bindRefreshToProof: client.credential.method === "none",
       policy: refreshPolicy(client, config),
       accessTokenExpiresAt: window.exp * 1000,
@@ -126,7 +129,7 @@ export const authorizationCodeGrant = defineGrant({
       authTime: grant.authTime,
       ...(redeemed.refreshToken ? { refreshToken: redeemed.refreshToken } : {}),
       ...(redeemed.nonce !== undefined ? { nonce: redeemed.nonce } : {}),
-      ...(dpop ? { jkt: dpop.jkt } : {}),
+      ...proven,
     });
     audit("token.issued", {
       grant: "authorization_code",
@@ -135,7 +138,7 @@ export const authorizationCodeGrant = defineGrant({
       sub: grant.sub,
       jti,
       refreshToken: response.refresh_token !== undefined,
-      ...(dpop ? { jkt: dpop.jkt } : {}),
+      ...proven,
     });
     return response;
   },

@@ -1,7 +1,7 @@
 import { invalidScope } from "../errors";
 import { audit } from "../log";
 import { requestedScope } from "../scope";
-import { defineGrant } from "./grant";
+import { defineGrant, provenBy } from "./grant";
 import { tokenResponse, tokenWindow } from "./response";
 
 /** Scopes about a user make no sense for a token that has none. */
@@ -11,7 +11,9 @@ const USER_SCOPES = new Set(["openid", "profile", "email", "offline_access"]);
 export const clientCredentialsGrant = defineGrant({
   grantType: "client_credentials",
   parameters: { required: [], optional: ["scope"] },
-  async handle({ env, config, client, params, dpop }) {
+  async handle(request) {
+    const { env, config, client, params } = request;
+    const proven = provenBy(request);
     const allowed = client.scopes.filter((s) => !USER_SCOPES.has(s));
     const scope = requestedScope(params.scope, allowed, allowed);
     if (scope.length === 0) {
@@ -24,13 +26,13 @@ export const clientCredentialsGrant = defineGrant({
       sub: client.client_id,
       scope,
       window: tokenWindow(client, config),
-      ...(dpop ? { jkt: dpop.jkt } : {}),
+      ...proven,
     });
     audit("token.issued", {
       grant: "client_credentials",
       clientId: client.client_id,
       jti,
-      ...(dpop ? { jkt: dpop.jkt } : {}),
+      ...proven,
     });
     return response;
   },

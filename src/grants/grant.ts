@@ -1,6 +1,8 @@
 import type { ClientRecord, GrantType } from "../clients/model";
 import type { ProviderConfig } from "../config";
 import type { Proof } from "../dpop/proof";
+import type { PresentedProofs } from "../families/binding";
+import type { ClientCertificate } from "../mtls/certificate";
 import type { TokenResponse } from "./response";
 
 /** The parameters a grant reads: the required ones are present when `handle` runs. */
@@ -19,7 +21,38 @@ export interface GrantRequest<R extends string = string, O extends string = stri
    * replay included), when it had one: the access token is bound to its key.
    */
   dpop?: Proof;
+  /**
+   * The request's TLS client certificate (RFC 8705), when it had one: the
+   * access token is bound to it (§3).
+   */
+  certificate?: ClientCertificate;
 }
+
+/** What a token request proved possession of, by the names the token's `cnf` uses. */
+export interface Proven {
+  /** RFC 9449 §6.1: the DPoP key's thumbprint. */
+  jkt?: string;
+  /** RFC 8705 §3.1: the TLS client certificate's SHA-256 thumbprint. */
+  x5t?: string;
+}
+
+/**
+ * RFC 9449 §6 and RFC 8705 §3 ("When mutual TLS is used by the client on the
+ * connection to the token endpoint, the authorization server is able to bind
+ * the issued access token to the client certificate"): the access token is
+ * bound to whatever the request proved, whichever way the client
+ * authenticated; both, when it proved both.
+ */
+export const provenBy = ({ dpop, certificate }: GrantRequest): Proven => ({
+  ...(dpop ? { jkt: dpop.jkt } : {}),
+  ...(certificate ? { x5t: certificate.x5t } : {}),
+});
+
+/** The same, as a family's transition reads it (./families/binding.ts). */
+export const presentedProofs = ({ jkt, x5t }: Proven): PresentedProofs => ({
+  ...(jkt !== undefined ? { proofJkt: jkt } : {}),
+  ...(x5t !== undefined ? { certX5t: x5t } : {}),
+});
 
 /**
  * One grant type at the token endpoint, as fosite's handlers are: the

@@ -3,7 +3,7 @@ import { invalidGrant, invalidScope } from "../errors";
 import { refreshFamily } from "../families/gateway";
 import { audit } from "../log";
 import { parseScope } from "../scope";
-import { defineGrant } from "./grant";
+import { defineGrant, presentedProofs, provenBy } from "./grant";
 import { readyToSign, tokenResponse, tokenWindow } from "./response";
 
 /**
@@ -15,7 +15,9 @@ import { readyToSign, tokenResponse, tokenWindow } from "./response";
 export const refreshTokenGrant = defineGrant({
   grantType: "refresh_token",
   parameters: { required: ["refresh_token"], optional: ["scope"] },
-  async handle({ env, config, client, params, dpop }) {
+  async handle(request) {
+    const { env, config, client, params } = request;
+    const proven = provenBy(request);
     let requested: string[] | undefined;
     if (params.scope !== undefined) {
       requested = parseScope(params.scope);
@@ -31,7 +33,7 @@ export const refreshTokenGrant = defineGrant({
       clientId: client.client_id,
       ...(requested ? { scope: requested } : {}),
       clientScopes: client.scopes,
-      ...(dpop ? { proofJkt: dpop.jkt } : {}),
+      ...presentedProofs(proven),
       // RFC 9449 §5: confidential clients' refresh tokens stay bound to their authentication.
       bindRefreshToProof: client.credential.method === "none",
       policy,
@@ -53,7 +55,7 @@ export const refreshTokenGrant = defineGrant({
       familyId: refreshed.familyId,
       authTime: grant.authTime,
       ...(refreshed.refreshToken ? { refreshToken: refreshed.refreshToken } : {}),
-      ...(dpop ? { jkt: dpop.jkt } : {}),
+      ...proven,
     });
     audit("token.refreshed", {
       familyId: refreshed.familyId,
@@ -61,7 +63,7 @@ export const refreshTokenGrant = defineGrant({
       sub: grant.sub,
       jti,
       outcome: refreshed.outcome,
-      ...(dpop ? { jkt: dpop.jkt } : {}),
+      ...proven,
     });
     return response;
   },

@@ -54,6 +54,8 @@ export interface Issuance {
   nonce?: string;
   /** RFC 9449 §6: the thumbprint of the DPoP key the access token is bound to. */
   jkt?: string;
+  /** RFC 8705 §3: the thumbprint of the TLS client certificate it is bound to. */
+  x5t?: string;
 }
 
 /**
@@ -76,9 +78,11 @@ export async function tokenResponse(
     ...(issuance.familyId ? { familyId: issuance.familyId } : {}),
     ...(issuance.authTime !== undefined ? { authTime: issuance.authTime } : {}),
     ...(issuance.jkt !== undefined ? { jkt: issuance.jkt } : {}),
+    ...(issuance.x5t !== undefined ? { x5t: issuance.x5t } : {}),
   });
   const response: TokenResponse = {
     access_token: accessToken.token,
+    // RFC 8705 tokens stay Bearer tokens (RFC 6750 at the resource, over mutual TLS).
     token_type: issuance.jkt !== undefined ? "DPoP" : "Bearer",
     expires_in: window.exp - window.iat,
     scope: formatScope(scope),

@@ -2,6 +2,7 @@ import { LIMITS } from "../config";
 import { checkDpop, REPLAYED_PROOF, spendProof } from "../dpop/check";
 import { DPOP_ALGS } from "../dpop/proof";
 import { OAuthError } from "../errors";
+import { presentedCertificate } from "../mtls/certificate";
 import { type AccessTokenClaims, accessTokenStatus } from "../tokens/access-token";
 import type { AppContext } from "./context";
 import { mediaType, readForm } from "./form";
@@ -9,7 +10,9 @@ import { mediaType, readForm } from "./form";
 /**
  * A request to one of our resources (userinfo) with an access token: the
  * token as RFC 6750 §2 sends it (Bearer) or as RFC 9449 §7 does (DPoP, with
- * a proof), checked, with every refusal carrying the challenge of its scheme.
+ * a proof), checked, with every refusal carrying the challenge of its scheme;
+ * a certificate-bound token (RFC 8705 §3) only over mutual TLS with its
+ * certificate.
  */
 
 const REALM = 'realm="edge-token-service"';
@@ -92,7 +95,8 @@ async function presentedToken(c: AppContext): Promise<Presented | undefined> {
 
 /**
  * The access token of a resource request, verified (signature, expiry,
- * revocation) and, when it is bound to a DPoP key, proven by that key.
+ * revocation) and, when it is bound, proven: by the same TLS client
+ * certificate, by a proof of the same DPoP key, or both.
  */
 export async function authorizedAccess(c: AppContext, url: string): Promise<AccessTokenClaims> {
   const presented = await presentedToken(c);
@@ -104,7 +108,11 @@ export async function authorizedAccess(c: AppContext, url: string): Promise<Acce
   if (status.state !== "active")
     throw resourceError(scheme, "invalid_token", "The access token has been revoked.");
   const { claims } = status;
-  if (!claims.cnf) {
+  const jkt = claims.cnf?.jkt;
+  const x5t = claims.cnf?.["x5t#S256"];
+  // First, since it costs nothing: a refusal here spends no DPoP proof.
+  if (x5t !== undefined) certificateMatches(c, x5t, jkt === undefined ? "Bearer" : "DPoP");
+  if (jkt === undefined) {
     if (scheme === "DPoP") {
       throw resourceError("DPoP", "invalid_token", "The access token is not bound to a DPoP key.");
     }
@@ -141,7 +149,7 @@ export async function authorizedAccess(c: AppContext, url: string): Promise<Acce
     case "valid":
       // §4.3 item 12: "confirm that the public key to which the access token
       // is bound matches the public key from the DPoP proof".
-      if (check.proof.jkt !== claims.cnf.jkt) {
+      if (check.proof.jkt !== jkt) {
         throw resourceError(
           "DPoP",
           "invalid_dpop_proof",
@@ -153,4 +161,24 @@ export async function authorizedAccess(c: AppContext, url: string): Promise<Acce
       }
       return claims;
   }
+}
+
+/**
+ * RFC 8705 §3: "The protected resource MUST obtain, from its TLS
+ * implementation layer, the client certificate used for mutual TLS and MUST
+ * verify that the certificate matches the certificate associated with the
+ * access token. If they do not match, the resource access attempt MUST be
+ * rejected with an error, per [RFC6750], using an HTTP 401 status code and
+ * the invalid_token error code." Our TLS layer is Cloudflare's edge.
+ */
+function certificateMatches(c: AppContext, x5t: string, scheme: Scheme): void {
+  const certificate = presentedCertificate(c.req.raw);
+  if (certificate?.x5t === x5t) return;
+  throw resourceError(
+    scheme,
+    "invalid_token",
+    certificate
+      ? "The access token is bound to another TLS client certificate than this request's."
+      : "The access token is bound to a TLS client certificate: send it over mutual TLS with that certificate.",
+  );
 }

@@ -4,6 +4,7 @@ import type { Proof } from "../dpop/proof";
 import { OAuthError } from "../errors";
 import { PATHS } from "../paths";
 import type { StepEnv } from "./context";
+import { endpointUrl } from "./origin";
 import type { WithClient } from "./steps";
 
 /** The token endpoint's DPoP steps (RFC 9449 §5, §8): the proof, then the client's rule. */
@@ -24,7 +25,7 @@ export const tokenEndpointProof = () =>
     const check: DpopCheck = await checkDpop(
       c.env,
       c.req.raw,
-      { method: "POST", url: `${config.issuer}${PATHS.token}` },
+      { method: "POST", url: endpointUrl(config, c.req.url, PATHS.token) },
       { requireNonce: config.dpopRequireNonce },
     );
     switch (check.kind) {

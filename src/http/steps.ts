@@ -3,10 +3,12 @@ import { authenticateClient as verifyClient } from "../clients/authentication";
 import type { ClientRecord } from "../clients/model";
 import { LIMITS } from "../config";
 import { OAuthError } from "../errors";
+import { presentedCertificate } from "../mtls/certificate";
 import type { Params } from "../params";
 import { type ClientEndpoint, PATHS } from "../paths";
 import type { StepEnv } from "./context";
 import { readForm } from "./form";
+import { endpointUrl } from "./origin";
 import { clientAuthBlocked, noteClientAuthFailure, tooManyFailures } from "./rate-limits";
 
 /**
@@ -26,9 +28,11 @@ export const parseForm = () =>
   });
 
 /**
- * RFC 6749 §2.3 (and RFC 7009 §2.1, RFC 7662 §2.1): the calling client,
- * authenticated by the one method it registered, as `client`. A client
- * assertion may name this endpoint's URL as its audience.
+ * RFC 6749 §2.3 (and RFC 7009 §2.1, RFC 7662 §2.1, RFC 8705 §2): the calling
+ * client, authenticated by the one method it registered, as `client`. A
+ * client assertion may name this endpoint's URL as its audience (the alias,
+ * when the request came there); a mutual-TLS client's credential is the TLS
+ * client certificate Cloudflare reports.
  */
 export const authenticateClient = (endpoint: ClientEndpoint) =>
   createMiddleware<StepEnv<WithClient>>(async (c, next) => {
@@ -42,7 +46,8 @@ export const authenticateClient = (endpoint: ClientEndpoint) =>
         config,
         request: c.req.raw,
         params: c.get("params"),
-        endpointUrl: `${config.issuer}${PATHS[endpoint]}`,
+        endpointUrl: endpointUrl(config, c.req.url, PATHS[endpoint]),
+        certificate: presentedCertificate(c.req.raw),
       });
     } catch (error) {
       if (error instanceof OAuthError && error.code === "invalid_client") {

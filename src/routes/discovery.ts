@@ -9,7 +9,7 @@ import { DPOP_ALGS } from "../dpop/proof";
 import { GRANT_HANDLERS } from "../grants";
 import type { AppContext, AppEnv } from "../http/context";
 import { endpoint } from "../http/endpoint";
-import { PATHS } from "../paths";
+import { MTLS_ALIASED, PATHS } from "../paths";
 import { SIGNING_ALGS } from "../tokens/signing-keys";
 
 /**
@@ -68,8 +68,23 @@ export function metadata(config: ProviderConfig): Record<string, unknown> {
     authorization_response_iss_parameter_supported: true,
     // RFC 9449 §5.1.
     dpop_signing_alg_values_supported: DPOP_ALGS,
+    // RFC 8705 §3.3: every token request made with a TLS client certificate
+    // gets access tokens bound to it (src/grants/grant.ts).
+    tls_client_certificate_bound_access_tokens: true,
+    ...(config.mtlsEndpointOrigin
+      ? { mtls_endpoint_aliases: aliases(config.mtlsEndpointOrigin) }
+      : {}),
   };
 }
+
+/**
+ * RFC 8705 §5: "An OAuth client intending to do mutual TLS ... MUST use the
+ * alias URL of the endpoint within the mtls_endpoint_aliases, when present".
+ */
+const aliases = (origin: string): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(MTLS_ALIASED).map(([name, path]) => [name, `${origin}${path}`]),
+  );
 
 export function discoveryRoutes(app: Hono<AppEnv>): void {
   const serve = (c: AppContext) =>

@@ -39,8 +39,10 @@ async function introspectAccessToken(
     sub: claims.sub,
     exp: claims.exp,
     iat: claims.iat,
-    // RFC 9449 §6.2: a bound token's introspection says so, with its key's thumbprint.
-    token_type: claims.cnf ? "DPoP" : "Bearer",
+    // RFC 9449 §6.2: a DPoP-bound token's introspection says so, with its
+    // key's thumbprint; RFC 8705 §3.2: a certificate-bound one's `cnf` carries
+    // the certificate's `x5t#S256` (its type stays Bearer).
+    token_type: claims.cnf?.jkt ? "DPoP" : "Bearer",
     iss: claims.iss,
     aud: claims.aud,
     jti: claims.jti,

@@ -8,6 +8,11 @@ import type { GrantHandler } from "../grants/grant";
 import type { AppEnv, StepContext, StepEnv } from "../http/context";
 import { clientDpopRule, tokenEndpointProof, type WithDpop } from "../http/dpop";
 import { endpoint } from "../http/endpoint";
+import {
+  clientCertificateRule,
+  tokenEndpointCertificate,
+  type WithCertificate,
+} from "../http/mtls";
 import { noStore } from "../http/no-store";
 import { authenticateClient, parseForm, type WithClient, type WithParams } from "../http/steps";
 import { PATHS } from "../paths";
@@ -37,7 +42,9 @@ const clientMayUseGrant = createMiddleware<StepEnv<WithClient & WithGrant>>(asyn
 });
 
 /** The grant's own parameters (the required ones must be there), then its answer. */
-async function grantResponse(c: StepContext<WithClient & WithGrant & WithDpop>): Promise<Response> {
+async function grantResponse(
+  c: StepContext<WithClient & WithGrant & WithDpop & WithCertificate>,
+): Promise<Response> {
   const grant = c.get("grant");
   const params = c.get("params");
   const values: Record<string, string> = {};
@@ -52,12 +59,14 @@ async function grantResponse(c: StepContext<WithClient & WithGrant & WithDpop>):
   if (dpop && !(await spendProof(c.env, dpop))) {
     throw new OAuthError("invalid_dpop_proof", REPLAYED_PROOF);
   }
+  const certificate = c.get("certificate");
   const response = await grant.handle({
     env: c.env,
     config: c.get("config"),
     client: c.get("client"),
     params: values,
     ...(dpop ? { dpop } : {}),
+    ...(certificate ? { certificate } : {}),
   });
   return c.json(response);
 }
@@ -70,9 +79,11 @@ export function tokenRoutes(app: Hono<AppEnv>): void {
       parseForm(),
       selectGrant,
       tokenEndpointProof(),
+      tokenEndpointCertificate,
       authenticateClient("token"),
       clientMayUseGrant,
       clientDpopRule,
+      clientCertificateRule,
       grantResponse,
     ],
   });

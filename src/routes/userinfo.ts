@@ -3,12 +3,13 @@ import { authorizedAccess, resourceError } from "../http/access-token-request";
 import type { AppContext, AppEnv } from "../http/context";
 import { endpoint } from "../http/endpoint";
 import { noStore } from "../http/no-store";
+import { endpointUrl } from "../http/origin";
 import { PATHS } from "../paths";
 
 /** OIDC Core §5.3: the claims about the user that the token's scopes release. */
 async function userinfo(c: AppContext) {
-  const claims = await authorizedAccess(c, `${c.get("config").issuer}${PATHS.userinfo}`);
-  const scheme = claims.cnf ? "DPoP" : "Bearer";
+  const claims = await authorizedAccess(c, endpointUrl(c.get("config"), c.req.url, PATHS.userinfo));
+  const scheme = claims.cnf?.jkt ? "DPoP" : "Bearer";
   if (!claims.scope.includes("openid")) {
     throw resourceError(
       scheme,

@@ -3,6 +3,36 @@ import { logError } from "../log";
 import { isAccessTokenRevoked } from "../revocation/lists";
 import { verifyOwnJwt } from "./jwt";
 
+/**
+ * What a sender-constrained token is bound to (RFC 7800 `cnf`): a DPoP key
+ * (RFC 9449 §6.1, `jkt`), a TLS client certificate (RFC 8705 §3.1,
+ * `x5t#S256`), or both when the request that obtained it proved both. Never
+ * neither: an unbound token has no `cnf` at all.
+ */
+export type Confirmation =
+  | { jkt: string; "x5t#S256"?: string }
+  | { jkt?: never; "x5t#S256": string };
+
+/** The confirmation for what a request proved, or undefined when it proved nothing. */
+export function confirmation(jkt?: string, x5t?: string): Confirmation | undefined {
+  if (jkt !== undefined) return { jkt, ...(x5t !== undefined ? { "x5t#S256": x5t } : {}) };
+  return x5t !== undefined ? { "x5t#S256": x5t } : undefined;
+}
+
+/** A `cnf` claim as a token carries it, strictly: one or both members, strings, nothing else. */
+function readConfirmation(cnf: unknown): Confirmation | undefined | false {
+  if (cnf === undefined) return undefined;
+  if (typeof cnf !== "object" || cnf === null || Array.isArray(cnf)) return false;
+  const { jkt, "x5t#S256": x5t, ...rest } = cnf as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) return false;
+  if (
+    (jkt !== undefined && typeof jkt !== "string") ||
+    (x5t !== undefined && typeof x5t !== "string")
+  )
+    return false;
+  return confirmation(jkt, x5t) ?? false;
+}
+
 /** The claims of one of our access tokens, once its signature and shape are checked. */
 export interface AccessTokenClaims {
   iss: string;
@@ -16,8 +46,8 @@ export interface AccessTokenClaims {
   auth_time?: number;
   /** The family (grant) it was issued from; absent for client_credentials. */
   fid?: string;
-  /** RFC 9449 §6.1: the thumbprint of the DPoP key the token is bound to. */
-  cnf?: { jkt: string };
+  /** RFC 9449 §6.1, RFC 8705 §3.1: the key and/or certificate the token is bound to. */
+  cnf?: Confirmation;
 }
 
 export type AccessTokenStatus =
@@ -51,8 +81,8 @@ export async function readAccessToken(
   ) {
     return undefined;
   }
-  const jkt = (cnf as { jkt?: unknown } | undefined)?.jkt;
-  if (cnf !== undefined && typeof jkt !== "string") return undefined;
+  const confirmed = readConfirmation(cnf);
+  if (confirmed === false) return undefined;
   return {
     iss,
     sub,
@@ -64,7 +94,7 @@ export async function readAccessToken(
     exp,
     ...(typeof auth_time === "number" ? { auth_time } : {}),
     ...(typeof fid === "string" ? { fid } : {}),
-    ...(typeof jkt === "string" ? { cnf: { jkt } } : {}),
+    ...(confirmed ? { cnf: confirmed } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { ProviderConfig } from "../config";
 import { randomBytes, toBase64Url } from "../lib/bytes";
 import { formatScope } from "../scope";
+import { confirmation } from "./access-token";
 import { atHash, signJwt } from "./jwt";
 import { keyRing } from "./keyring";
 import type { SigningAlg } from "./signing-keys";
@@ -19,6 +20,8 @@ export interface AccessTokenInput {
   exp: number;
   /** RFC 9449 §6.1: bound to this DPoP key (`cnf.jkt`). */
   jkt?: string;
+  /** RFC 8705 §3.1: bound to this TLS client certificate (`cnf["x5t#S256"]`). */
+  x5t?: string;
 }
 
 export interface IssuedAccessToken {
@@ -32,6 +35,7 @@ export async function issueAccessToken(
   input: AccessTokenInput,
 ): Promise<IssuedAccessToken> {
   const jti = toBase64Url(randomBytes(16));
+  const cnf = confirmation(input.jkt, input.x5t);
   const token = await signJwt(await keyRing(env, config), "at+jwt", {
     iss: config.issuer,
     sub: input.sub,
@@ -43,7 +47,7 @@ export async function issueAccessToken(
     exp: input.exp,
     ...(input.authTime !== undefined ? { auth_time: input.authTime } : {}),
     ...(input.familyId ? { fid: input.familyId } : {}),
-    ...(input.jkt !== undefined ? { cnf: { jkt: input.jkt } } : {}),
+    ...(cnf ? { cnf } : {}),
   });
   return { token, jti };
 }

@@ -13,6 +13,7 @@ import {
   registerUser,
 } from "../support/fixtures";
 import { adminCall, basic, call, json, postForm } from "../support/http";
+import { CERTIFICATES, certificateJwks, x5tOf } from "../support/mtls";
 
 /**
  * The admin API for clients: create, read, list, update (PATCH), delete and
@@ -253,7 +254,7 @@ describe("validation errors: 400 invalid_request naming the field", () => {
     ],
     [
       "an unknown method",
-      { ...minimal, token_endpoint_auth_method: "tls_client_auth" },
+      { ...minimal, token_endpoint_auth_method: "attest_jwt_client_auth" },
       "token_endpoint_auth_method",
     ],
     ["an unknown client type", { ...minimal, client_type: "trusted" }, "client_type"],
@@ -498,6 +499,189 @@ describe("validation errors: 400 invalid_request naming the field", () => {
     });
     expect(form.status).toBe(400);
     expect((await json(form)).error).toBe("invalid_request");
+  });
+});
+
+describe("mutual-TLS clients (RFC 8705 §2.1.2, §2.2.2, §3.4)", () => {
+  const { payments, app1, app2 } = CERTIFICATES;
+  const machine = {
+    ...minimal,
+    redirect_uris: [],
+    grant_types: ["client_credentials"],
+    scope: "api:read",
+  };
+
+  it("registers tls_client_auth with the certificate's subject DN, and no secret", async () => {
+    const res = await adminCall("POST", "/admin/clients", {
+      ...machine,
+      token_endpoint_auth_method: "tls_client_auth",
+      tls_client_auth_subject_dn: payments.subjectDn,
+      tls_client_certificate_bound_access_tokens: true,
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const view = await json<RegisteredClient>(res);
+    expect(view).toMatchObject({
+      client_type: "confidential",
+      token_endpoint_auth_method: "tls_client_auth",
+      tls_client_auth_subject_dn: payments.subjectDn,
+      tls_client_certificate_bound_access_tokens: true,
+    });
+    expect(view).not.toHaveProperty("client_secret");
+    expect((await record(view.client_id)).credential).toEqual({
+      method: "tls_client_auth",
+      subjectDn: payments.subjectDn,
+    });
+  });
+
+  it("registers self_signed_tls_client_auth with its certificates, stored with their x5t#S256", async () => {
+    const jwks = await certificateJwks(app1, app2);
+    const res = await adminCall("POST", "/admin/clients", {
+      ...machine,
+      token_endpoint_auth_method: "self_signed_tls_client_auth",
+      jwks,
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const view = await json<RegisteredClient>(res);
+    expect(view).toMatchObject({ token_endpoint_auth_method: "self_signed_tls_client_auth", jwks });
+    expect(view).not.toHaveProperty("client_secret");
+    expect((await record(view.client_id)).credential).toEqual({
+      method: "self_signed_tls_client_auth",
+      jwks,
+      thumbprints: [await x5tOf(app1), await x5tOf(app2)],
+    });
+  });
+
+  it("moves a client between a secret and a certificate, keeping nothing the new method does not use", async () => {
+    const client = await machineClient();
+    const toTls = await adminCall("PATCH", `/admin/clients/${client.client_id}`, {
+      token_endpoint_auth_method: "tls_client_auth",
+      tls_client_auth_subject_dn: payments.subjectDn,
+    });
+    expect(toTls.status, await toTls.clone().text()).toBe(200);
+    expect((await record(client.client_id)).credential).toEqual({
+      method: "tls_client_auth",
+      subjectDn: payments.subjectDn,
+    });
+    expect((await basicToken(client.client_id, client.client_secret as string)).status).toBe(401);
+    // No secret to rotate.
+    const rotate = await adminCall("POST", `/admin/clients/${client.client_id}/secret`);
+    expect(rotate.status).toBe(400);
+    const back = await adminCall("PATCH", `/admin/clients/${client.client_id}`, {
+      token_endpoint_auth_method: "client_secret_basic",
+    });
+    const view = await json<RegisteredClient>(back);
+    expect(back.status).toBe(200);
+    expect(view).not.toHaveProperty("tls_client_auth_subject_dn");
+    expect((await basicToken(client.client_id, view.client_secret as string)).status).toBe(200);
+  });
+
+  const otherKey = async () => {
+    const { keys } = await certificateJwks(app1, app2);
+    return { keys: [{ ...keys[0], x5c: [app2.der] }] };
+  };
+  it.each<[string, () => Promise<Record<string, unknown>>, string]>([
+    [
+      "tls_client_auth without a subject DN",
+      async () => ({ token_endpoint_auth_method: "tls_client_auth" }),
+      "tls_client_auth_subject_dn",
+    ],
+    [
+      "a subject that is not a distinguished name",
+      async () => ({
+        token_endpoint_auth_method: "tls_client_auth",
+        tls_client_auth_subject_dn: "payments.example.com",
+      }),
+      "tls_client_auth_subject_dn",
+    ],
+    [
+      "a subject DN for a client that does not use tls_client_auth",
+      async () => ({ tls_client_auth_subject_dn: payments.subjectDn }),
+      "tls_client_auth_subject_dn",
+    ],
+    [
+      "a public client using tls_client_auth",
+      async () => ({
+        client_type: "public",
+        token_endpoint_auth_method: "tls_client_auth",
+        tls_client_auth_subject_dn: payments.subjectDn,
+      }),
+      "token_endpoint_auth_method",
+    ],
+    [
+      "self_signed_tls_client_auth without certificates",
+      async () => ({ token_endpoint_auth_method: "self_signed_tls_client_auth" }),
+      "jwks",
+    ],
+    [
+      "a self-signed client's key without x5c",
+      async () => {
+        const { keys } = await certificateJwks(app1);
+        const { x5c: _, ...key } = keys[0] as Record<string, unknown>;
+        return { token_endpoint_auth_method: "self_signed_tls_client_auth", jwks: { keys: [key] } };
+      },
+      "jwks.keys[0].x5c",
+    ],
+    [
+      "an empty x5c",
+      async () => {
+        const { keys } = await certificateJwks(app1);
+        return {
+          token_endpoint_auth_method: "self_signed_tls_client_auth",
+          jwks: { keys: [{ ...keys[0], x5c: [] }] },
+        };
+      },
+      "jwks.keys[0].x5c",
+    ],
+    [
+      "a certificate in base64url",
+      async () => {
+        const { keys } = await certificateJwks(app1);
+        const der = app1.der.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+        return {
+          token_endpoint_auth_method: "self_signed_tls_client_auth",
+          jwks: { keys: [{ ...keys[0], x5c: [der] }] },
+        };
+      },
+      "jwks.keys[0].x5c[0]",
+    ],
+    [
+      "something that is not a certificate in x5c",
+      async () => {
+        const { keys } = await certificateJwks(app1);
+        return {
+          token_endpoint_auth_method: "self_signed_tls_client_auth",
+          jwks: { keys: [{ ...keys[0], x5c: [btoa("not a certificate")] }] },
+        };
+      },
+      "jwks.keys[0].x5c[0]",
+    ],
+    [
+      "a certificate of another key (RFC 7517 section 4.7)",
+      async () => ({
+        token_endpoint_auth_method: "self_signed_tls_client_auth",
+        jwks: await otherKey(),
+      }),
+      "jwks.keys[0].x5c[0]",
+    ],
+    [
+      "a private key with its certificate",
+      async () => {
+        const { keys } = await certificateJwks(app1);
+        return {
+          token_endpoint_auth_method: "self_signed_tls_client_auth",
+          jwks: { keys: [{ ...keys[0], d: "c2VjcmV0" }] },
+        };
+      },
+      "jwks.keys[0]",
+    ],
+    [
+      "tls_client_certificate_bound_access_tokens that is not a boolean",
+      async () => ({ tls_client_certificate_bound_access_tokens: "yes" }),
+      "tls_client_certificate_bound_access_tokens",
+    ],
+  ])("refuses %s", async (_, fields, field) => {
+    const res = await adminCall("POST", "/admin/clients", { ...machine, ...(await fields()) });
+    await expectFieldError(res, field);
   });
 });
 

@@ -753,3 +753,115 @@ describe("a family bound to a DPoP key (RFC 9449 §5)", () => {
     expect(redeemWith(true, "key-a", "key-a").result).toMatchObject({ ok: true });
   });
 });
+
+describe("a family bound to a TLS client certificate (RFC 8705 §4)", () => {
+  const policy: FamilyPolicy = {
+    graceSeconds: 10,
+    graceNeedsBinding: true,
+    absoluteLifetime: 3600,
+    idleLifetime: 600,
+  };
+  const bound = (binding: { jkt?: string; x5t?: string }) => {
+    const { state, first } = activeFamily(policy);
+    return { state: { ...state, ...binding } as FamilyState, first };
+  };
+  const step = (
+    state: FamilyState,
+    presented: TokenRecord,
+    now: number,
+    proofs: { proofJkt?: string; certX5t?: string } = {},
+  ) =>
+    refresh(
+      state,
+      {
+        clientId: CLIENT,
+        clientScopes: GRANT.scope,
+        presented,
+        rotation: {
+          kind: "rotate",
+          successor: { generation: presented.generation + 1, hash: `h${now}`, sealed: `s${now}` },
+        },
+        ...proofs,
+        policy,
+        accessTokenExpiresAt: now + 900_000,
+      },
+      now,
+    );
+
+  it("refuses the current token without its certificate, changing nothing", () => {
+    const { state, first } = bound({ x5t: "cert-a" });
+    for (const certX5t of [undefined, "cert-b"]) {
+      const refused = step(state, first, T0 + 1, certX5t ? { certX5t } : {});
+      expect(refused.result).toEqual({ ok: false, reason: "certificate_mismatch" });
+      expect(refused.state).toBe(state);
+      expect(refused.revoked).toBeUndefined();
+    }
+    expect(step(state, first, T0 + 1, { certX5t: "cert-a" }).result).toMatchObject({
+      ok: true,
+      outcome: "rotated",
+    });
+  });
+
+  it("bound to a key and a certificate, needs both", () => {
+    const { state, first } = bound({ jkt: "key-a", x5t: "cert-a" });
+    expect(step(state, first, T0 + 1, { proofJkt: "key-a" }).result).toEqual({
+      ok: false,
+      reason: "certificate_mismatch",
+    });
+    expect(step(state, first, T0 + 1, { certX5t: "cert-a" }).result).toEqual({
+      ok: false,
+      reason: "dpop_key_mismatch",
+    });
+    expect(
+      step(state, first, T0 + 1, { proofJkt: "key-a", certX5t: "cert-a" }).result,
+    ).toMatchObject({ ok: true, outcome: "rotated" });
+  });
+
+  it("gives the grace window only to a retry with the same certificate; another is reuse", () => {
+    const { state, first } = bound({ x5t: "cert-a" });
+    const rotated = step(state, first, T0 + 1_000, { certX5t: "cert-a" }).state as FamilyState;
+    expect(step(rotated, first, T0 + 2_000, { certX5t: "cert-a" }).result).toMatchObject({
+      ok: true,
+      outcome: "grace",
+    });
+    const thief = step(rotated, first, T0 + 2_000, { certX5t: "cert-b" });
+    expect(thief.result).toEqual({ ok: false, reason: "reuse_detected" });
+    expect(thief.revoked?.reason).toBe("refresh_token_reuse");
+  });
+
+  it("binds at redemption a refresh-issuing public client's family to the certificate, and the key too", () => {
+    const code = {
+      hash: "code-hash",
+      expiresAt: T0 + 60_000,
+      redirectUri: "https://app.example.test/cb",
+      refreshAllowed: true,
+    };
+    const pending = createPending(
+      undefined,
+      { familyId: "f".repeat(64), grant: GRANT, code },
+      T0,
+    ).state;
+    const redeemWith = (bindRefreshToProof: boolean, proofs: Record<string, string>) =>
+      redeem(
+        pending,
+        {
+          codeHash: "code-hash",
+          clientId: CLIENT,
+          redirectUri: code.redirectUri,
+          refresh: { generation: 0, hash: "h0" },
+          bindRefreshToProof,
+          ...proofs,
+          policy,
+          accessTokenExpiresAt: T0 + 900_000,
+        },
+        T0 + 1,
+      ).state as { jkt?: string; x5t?: string };
+    expect(redeemWith(true, { certX5t: "cert-a" })).toMatchObject({ x5t: "cert-a" });
+    expect(redeemWith(true, { certX5t: "cert-a" })).not.toHaveProperty("jkt");
+    expect(redeemWith(true, { certX5t: "cert-a", proofJkt: "key-a" })).toMatchObject({
+      x5t: "cert-a",
+      jkt: "key-a",
+    });
+    expect(redeemWith(false, { certX5t: "cert-a" })).not.toHaveProperty("x5t");
+  });
+});

@@ -1,11 +1,29 @@
 import { describe, expect, it } from "vitest";
-import { DpopKey, dpopCodeFlow, USERINFO_URL, userinfoWith } from "../support/dpop";
-import { registerClient, registerUser } from "../support/fixtures";
-import { DESCRIPTION_CHARSET, json } from "../support/http";
+import {
+  DpopKey,
+  dpopCodeFlow,
+  serverNonce,
+  TOKEN_URL,
+  USERINFO_URL,
+  userinfoWith,
+} from "../support/dpop";
+import { registerClient, registerPublicClient, registerUser } from "../support/fixtures";
+import { call, DESCRIPTION_CHARSET, json } from "../support/http";
+import {
+  CERTIFICATES,
+  type CertificateName,
+  cfWith,
+  cnfOf,
+  mtlsCodeFlow,
+  mtlsUserinfo,
+  x5tOf,
+} from "../support/mtls";
 
 /**
  * A DPoP-bound access token at a resource (userinfo): RFC 9449 §7 (the DPoP
- * scheme and a proof with ath), §7.2 (never as a bearer token), §9 (nonces).
+ * scheme and a proof with ath), §7.2 (never as a bearer token), §9 (nonces);
+ * a certificate-bound one only over mutual TLS with its certificate (RFC
+ * 8705 §3).
  */
 
 async function boundToken() {
@@ -80,5 +98,79 @@ describe("userinfo with a DPoP-bound access token", () => {
     const key = await DpopKey.generate();
     await expectChallenge(await userinfoWith("DPoP", tokens.access_token, key), "invalid_token");
     expect((await userinfoWith("Bearer", tokens.access_token)).status).toBe(200);
+  });
+});
+
+describe("userinfo with a certificate-bound access token (RFC 8705 §3)", () => {
+  const { app1, app2, payments } = CERTIFICATES;
+
+  async function certificateBound() {
+    const client = await registerPublicClient({ consent: "implicit" });
+    const tokens = await mtlsCodeFlow(client, await registerUser(), app1);
+    expect(cnfOf(tokens.access_token)).toEqual({ "x5t#S256": await x5tOf(app1) });
+    return tokens.access_token;
+  }
+
+  /** RFC 8705 §3: "rejected with an error, per [RFC6750], using an HTTP 401 status code and the invalid_token error code". */
+  async function expectBearerRefusal(res: Response) {
+    expect(res.status).toBe(401);
+    const challenge = res.headers.get("www-authenticate") ?? "";
+    expect(challenge).toMatch(/^Bearer realm="edge-token-service", error="invalid_token"/);
+    const body = await json<{ error: string; error_description: string }>(res);
+    expect(body.error).toBe("invalid_token");
+    expect(body.error_description).toMatch(DESCRIPTION_CHARSET);
+  }
+
+  it("answers the bearer token over mutual TLS with the same certificate", async () => {
+    const accessToken = await certificateBound();
+    const res = await mtlsUserinfo(accessToken, app1);
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect((await json(res)).sub).toBeTruthy();
+  });
+
+  it.each<[string, CertificateName | undefined]>([
+    ["no certificate", undefined],
+    ["another self-signed certificate", "app2"],
+    ["a CA-verified certificate of another client", "payments"],
+  ])("refuses it with %s", async (_, name) => {
+    const accessToken = await certificateBound();
+    await expectBearerRefusal(await mtlsUserinfo(accessToken, name && CERTIFICATES[name]));
+  });
+
+  it("refuses it with its certificate once Cloudflare reports the certificate revoked", async () => {
+    const accessToken = await certificateBound();
+    const res = await call("/userinfo", {
+      headers: { Authorization: `Bearer ${accessToken}` },
+      cf: cfWith(app1, { certRevoked: "1" }),
+    });
+    await expectBearerRefusal(res);
+  });
+
+  it("needs both the certificate and a proof by the key when bound to both", async () => {
+    const client = await registerPublicClient({ consent: "implicit" });
+    const key = await DpopKey.generate();
+    const nonce = await serverNonce(client, key);
+    const tokens = await mtlsCodeFlow(client, await registerUser(), app1, {
+      headers: { DPoP: await key.proof("POST", TOKEN_URL, { nonce }) },
+    });
+    const accessToken = tokens.access_token;
+    expect(cnfOf(accessToken)).toEqual({ jkt: key.jkt, "x5t#S256": await x5tOf(app1) });
+    const jti = crypto.randomUUID();
+    const proof = () => key.proof("GET", USERINFO_URL, { accessToken, jti });
+    // Without the certificate: refused before the proof is spent (its jti still works after).
+    const noCertificate = await mtlsUserinfo(accessToken, undefined, {
+      scheme: "DPoP",
+      headers: { DPoP: await proof() },
+    });
+    expect(noCertificate.status).toBe(401);
+    expect(noCertificate.headers.get("www-authenticate")).toMatch(/^DPoP .*error="invalid_token"/);
+    await expectChallenge(await mtlsUserinfo(accessToken, app1), "invalid_token");
+    const both = await mtlsUserinfo(accessToken, app1, {
+      scheme: "DPoP",
+      headers: { DPoP: await proof() },
+    });
+    expect(both.status, await both.clone().text()).toBe(200);
+    expect((await mtlsUserinfo(accessToken, payments, { scheme: "DPoP" })).status).toBe(401);
+    expect((await mtlsUserinfo(accessToken, app2)).status).toBe(401);
   });
 });

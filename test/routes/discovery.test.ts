@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { pkce } from "../support/browser";
 import { registerClient, tokenRequest } from "../support/fixtures";
-import { call, ISSUER, json } from "../support/http";
+import { call, fetchWith, ISSUER, json } from "../support/http";
+import { CERTIFICATES, certificateJwks } from "../support/mtls";
 
 type Metadata = Record<string, unknown> & {
   grant_types_supported: string[];
@@ -74,6 +75,8 @@ describe("discovery (RFC 8414, OIDC Discovery 1.0)", () => {
         "client_secret_post",
         "none",
         "private_key_jwt",
+        "self_signed_tls_client_auth",
+        "tls_client_auth",
       ].sort(),
     );
     expect(doc.revocation_endpoint_auth_methods_supported).toEqual(
@@ -89,10 +92,15 @@ describe("discovery (RFC 8414, OIDC Discovery 1.0)", () => {
       ["sign", "verify"],
     )) as CryptoKeyPair;
     const jwk = await crypto.subtle.exportKey("jwk", publicKey);
+    const credentials: Record<string, Record<string, unknown>> = {
+      private_key_jwt: { jwks: { keys: [{ ...jwk, kid: "k1" }] } },
+      tls_client_auth: { tls_client_auth_subject_dn: CERTIFICATES.payments.subjectDn },
+      self_signed_tls_client_auth: { jwks: await certificateJwks(CERTIFICATES.app1) },
+    };
     for (const method of doc.token_endpoint_auth_methods_supported) {
       const client = await registerClient({
         token_endpoint_auth_method: method,
-        ...(method === "private_key_jwt" ? { jwks: { keys: [{ ...jwk, kid: "k1" }] } } : {}),
+        ...credentials[method],
       });
       expect(client.token_endpoint_auth_method).toBe(method);
     }
@@ -101,6 +109,29 @@ describe("discovery (RFC 8414, OIDC Discovery 1.0)", () => {
         alg,
       );
     }
+  });
+
+  it("advertises certificate-bound access tokens (RFC 8705 §3.3), and no mTLS aliases unless configured", async () => {
+    const doc = await metadata();
+    expect(doc.tls_client_certificate_bound_access_tokens).toBe(true);
+    expect(doc).not.toHaveProperty("mtls_endpoint_aliases");
+  });
+
+  it("lists the endpoints a client calls directly under MTLS_ENDPOINT_ORIGIN (RFC 8705 §5)", async () => {
+    const res = await fetchWith(
+      { MTLS_ENDPOINT_ORIGIN: "https://mtls.auth.example.test" },
+      `${ISSUER}/.well-known/oauth-authorization-server`,
+    );
+    const doc = await json<Metadata>(res);
+    expect(doc.mtls_endpoint_aliases).toStrictEqual({
+      token_endpoint: "https://mtls.auth.example.test/token",
+      revocation_endpoint: "https://mtls.auth.example.test/revoke",
+      introspection_endpoint: "https://mtls.auth.example.test/introspect",
+      userinfo_endpoint: "https://mtls.auth.example.test/userinfo",
+    });
+    // The issuer and the conventional endpoints stay where they are.
+    expect(doc.issuer).toBe(ISSUER);
+    expect(doc.token_endpoint).toBe(`${ISSUER}/token`);
   });
 
   it("does not advertise signed userinfo, which it never produces", async () => {

@@ -1,8 +1,16 @@
 import { env } from "cloudflare:workers";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { DpopKey, serverNonce, TOKEN_URL } from "../support/dpop";
 import { clientCredentialsGrant, registerClient, registerUser } from "../support/fixtures";
-import { adminCall, basic, call, postForm } from "../support/http";
+import { adminCall, basic, call, json, postForm } from "../support/http";
+import {
+  CERTIFICATES,
+  mtlsPost,
+  registerSelfSignedClient,
+  registerTlsClient,
+  x5tOf,
+} from "../support/mtls";
 import { grantWithRefresh } from "../support/refresh";
 import {
   captureLogs,
@@ -398,6 +406,72 @@ describe("POST /introspect (RFC 7662)", () => {
         expect.objectContaining({ event: "revocation_list_unreadable", jti: claimsOf(grant).jti }),
       );
       expect(logs.raw().join("\n")).not.toContain(grant.tokens.access_token);
+    });
+  });
+
+  describe("RFC 8705 §3.2: a certificate-bound token's cnf", () => {
+    const { app1, payments } = CERTIFICATES;
+
+    async function boundToken(headers: Record<string, string> = {}) {
+      const client = await registerSelfSignedClient([app1]);
+      const res = await mtlsPost(
+        "/token",
+        { grant_type: "client_credentials", client_id: client.client_id },
+        app1,
+        { headers },
+      );
+      expect(res.status, await res.clone().text()).toBe(200);
+      return { client, token: (await json<{ access_token: string }>(res)).access_token };
+    }
+
+    it("carries the certificate's x5t#S256, to the token's client and to a resource server", async () => {
+      const { client, token } = await boundToken();
+      const x5t = await x5tOf(app1);
+      // The token's own client, authenticating over mutual TLS as it registered.
+      const own = await mtlsPost("/introspect", { token, client_id: client.client_id }, app1);
+      expect(await json(own)).toMatchObject({
+        active: true,
+        token_type: "Bearer",
+        cnf: { "x5t#S256": x5t },
+      });
+      // A resource server, with a secret and no certificate of its own.
+      const rs = await registerClient({
+        resource_server: true,
+        grant_types: ["client_credentials"],
+        redirect_uris: [],
+        scope: "api:read",
+      });
+      expect(await expectActive(rs, token)).toMatchObject({
+        token_type: "Bearer",
+        cnf: { "x5t#S256": x5t },
+      });
+      // And a resource server that authenticates with tls_client_auth.
+      const mtlsRs = await registerTlsClient({ resource_server: true });
+      const viaMtls = await mtlsPost(
+        "/introspect",
+        { token, client_id: mtlsRs.client_id },
+        payments,
+      );
+      expect(await json(viaMtls)).toMatchObject({ active: true, cnf: { "x5t#S256": x5t } });
+    });
+
+    it("carries both members when the token is bound to a DPoP key too", async () => {
+      const client = await registerSelfSignedClient([app1]);
+      const key = await DpopKey.generate();
+      const nonce = await serverNonce(client, key);
+      const res = await mtlsPost(
+        "/token",
+        { grant_type: "client_credentials", client_id: client.client_id },
+        app1,
+        { headers: { DPoP: await key.proof("POST", TOKEN_URL, { nonce }) } },
+      );
+      const token = (await json<{ access_token: string }>(res)).access_token;
+      const answer = await mtlsPost("/introspect", { token, client_id: client.client_id }, app1);
+      expect(await json(answer)).toMatchObject({
+        active: true,
+        token_type: "DPoP",
+        cnf: { jkt: key.jkt, "x5t#S256": await x5tOf(app1) },
+      });
     });
   });
 });
