@@ -201,13 +201,15 @@ function mtlsEndpointOrigin(env: Env): string | undefined {
     throw problem;
   const issuer = env.ISSUER?.trim();
   if (!issuer) throw configError("MTLS_ENDPOINT_ORIGIN", "needs ISSUER to be set");
-  let issuerOrigin: string | undefined;
+  let issuerHost: string | undefined;
   try {
-    issuerOrigin = new URL(issuer).origin;
+    issuerHost = new URL(issuer).hostname;
   } catch {
-    issuerOrigin = undefined; // ISSUER's own check reports it
+    issuerHost = undefined; // ISSUER's own check reports it
   }
-  if (issuerOrigin === url.origin)
+  // Another host, not just another port: Cloudflare turns mTLS on per hostname,
+  // and the issuer's own pages must not ask browsers for a certificate.
+  if (issuerHost === url.hostname)
     throw configError("MTLS_ENDPOINT_ORIGIN", "must be another host than the issuer's");
   return url.origin;
 }

@@ -270,7 +270,12 @@ function certificateMatches(
         false,
       );
     }
-    if (!sameDistinguishedName(credential.subjectDn, certificate.subjectDn)) {
+    // A stored record without its subject (written by hand, or by an older
+    // version) authenticates nobody: refused, never a 500.
+    if (
+      typeof credential.subjectDn !== "string" ||
+      !sameDistinguishedName(credential.subjectDn, certificate.subjectDn)
+    ) {
       throw failure(
         "The TLS client certificate's subject does not match the client's registered subject DN.",
         false,
@@ -282,7 +287,7 @@ function certificateMatches(
   // this case. The client is successfully authenticated if the certificate
   // that it presented during the handshake matches one of the certificates
   // configured or registered for that particular client."
-  if (!credential.thumbprints.includes(certificate.x5t)) {
+  if (!Array.isArray(credential.thumbprints) || !credential.thumbprints.includes(certificate.x5t)) {
     throw failure(
       "The TLS client certificate is not one of the client's registered certificates.",
       false,

@@ -30,7 +30,17 @@
 
 interface Ava {
   type: string;
+  /**
+   * `=` and the prepared text, or `#` and the lower-case hex of a value kept
+   * as BER: the two forms never meet, so a text value that happens to start
+   * with "#" (written `\#...`) never equals a hex value.
+   */
   value: string;
+}
+
+/** A value kept as BER, not decoded to text (see hexValue). */
+interface RawValue {
+  hex: string;
 }
 
 const SHORT_NAMES: Record<string, string> = {
@@ -66,7 +76,7 @@ const prepared = (value: string): string =>
   value.normalize("NFKC").toLowerCase().trim().replace(/\s+/g, " ");
 
 /** A `#` value (RFC 4514 §2.4): the BER of a string type becomes that string; anything else stays hex. */
-function hexValue(hex: string): string | undefined {
+function hexValue(hex: string): string | RawValue | undefined {
   if (hex.length === 0 || hex.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(hex)) return undefined;
   const bytes = Uint8Array.from(hex.match(/../g) ?? [], (h) => Number.parseInt(h, 16));
   const tag = bytes[0];
@@ -79,7 +89,7 @@ function hexValue(hex: string): string | undefined {
     for (let i = 0; i < count; i++) length = (length << 8) | (bytes[offset + i] ?? 0);
     offset += count;
   } else if (length >= 0x80) {
-    return `#${hex.toLowerCase()}`;
+    return { hex: hex.toLowerCase() };
   }
   const stringTag = tag === 0x0c || tag === 0x13 || tag === 0x16;
   if (stringTag && offset + length === bytes.length) {
@@ -89,7 +99,7 @@ function hexValue(hex: string): string | undefined {
       return undefined;
     }
   }
-  return `#${hex.toLowerCase()}`;
+  return { hex: hex.toLowerCase() };
 }
 
 const byTypeThenValue = (a: Ava, b: Ava): number =>
@@ -116,7 +126,10 @@ function parse(text: string): Ava[][] | undefined {
       spaces();
       const value = attributeValue();
       if (value === undefined) return undefined;
-      rdn.push({ type, value: prepared(value) });
+      rdn.push({
+        type,
+        value: typeof value === "string" ? `=${prepared(value)}` : `#${value.hex}`,
+      });
       spaces();
       if (text[i] !== "+") break;
       i++;
@@ -127,7 +140,7 @@ function parse(text: string): Ava[][] | undefined {
     i++;
   }
 
-  function attributeValue(): string | undefined {
+  function attributeValue(): string | RawValue | undefined {
     if (text[i] === "#") {
       const start = ++i;
       while (i < text.length && /[0-9a-fA-F]/.test(text[i] as string)) i++;

@@ -1,4 +1,6 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { readClient, saveClient } from "../../src/clients/registry";
 import { registerClient, registerPublicClient } from "../support/fixtures";
 import { basic, DESCRIPTION_CHARSET, json, postForm } from "../support/http";
 import {
@@ -244,5 +246,30 @@ describe("introspection and public clients (RFC 7662 §2.1)", () => {
         /Introspection needs a client that authenticates/,
       );
     }
+  });
+});
+
+describe("a stored mutual-TLS record missing its material (written by hand or by an older version)", () => {
+  it.each([
+    [
+      "self_signed_tls_client_auth without thumbprints",
+      { method: "self_signed_tls_client_auth", jwks: { keys: [] } },
+    ],
+    ["tls_client_auth without its subject", { method: "tls_client_auth" }],
+  ])("%s authenticates nobody: 401 invalid_client, never a 500", async (_, credential) => {
+    const client = await registerTlsClient();
+    const stored = await readClient(env, client.client_id);
+    expect(stored).toBeDefined();
+    await saveClient(env, {
+      ...(stored as NonNullable<typeof stored>),
+      credential: credential as never,
+    });
+    const res = await mtlsPost(
+      "/token",
+      { grant_type: "client_credentials", client_id: client.client_id },
+      CERTIFICATES.payments,
+    );
+    expect(res.status, await res.clone().text()).toBe(401);
+    expect((await json(res)).error).toBe("invalid_client");
   });
 });

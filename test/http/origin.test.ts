@@ -142,6 +142,7 @@ describe("the mTLS alias origin (RFC 8705 §5)", () => {
     ["with a path", `${ALIAS}/mtls`, {}],
     ["with plain http", "http://mtls.auth.example.test", {}],
     ["on the issuer's own host", ISSUER, {}],
+    ["on the issuer's own host, another port", `${ISSUER}:8443`, {}],
     ["without ISSUER", ALIAS, { ISSUER: "" }],
     ["that is no URL", "mtls.auth.example.test", {}],
   ])("refuses to run with an alias origin %s (500, naming the var)", async (_, origin, extra) => {

@@ -107,3 +107,9 @@ describe("canonicalDistinguishedName", () => {
     expect(canonicalDistinguishedName("CN=ab")).not.toEqual(plain);
   });
 });
+
+describe("text and BER values never meet", () => {
+  it("an escaped literal '#...' text is not the hex BER of a non-string value", () => {
+    expect(sameDistinguishedName("CN=#040161", "CN=\\#040161")).toBe(false);
+  });
+});
