@@ -115,11 +115,24 @@ function explain(error: unknown): string {
   if (error instanceof errors.JOSEAlgNotAllowed) {
     return "The access token's signature algorithm is not accepted.";
   }
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
-    return "The authorization server's keys could not be read.";
-  }
   return "The access token is malformed.";
 }
+
+/** Errors that say something about the token; any other is the key set's fetch failing. */
+const TOKEN_ERRORS = [
+  errors.JWTExpired,
+  errors.JWTClaimValidationFailed,
+  errors.JWTInvalid,
+  errors.JWSInvalid,
+  errors.JWSSignatureVerificationFailed,
+  errors.JWKSNoMatchingKey,
+  errors.JWKSMultipleMatchingKeys,
+  errors.JOSEAlgNotAllowed,
+  errors.JOSENotSupported,
+];
+
+/** Our keys could not be read (unreachable, not 200, not a JWKS, too slow): no fault of the token. */
+const KEYS_UNAVAILABLE = { ok: false, unavailable: true } as const;
 
 /**
  * RFC 9068 §4: signature by a key of the issuer's JWKS, `typ` at+jwt (§4 item
@@ -130,7 +143,11 @@ export async function verifyAccessToken(
   token: string,
   keys: JWTVerifyGetKey,
   rules: TokenRules,
-): Promise<{ ok: true; claims: AccessTokenClaims } | { ok: false; refusal: Refusal }> {
+): Promise<
+  | { ok: true; claims: AccessTokenClaims }
+  | { ok: false; refusal: Refusal }
+  | typeof KEYS_UNAVAILABLE
+> {
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, keys, {
@@ -142,6 +159,7 @@ export async function verifyAccessToken(
       requiredClaims: REQUIRED,
     }));
   } catch (error) {
+    if (!TOKEN_ERRORS.some((kind) => error instanceof kind)) return KEYS_UNAVAILABLE;
     return { ok: false, refusal: refuse(401, "invalid_token", explain(error)) };
   }
   const { sub, client_id, jti, iat, scope } = payload as Record<string, unknown>;

@@ -15,23 +15,20 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /** `undefined`: no credentials at all (answered with a bare challenge, RFC 6750 §3.1). */
 export function presentedToken(request: Request): Presented | Refusal | undefined {
-  const header = request.headers.get("Authorization");
-  if (header === null || header.trim() === "") return undefined;
-  const match = /^(\S+) +(\S+)$/.exec(header.trim());
-  // Auth schemes are case-insensitive (RFC 9110 §11.1).
-  const scheme = match?.[1]?.toLowerCase();
-  const token = match?.[2];
-  if (scheme !== "bearer" && scheme !== "dpop") {
-    // Another scheme (Basic, ...) is not an access token for us: as if none.
-    return /^(\S+)/
-      .exec(header)?.[1]
-      ?.toLowerCase()
-      .match(/^(bearer|dpop)$/)
-      ? refuse(400, "invalid_request", "The Authorization header is malformed.")
-      : undefined;
-  }
-  const which: Scheme = scheme === "dpop" ? "DPoP" : "Bearer";
-  if (!token || !B64TOKEN.test(token)) {
+  const header = request.headers.get("Authorization")?.trim();
+  if (!header) return undefined;
+  const [scheme = "", ...rest] = header.split(/ +/);
+  // Auth schemes are case-insensitive (RFC 9110 §11.1). Another scheme
+  // (Basic, ...) is no access token: as if there were none.
+  const which: Scheme | undefined =
+    scheme.toLowerCase() === "bearer"
+      ? "Bearer"
+      : scheme.toLowerCase() === "dpop"
+        ? "DPoP"
+        : undefined;
+  if (!which) return undefined;
+  const [token] = rest;
+  if (rest.length !== 1 || !token || !B64TOKEN.test(token)) {
     return refuse(400, "invalid_request", "The Authorization header is malformed.", which);
   }
   return { scheme: which, token };

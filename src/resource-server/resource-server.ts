@@ -78,6 +78,24 @@ export interface ResourceServer {
 const BOUND_AS_BEARER =
   "This access token is DPoP-bound: present it with the DPoP scheme and a proof.";
 
+/**
+ * The authorization server could not be asked (keys, introspection): a 503,
+ * not a 401, so the client does not throw away a good token.
+ */
+function unavailable(description: string): Response {
+  return new Response(
+    JSON.stringify({ error: "temporarily_unavailable", error_description: description }),
+    {
+      status: 503,
+      headers: {
+        "Content-Type": "application/json",
+        "Retry-After": "5",
+        "Cache-Control": "no-store",
+      },
+    },
+  );
+}
+
 export function createResourceServer(options: ResourceServerOptions): ResourceServer {
   const issuer = options.issuer.replace(/\/+$/, "");
   const keys: JWTVerifyGetKey = remoteKeySet({
@@ -109,6 +127,16 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     presented: Presented,
     claims: AccessTokenClaims,
   ): Promise<Refusal | VerifiedToken["binding"]> {
+    // The certificate first: a refusal for it spends no DPoP proof.
+    const x5t = claims.cnf?.["x5t#S256"];
+    if (x5t !== undefined && presentedThumbprint(request) !== x5t) {
+      return refuse(
+        401,
+        "invalid_token",
+        "This access token is bound to a client certificate the request was not made with.",
+        presented.scheme,
+      );
+    }
     const jkt = claims.cnf?.jkt;
     if (jkt !== undefined) {
       if (!dpop || !replay)
@@ -137,15 +165,6 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
         "DPoP",
       );
     }
-    const x5t = claims.cnf?.["x5t#S256"];
-    if (x5t !== undefined && presentedThumbprint(request) !== x5t) {
-      return refuse(
-        401,
-        "invalid_token",
-        "This access token is bound to a client certificate the request was not made with.",
-        presented.scheme,
-      );
-    }
     return jkt !== undefined ? "dpop" : x5t !== undefined ? "mtls" : "none";
   }
 
@@ -167,6 +186,8 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       audience: options.audience,
       leewaySeconds,
     });
+    if ("unavailable" in verified)
+      return unavailable("The authorization server's keys could not be read.");
     if (!verified.ok) {
       return refusalResponse({ ...verified.refusal, scheme: presented.scheme }, settings);
     }
@@ -175,16 +196,8 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     if (typeof binding !== "string") return refusalResponse(binding, settings);
     if (introspector) {
       const live = await introspector.liveness(presented.token, claims.exp);
-      if (live === "unknown") {
-        // Fail closed: without an answer, a revoked token must not pass.
-        return new Response(
-          JSON.stringify({
-            error: "temporarily_unavailable",
-            error_description: "The token's status could not be checked.",
-          }),
-          { status: 503, headers: { "Content-Type": "application/json", "Retry-After": "5" } },
-        );
-      }
+      // Fail closed: without an answer, a revoked token must not pass.
+      if (live === "unknown") return unavailable("The token's status could not be checked.");
       if (live === "inactive") {
         const refusal = refuse(
           401,

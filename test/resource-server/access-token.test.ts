@@ -68,12 +68,24 @@ describe("RFC 9068 §4: validating an access token", () => {
     ];
     for (const [name, token, description] of cases) {
       const result = await verifyAccessToken(token, keys, rules);
-      expect(result.ok, name).toBe(false);
-      if (!result.ok) {
+      expect(result, name).toHaveProperty("refusal");
+      if ("refusal" in result) {
         expect(result.refusal.error, name).toBe("invalid_token");
         expect(result.refusal.description, name).toMatch(description);
       }
     }
+  });
+
+  it("tells a key set that cannot be read (network, not 200) from a bad token", async () => {
+    const { sign } = await signer();
+    const token = await sign({});
+    const unreachable = async () => {
+      throw new TypeError("Network connection lost.");
+    };
+    expect(await verifyAccessToken(token, unreachable, rules)).toStrictEqual({
+      ok: false,
+      unavailable: true,
+    });
   });
 
   it("tolerates the configured leeway on exp", async () => {

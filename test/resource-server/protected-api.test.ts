@@ -237,6 +237,14 @@ describe("a protected API on Workers (./resource-server)", () => {
     });
   });
 
+  it("answers 503 temporarily_unavailable, not invalid_token, when our keys cannot be read", async () => {
+    const token = await accessToken(await serviceClient());
+    const res = await withBearer("/broken-jwks/read", token);
+    expect(res.status).toBe(503);
+    expect(res.headers.get("WWW-Authenticate")).toBeNull();
+    expect(await json(res)).toMatchObject({ error: "temporarily_unavailable" });
+  });
+
   describe("DPoP-bound tokens (RFC 9449 §7)", () => {
     async function boundToken() {
       const client = await registerClient({
@@ -335,6 +343,44 @@ describe("a protected API on Workers (./resource-server)", () => {
         expect(params.error_description).toContain("client certificate");
       }
     });
+  });
+
+  it("needs both the key and the certificate for a token bound to both; a certificate refusal spends no proof", async () => {
+    const client = await registerTlsClient();
+    const key = await DpopKey.generate();
+    const tokenRequestWith = async (nonce?: string) =>
+      mtlsPost(
+        "/token",
+        { grant_type: "client_credentials", client_id: client.client_id },
+        CERTIFICATES.payments,
+        {
+          headers: { DPoP: await key.proof("POST", `${ISSUER}/token`, nonce ? { nonce } : {}) },
+        },
+      );
+    const first = await tokenRequestWith();
+    const nonce = first.headers.get("DPoP-Nonce") ?? undefined;
+    const res = first.status === 200 ? first : await tokenRequestWith(nonce);
+    expect(res.status, await res.clone().text()).toBe(200);
+    const token = (await json<{ access_token: string }>(res)).access_token;
+    expect(decodeJwt(token).cnf).toStrictEqual({ jkt: key.jkt, "x5t#S256": expect.any(String) });
+
+    const proof = await key.proof("GET", `${API}/hono/read`, { accessToken: token });
+    const headers = { Authorization: `DPoP ${token}`, DPoP: proof };
+    const wrongCertificate = await apiCall("/hono/read", {
+      headers,
+      cf: cfWith(CERTIFICATES.payments2),
+    });
+    expect((await expectInvalidToken(wrongCertificate, "DPoP")).error_description).toContain(
+      "client certificate",
+    );
+    // The same proof, now with the right certificate: it was not spent.
+    const right = await apiCall("/hono/read", { headers, cf: cfWith(CERTIFICATES.payments) });
+    expect(right.status, await right.clone().text()).toBe(200);
+    const noProof = await apiCall("/hono/read", {
+      headers: { Authorization: `DPoP ${token}` },
+      cf: cfWith(CERTIFICATES.payments),
+    });
+    await expectInvalidToken(noProof, "DPoP");
   });
 
   describe("revocation through introspection (RFC 7662)", () => {
