@@ -1,4 +1,5 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { buildSync } from "esbuild";
 import { configDefaults, defineConfig } from "vitest/config";
 
 // Tests run inside workerd, against the real Worker with local Durable
@@ -13,6 +14,29 @@ const bindings = {
   // the rate limits are tested on their own, turned on per request.
   RATE_LIMITS: "off",
 };
+/** The project whose tests run against the Worker (and the protected API below). */
+const workerProject = "worker";
+// A second Worker, a protected API using this package's ./resource-server
+// export (test/fixtures/protected-api), bundled as wrangler bundles a Worker
+// (esbuild, the workerd/worker/browser conditions), and given a service
+// binding to the Worker under test for JWKS and introspection: no network.
+// vitest-plugin runs the Worker under test as "vitest-plugin-runner-<project>"
+// (getRunnerName in its pool); auxiliary workers must be plain JavaScript.
+const protectedApi = {
+  name: "protected-api",
+  modules: true,
+  compatibilityDate: "2026-11-01",
+  script: buildSync({
+    entryPoints: ["test/fixtures/protected-api/index.ts"],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    conditions: ["workerd", "worker", "browser"],
+    write: false,
+  }).outputFiles[0]?.text as string,
+  serviceBindings: { AUTH: `vitest-plugin-runner-${workerProject}` },
+};
+
 /** The benchmark worker's tests (test/bench/worker mirrors bench/worker). */
 const benchWorkerTests = "test/bench/worker/**/*.test.ts";
 
@@ -24,9 +48,18 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        plugins: [cloudflareTest({ wrangler, miniflare: { bindings } })],
+        plugins: [
+          cloudflareTest({
+            wrangler,
+            miniflare: {
+              bindings,
+              serviceBindings: { PROTECTED_API: "protected-api" },
+              workers: [protectedApi],
+            },
+          }),
+        ],
         test: {
-          name: "worker",
+          name: workerProject,
           include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
           exclude: [...configDefaults.exclude, benchWorkerTests],
         },

@@ -56,6 +56,10 @@ export const LAYERS = [
   { name: "revocation and events", members: ["revocation/", "events/"] },
   // config.ts, paths.ts, errors.ts, scope.ts, log.ts, params.ts, server-keys.ts
   { name: "base", members: ["lib/", "*.ts"] },
+  // Shipped alone as the package's ./resource-server export, for other
+  // Workers: below everything, so it can import nothing of the service (only
+  // packages: jose, and hono's types).
+  { name: "resource server", members: ["resource-server/"], isolated: true },
 ];
 
 /** Longest allowed .ts/.tsx file under src/, in lines. */

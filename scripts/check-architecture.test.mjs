@@ -268,6 +268,18 @@ describe("check-architecture", () => {
     assert.match(cli.stderr, /architecture: FAILED: 26 modules, 0 cycles, 1 upward import,/);
   });
 
+  test("the shipped resource server may import nothing of the service, not even base files", () => {
+    const root = tree({
+      "src/lib/bytes.ts": "export const b = 1;\n",
+      "src/resource-server/index.ts": 'import { b } from "../lib/bytes";\nexport const x = b;\n',
+    });
+    const result = checkArchitecture({ root });
+    assert.deepEqual(
+      result.upward.map((v) => `${v.file} -> ${v.to} (${v.fromLayer} -> ${v.toLayer})`),
+      ["src/resource-server/index.ts -> src/lib/bytes.ts (resource server -> base)"],
+    );
+  });
+
   test("type-only upward imports count, from base files too", () => {
     const root = tree({
       ...CLEAN,
@@ -380,6 +392,7 @@ describe("check-architecture", () => {
     assert.equal(place("lib/deep/x.ts").name, "base");
     assert.equal(place("dev/seed.ts").name, "dev");
     assert.equal(place("routes/token.ts").member, "routes/");
+    assert.equal(place("resource-server/index.ts").name, "resource server");
     assert.equal(place("pages/x.tsx"), undefined);
     assert.equal(place("x.tsx"), undefined);
     assert.throws(

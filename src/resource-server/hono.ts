@@ -1,0 +1,26 @@
+import type { MiddlewareHandler } from "hono";
+import type { ResourceServer, RouteRequirements, VerifiedToken } from "./resource-server";
+
+/** What the middleware puts in the context: `c.get("accessToken")`. */
+export interface AccessTokenVariables {
+  accessToken: VerifiedToken;
+}
+
+/**
+ * Hono middleware: the route runs only for a request with a valid access
+ * token holding `requirements.scopes`; otherwise the RFC 6750 §3 refusal is
+ * the response. `server` may be a function of the bindings, for a resource
+ * server made once from them. (Only a type of hono is imported.)
+ */
+export function requireAccessToken<Bindings extends object = object>(
+  server: ResourceServer | ((env: Bindings) => ResourceServer),
+  requirements: RouteRequirements = {},
+): MiddlewareHandler<{ Bindings: Bindings; Variables: AccessTokenVariables }> {
+  return async (c, next) => {
+    const rs = typeof server === "function" ? server(c.env) : server;
+    const result = await rs.authenticate(c.req.raw, requirements);
+    if (result instanceof Response) return result;
+    c.set("accessToken", result);
+    await next();
+  };
+}
