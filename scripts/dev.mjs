@@ -16,7 +16,16 @@ console.log(`
 
 const wrangler = spawn(
   join(root, "node_modules", ".bin", "wrangler"),
-  ["dev", "--var", "ENVIRONMENT:development", "--port", port, ...process.argv.slice(2)],
+  [
+    "dev",
+    "--var",
+    "ENVIRONMENT:development",
+    "--var",
+    "REGISTRATION:open",
+    "--port",
+    port,
+    ...process.argv.slice(2),
+  ],
   { cwd: root, stdio: "inherit" },
 );
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => wrangler.kill(signal));

@@ -18,6 +18,7 @@ import { PATHS } from "./paths";
 import { discoveryRoutes } from "./routes/discovery";
 import { introspectRoutes } from "./routes/introspect";
 import { jwksRoutes } from "./routes/jwks";
+import { registerRoutes } from "./routes/register";
 import { revokeRoutes } from "./routes/revoke";
 import { tokenRoutes } from "./routes/token";
 import { userinfoRoutes } from "./routes/userinfo";
@@ -68,7 +69,7 @@ export function createApp(): Hono<AppEnv> {
   for (const path of ["/.well-known/*", PATHS.jwks]) app.use(path, browserCors);
   // Token responses are never cached; only a browser's request (it always
   // sends Origin) needs the headers, and servers' requests skip the work.
-  for (const path of [PATHS.token, PATHS.revocation, PATHS.userinfo]) {
+  for (const path of [PATHS.token, PATHS.revocation, PATHS.userinfo, PATHS.registration]) {
     app.use(path, (c, next) =>
       c.req.header("origin") === undefined ? next() : browserCors(c, next),
     );
@@ -88,6 +89,7 @@ export function createApp(): Hono<AppEnv> {
   revokeRoutes(app);
   introspectRoutes(app);
   userinfoRoutes(app);
+  registerRoutes(app);
   adminClientRoutes(app);
   adminUserRoutes(app);
   adminKeyRoutes(app);

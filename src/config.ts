@@ -8,6 +8,17 @@ import { isLoopbackUrl } from "./lib/loopback";
 
 export type Rotation = "rotate" | "reuse";
 
+/**
+ * Who may register a client at /register (RFC 7591): anyone (`open`), the
+ * holders of the initial access token REGISTRATION_TOKEN (`token`, RFC 7591
+ * §3), or nobody (`off`: the endpoint does not exist).
+ */
+export const REGISTRATION_MODES = ["open", "token", "off"] as const;
+export type RegistrationMode = (typeof REGISTRATION_MODES)[number];
+
+/** The shortest initial access token accepted: a guessable one would make `token` mode `open`. */
+export const MIN_REGISTRATION_TOKEN_LENGTH = 32;
+
 /** Refresh-token defaults; see RefreshPolicy for what each field means. */
 export interface RefreshDefaults {
   issue: boolean;
@@ -40,6 +51,8 @@ export interface ProviderConfig {
    * endpoint aliases, from MTLS_ENDPOINT_ORIGIN; undefined when there is none.
    */
   mtlsEndpointOrigin: string | undefined;
+  /** RFC 7591 dynamic registration: who may register (README, "Clients that register themselves"). */
+  registration: RegistrationMode;
 }
 
 /** Upper bounds that keep key retention and revocation-list TTLs finite. */
@@ -214,6 +227,25 @@ function mtlsEndpointOrigin(env: Env): string | undefined {
   return url.origin;
 }
 
+/**
+ * REGISTRATION: `off` when unset (a deployment opens registration on
+ * purpose); `token` needs the REGISTRATION_TOKEN secret, long enough not to
+ * be guessed.
+ */
+function registrationMode(env: Env): RegistrationMode {
+  const raw = env.REGISTRATION?.trim() || "off";
+  if (!(REGISTRATION_MODES as readonly string[]).includes(raw))
+    throw configError("REGISTRATION", 'must be "open", "token" or "off"');
+  const mode = raw as RegistrationMode;
+  if (mode === "token" && (env.REGISTRATION_TOKEN ?? "").length < MIN_REGISTRATION_TOKEN_LENGTH) {
+    throw configError(
+      "REGISTRATION",
+      `is token, but the REGISTRATION_TOKEN secret is missing or shorter than ${MIN_REGISTRATION_TOKEN_LENGTH} characters`,
+    );
+  }
+  return mode;
+}
+
 const cache = new WeakMap<Env, Omit<ProviderConfig, "issuer">>();
 
 export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
@@ -261,8 +293,12 @@ export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
       rateLimits: onOff(env, "RATE_LIMITS", true),
       dpopRequireNonce: flag(env, "DPOP_REQUIRE_NONCE", true),
       mtlsEndpointOrigin: mtlsEndpointOrigin(env),
+      registration: registrationMode(env),
     };
-    if (base.rateLimits && (!env.SIGN_IN_LIMITER || !env.CLIENT_AUTH_LIMITER)) {
+    if (
+      base.rateLimits &&
+      (!env.SIGN_IN_LIMITER || !env.CLIENT_AUTH_LIMITER || !env.REGISTRATION_LIMITER)
+    ) {
       throw configError(
         "RATE_LIMITS",
         "is on, but a rate-limit binding of wrangler.toml is missing",

@@ -30,6 +30,11 @@ export type OAuthErrorCode =
   // RFC 9449 §5, §8 (token endpoint) and §7.1, §9 (resources).
   | "invalid_dpop_proof"
   | "use_dpop_nonce"
+  // RFC 7591 §3.2.2 (dynamic client registration).
+  | "invalid_redirect_uri"
+  | "invalid_client_metadata"
+  | "invalid_software_statement"
+  | "unapproved_software_statement"
   // Not an OAuth code, but the same shape keeps every error body uniform.
   | "not_found";
 
@@ -54,6 +59,10 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   request_uri_not_supported: 400,
   invalid_dpop_proof: 400,
   use_dpop_nonce: 400,
+  invalid_redirect_uri: 400,
+  invalid_client_metadata: 400,
+  invalid_software_statement: 400,
+  unapproved_software_statement: 400,
   not_found: 404,
 };
 

@@ -93,6 +93,8 @@ export type AuditEvent =
   | "user.login_failed"
   | "user.locked_out"
   | "client.created"
+  | "client.registered"
+  | "registration.auth_failed"
   | "client.updated"
   | "client.deleted"
   | "client.secret_rotated"

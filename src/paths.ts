@@ -8,6 +8,8 @@ export const PATHS = {
   introspection: "/introspect",
   login: "/login",
   consent: "/consent",
+  /** RFC 7591 §3: dynamic client registration (only when REGISTRATION is not off). */
+  registration: "/register",
 } as const;
 
 /** The endpoints at which a client authenticates (RFC 6749 §2.3, RFC 7009 §2.1, RFC 7662 §2.1). */

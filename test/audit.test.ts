@@ -13,7 +13,7 @@ import {
   type TestUser,
   tokenRequest,
 } from "./support/fixtures";
-import { adminCall, basic, postForm } from "./support/http";
+import { adminCall, basic, fetchWith, postForm } from "./support/http";
 import {
   captureLogs,
   codeFlowWith,
@@ -59,6 +59,9 @@ const AUDIT_FIELDS = new Set([
   "actor",
   "count",
   "grantsRevoked",
+  // A self-registered client's authentication method and the REGISTRATION mode it came in by.
+  "method",
+  "via",
 ]);
 
 const FAMILY_ID = /^[0-9a-f]{64}$/;
@@ -269,6 +272,47 @@ describe("audit events (src/log.ts)", () => {
       expectIdsOnly(line);
     }
     expectNoSecrets(logs.raw(), [client.client_secret, user.password, "a new passphrase 1"]);
+  });
+
+  it("self-registration: client.registered names the client, its method and the mode, never the address, the metadata or the secret; a wrong initial access token is a security event without it", async () => {
+    const logs = captureLogs();
+    const address = "198.51.100.77";
+    const initialToken = "initial-access-token-for-the-audit-test-0123";
+    const registerWith = (authorization: string) =>
+      fetchWith({ REGISTRATION: "token", REGISTRATION_TOKEN: initialToken }, "/register", {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          "CF-Connecting-IP": address,
+          Authorization: authorization,
+        },
+        body: JSON.stringify({
+          client_name: "Self-registered app",
+          redirect_uris: ["https://self.example.test/cb"],
+        }),
+      });
+    const wrongToken = "a-wrong-guess-at-the-initial-token-987654";
+    expect((await registerWith(`Bearer ${wrongToken}`)).status).toBe(401);
+    const res = await registerWith(`Bearer ${initialToken}`);
+    expect(res.status).toBe(201);
+    const client = (await res.json()) as RegisteredClient;
+
+    const [failed] = auditLines(logs.lines(), "registration.auth_failed");
+    expect(failed).toMatchObject({ level: "warn" });
+    expectIdsOnly(failed as LogLine);
+    const [line, ...more] = auditLines(logs.lines(), "client.registered");
+    expect(more).toStrictEqual([]);
+    expect(line).toMatchObject({
+      level: "info",
+      clientId: client.client_id,
+      method: "client_secret_basic",
+      via: "token",
+    });
+    expectIdsOnly(line as LogLine);
+    const text = logs.raw().join("\n");
+    for (const value of [address, "self.example.test", "Self-registered app"])
+      expect(text).not.toContain(value);
+    expectNoSecrets(logs.raw(), [client.client_secret, initialToken, wrongToken]);
   });
 
   it("code reuse: code.reuse_detected is a warning, and the grant is revoked", async () => {

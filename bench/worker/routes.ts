@@ -1,6 +1,5 @@
 import { type Context, Hono } from "hono";
 import { requireAdmin } from "../../src/admin/auth";
-import { readJson } from "../../src/admin/body";
 import { authenticateClient } from "../../src/clients/authentication";
 import { refreshPolicy } from "../../src/clients/policy";
 import { findClient, readClient } from "../../src/clients/registry";
@@ -8,6 +7,7 @@ import { LIMITS } from "../../src/config";
 import { invalidRequest, OAuthError } from "../../src/errors";
 import { familyObject, familyPolicy, newFamilyId } from "../../src/families/gateway";
 import { readForm } from "../../src/http/form";
+import { readJson } from "../../src/http/json-body";
 import { randomBytes, sha256, toBase64Url } from "../../src/lib/bytes";
 import { audit, currentRequestId } from "../../src/log";
 import { presentedCertificate } from "../../src/mtls/certificate";

@@ -3,6 +3,7 @@ import { OAuthError } from "../errors";
 import { revokeUserGrant } from "../families/gateway";
 import { type AppEnv, pathParam } from "../http/context";
 import { endpoint } from "../http/endpoint";
+import { readJson } from "../http/json-body";
 import {
   asObject,
   fieldError,
@@ -16,7 +17,6 @@ import { normalizeUsername, USERNAME } from "../users/model";
 import { hashPassword, passwordProblem } from "../users/passwords";
 import type { UserPatch } from "../users/user";
 import { usernameObject } from "../users/username";
-import { readJson } from "./body";
 import { listUsers } from "./user-list";
 
 /**

@@ -54,6 +54,24 @@ export interface RefreshSettings {
 export const ID_TOKEN_ALGS = ["RS256", "ES256"] as const;
 export type IdTokenAlg = (typeof ID_TOKEN_ALGS)[number];
 
+/**
+ * What a client that registered itself (RFC 7591 §2) said about itself
+ * beyond what the admin API knows, and which policy let it in. These are
+ * shown back (RFC 7591 §3.2.1), never trusted: a page may show them only as
+ * the client's own claims.
+ */
+export interface SelfRegistration {
+  /** The REGISTRATION mode it registered under. */
+  via: "open" | "token";
+  client_uri?: string;
+  logo_uri?: string;
+  tos_uri?: string;
+  policy_uri?: string;
+  contacts?: string[];
+  software_id?: string;
+  software_version?: string;
+}
+
 export interface ClientRecord {
   client_id: string;
   client_name: string;
@@ -77,6 +95,11 @@ export interface ClientRecord {
    * Absent in older records: false.
    */
   tls_client_certificate_bound_access_tokens?: boolean;
+  /**
+   * Present only on a client that registered itself (RFC 7591): how, and
+   * what it said about itself. Absent: an administrator created it.
+   */
+  registration?: SelfRegistration;
   created_at: number;
   updated_at: number;
 }

@@ -23,6 +23,7 @@ import {
   ID_TOKEN_ALGS,
   type IdTokenAlg,
   type RefreshSettings,
+  type SelfRegistration,
 } from "./model";
 import { redirectUriProblem } from "./redirect-uris";
 
@@ -90,6 +91,9 @@ export interface ClientView {
   dpop_bound_access_tokens: boolean;
   tls_client_auth_subject_dn?: string;
   tls_client_certificate_bound_access_tokens: boolean;
+  /** RFC 7591: the client registered itself; `registration` says how and what it claimed. */
+  self_registered: boolean;
+  registration?: SelfRegistration;
   created_at: number;
   updated_at: number;
 }
@@ -115,6 +119,8 @@ export function clientView(client: ClientRecord): ClientView {
     dpop_bound_access_tokens: client.dpop_bound_access_tokens ?? false,
     tls_client_certificate_bound_access_tokens:
       client.tls_client_certificate_bound_access_tokens ?? false,
+    self_registered: client.registration !== undefined,
+    ...(client.registration ? { registration: client.registration } : {}),
     created_at: client.created_at,
     updated_at: client.updated_at,
   };

@@ -133,3 +133,26 @@ export const clientAuthBlocked = (c: AnyContext): boolean =>
 /** Counts a failed client authentication; true when the address is now over the limit. */
 export const noteClientAuthFailure = (c: AnyContext): Promise<boolean> =>
   noteFailure(c, c.env.CLIENT_AUTH_LIMITER);
+
+export const tooManyRegistrations = () =>
+  new OAuthError(
+    "invalid_request",
+    "Too many client registrations from this address; retry in a minute.",
+    { status: 429, headers: { "Retry-After": "60" } },
+  );
+
+/**
+ * Every registration attempt at /register counts, successful or not (unlike
+ * the failure-only limits above): each success writes a client to KV, and
+ * that write is what the limit protects. Checked first, before the initial
+ * access token, the body or any write. True when the attempt may go on.
+ */
+export async function registrationAllowed(c: AnyContext): Promise<boolean> {
+  if (!enabled(c)) return true;
+  const limiter = c.env.REGISTRATION_LIMITER;
+  const address = clientAddress(c.req.raw);
+  if (blocked(limiter).get(address) === true) return false;
+  const { success } = await limiter.limit({ key: address });
+  if (!success) blocked(limiter).set(address, true, Date.now() + BLOCK_MS);
+  return success;
+}

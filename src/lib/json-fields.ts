@@ -1,4 +1,4 @@
-import { invalidRequest } from "../errors";
+import { OAuthError } from "../errors";
 
 /**
  * Small readers for admin JSON bodies. Each failure is a 400 whose
@@ -7,8 +7,20 @@ import { invalidRequest } from "../errors";
 
 export type JsonObject = Record<string, unknown>;
 
-export const fieldError = (field: string, message: string) =>
-  invalidRequest(`${field}: ${message}.`);
+/**
+ * A 400 invalid_request that names the field at fault, and keeps its name,
+ * so that a caller with its own error codes (RFC 7591 registration:
+ * invalid_redirect_uri, invalid_client_metadata) can tell which field it was.
+ */
+export class FieldError extends OAuthError {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super("invalid_request", `${field}: ${message}.`);
+    this.field = field;
+  }
+}
+
+export const fieldError = (field: string, message: string) => new FieldError(field, message);
 
 export function asObject(value: unknown, field = "body"): JsonObject {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {

@@ -31,6 +31,8 @@ export function metadata(config: ProviderConfig): Record<string, unknown> {
     jwks_uri: url(PATHS.jwks),
     revocation_endpoint: url(PATHS.revocation),
     introspection_endpoint: url(PATHS.introspection),
+    // RFC 8414 §2: named only when there is one to use (REGISTRATION open or token).
+    ...(config.registration !== "off" ? { registration_endpoint: url(PATHS.registration) } : {}),
     scopes_supported: config.scopes,
     response_types_supported: ["code"],
     response_modes_supported: ["query"],

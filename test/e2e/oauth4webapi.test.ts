@@ -11,7 +11,7 @@ import {
   registerUser,
   type TestUser,
 } from "../support/fixtures";
-import { ISSUER } from "../support/http";
+import { fetchWith, ISSUER } from "../support/http";
 
 /**
  * A certified relying-party library (oauth4webapi, OpenID Certified) against
@@ -275,5 +275,80 @@ describe("oauth4webapi completes the authorization code flow with PKCE from disc
     expect(() => oauth.validateAuthResponse(rp.as, rp.client, callback, state)).not.toThrow();
     callback.searchParams.set("iss", "https://other-issuer.example");
     expect(() => oauth.validateAuthResponse(rp.as, rp.client, callback, state)).toThrow();
+  });
+});
+
+describe("oauth4webapi registers itself (RFC 7591) and then uses the client it got", () => {
+  /** The library's fetch, to a Worker whose REGISTRATION (and its token) are `overrides`. */
+  const through = (overrides: Partial<Cloudflare.Env>) => ({
+    [oauth.customFetch]: (url: string, options: oauth.CustomFetchOptions<string, unknown>) =>
+      fetchWith(overrides, new Request(url, options as RequestInit)),
+  });
+
+  async function discoverWith(overrides: Partial<Cloudflare.Env>) {
+    const issuer = new URL(ISSUER);
+    const res = await oauth.discoveryRequest(issuer, {
+      algorithm: "oauth2",
+      ...through(overrides),
+    });
+    return oauth.processDiscoveryResponse(issuer, res);
+  }
+
+  it("open: a confidential client from registration_endpoint alone, through the code flow with PKCE to a verified ID token", async () => {
+    const open = { REGISTRATION: "open" };
+    const as = await discoverWith(open);
+    expect(as.registration_endpoint).toBe(`${ISSUER}/register`);
+    const registered = await oauth.processDynamicClientRegistrationResponse(
+      await oauth.dynamicClientRegistrationRequest(
+        as,
+        {
+          client_name: "oauth4webapi",
+          redirect_uris: [REDIRECT_URI],
+          grant_types: ["authorization_code", "refresh_token"],
+          response_types: ["code"],
+          scope: "openid offline_access",
+        },
+        through(open),
+      ),
+    );
+    expect(registered.client_secret_expires_at).toBe(0);
+    const client: oauth.Client = { client_id: registered.client_id };
+    const rp = { as, client, auth: oauth.ClientSecretBasic(registered.client_secret as string) };
+    const user = await registerUser();
+    const { tokens, nonce } = await codeFlow(rp, user, "openid offline_access");
+    expect(oauth.getValidatedIdTokenClaims(tokens)).toMatchObject({
+      sub: user.id,
+      aud: registered.client_id,
+      nonce,
+    });
+    expect(tokens.refresh_token).toBeTruthy();
+  });
+
+  it("token: the library's initialAccessToken is the Bearer token; without it the library reports the 401", async () => {
+    const initialAccessToken = "oauth4webapi-initial-access-token-0123456789";
+    const mode = { REGISTRATION: "token", REGISTRATION_TOKEN: initialAccessToken };
+    const as = await discoverWith(mode);
+    const metadata = {
+      client_name: "oauth4webapi public",
+      redirect_uris: [REDIRECT_URI],
+      token_endpoint_auth_method: "none",
+      scope: "openid",
+    };
+    await expect(
+      oauth.processDynamicClientRegistrationResponse(
+        await oauth.dynamicClientRegistrationRequest(as, metadata, through(mode)),
+      ),
+    ).rejects.toBeInstanceOf(oauth.WWWAuthenticateChallengeError);
+    const registered = await oauth.processDynamicClientRegistrationResponse(
+      await oauth.dynamicClientRegistrationRequest(as, metadata, {
+        ...through(mode),
+        initialAccessToken,
+      }),
+    );
+    expect(registered.token_endpoint_auth_method).toBe("none");
+    expect(registered).not.toHaveProperty("client_secret");
+    const rp = { as, client: { client_id: registered.client_id }, auth: oauth.None() };
+    const { tokens } = await codeFlow(rp, await registerUser(), "openid");
+    expect(tokens.access_token).toBeTruthy();
   });
 });

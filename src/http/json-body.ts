@@ -1,8 +1,8 @@
 import { LIMITS } from "../config";
 import { invalidRequest } from "../errors";
-import { mediaType, readLimitedText } from "../http/form";
+import { mediaType, readLimitedText } from "./form";
 
-/** Reads an admin request's JSON body: the right media type, a size limit, valid JSON. */
+/** Reads a JSON request body (the admin API, registration): the right media type, a size limit, valid JSON. */
 export async function readJson(request: Request): Promise<unknown> {
   if (mediaType(request) !== "application/json")
     throw invalidRequest("The request body must be application/json.");
