@@ -88,6 +88,9 @@ export async function continueAuthorization(
       c,
       <ConsentPage
         clientName={client.client_name}
+        {...(client.registration
+          ? { selfRegistered: { destination: redirectDestination(request.redirectUri) } }
+          : {})}
         username={account.username}
         scopes={asked}
         interaction={await sealInteraction(c.env, flow.freshSession ? signedIn(request) : request)}
@@ -177,4 +180,10 @@ export function redirectError(
     state: target.state,
   });
   return c.redirect(to, c.req.method === "GET" ? 302 : 303);
+}
+
+/** A redirect URI as a person can check it: its host, or a native app's private-use scheme. */
+function redirectDestination(uri: string): string {
+  const url = new URL(uri);
+  return url.host || url.protocol.slice(0, -1);
 }

@@ -1,9 +1,17 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { authorizationCode, expectTokenError, redeemCode } from "../support/authorize";
+import {
+  authorizationCode,
+  expectTokenError,
+  isConsentPage,
+  redeemCode,
+  signIn,
+} from "../support/authorize";
+import { Browser, pkce } from "../support/browser";
 import {
   REDIRECT_URI,
   type RegisteredClient,
+  registerClient,
   registerUser,
   tokenRequest,
 } from "../support/fixtures";
@@ -274,6 +282,24 @@ describe("refusals (RFC 7591 section 3.2.2), none of which writes a client", () 
     expect(await clientCount()).toBe(before);
   });
 
+  it("a browser app may register: the preflight and the answer carry CORS headers", async () => {
+    const preflight = await fetchWith(OPEN, "/register", {
+      method: "OPTIONS",
+      headers: {
+        Origin: "https://inspector.example.test",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+    const res = await register(publicApp, {
+      headers: { Origin: "https://inspector.example.test" },
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+  });
+
   it("a wrong method is 405 with Allow: POST", async () => {
     const res = await fetchWith(OPEN, "/register");
     expect(res.status).toBe(405);
@@ -402,5 +428,38 @@ describe("registrations per client address (REGISTRATION_LIMITER, 10 a minute)",
   it("RATE_LIMITS=off turns it off", async () => {
     const address = newAddress();
     for (let i = 0; i < 15; i++) expect((await limited(address, OPEN)).status).toBe(201);
+  });
+});
+
+describe("the consent page of a self-registered client", () => {
+  it("says the name is the client's own claim and shows where the answer goes; an administrator's client's page does not", async () => {
+    const user = await registerUser();
+    const { challenge } = await pkce();
+    const self = await registered(
+      await register({ ...publicApp, client_name: "Totally The Bank" }),
+    );
+    const page = await (
+      await signIn(new Browser(), self, user, { scope: "openid", challenge })
+    ).text();
+    expect(isConsentPage(page)).toBe(true);
+    expect(page).toContain("registered itself");
+    expect(page).toContain(`<strong>${new URL(REDIRECT_URI).host}</strong>`);
+
+    const native = await registered(
+      await register({ ...publicApp, redirect_uris: ["com.example.app:/callback"] }),
+    );
+    const nativePage = await (
+      await signIn(new Browser(), native, user, {
+        scope: "openid",
+        challenge,
+        redirectUri: "com.example.app:/callback",
+      })
+    ).text();
+    expect(nativePage).toContain("<strong>com.example.app</strong>");
+
+    const adminMade = await registerClient();
+    const own = await (await signIn(new Browser(), adminMade, user, { scope: "openid" })).text();
+    expect(isConsentPage(own)).toBe(true);
+    expect(own).not.toContain("registered itself");
   });
 });

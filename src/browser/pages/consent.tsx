@@ -26,6 +26,12 @@ export function describeScope(scope: string): { title: string; detail: string } 
 
 export interface ConsentPageProps {
   clientName: string;
+  /**
+   * For a client that registered itself (RFC 7591): where the answer goes,
+   * by host (or app scheme). Its name is only its own claim, so the page says
+   * so and shows what the name cannot fake.
+   */
+  selfRegistered?: { destination: string };
   username: string;
   scopes: readonly string[];
   interaction: string;
@@ -39,6 +45,12 @@ export function ConsentPage(props: ConsentPageProps) {
       <p class="lead">
         Signed in as <strong>{props.username}</strong>
       </p>
+      {props.selfRegistered ? (
+        <p class="lead">
+          This application registered itself: its name is its own claim. After you answer, you go
+          back to <strong>{props.selfRegistered.destination}</strong>.
+        </p>
+      ) : null}
       <p class="list-title">{props.clientName} will be able to:</p>
       <ul class="scopes" aria-label="Requested permissions">
         {props.scopes.map((scope) => {
