@@ -1,8 +1,9 @@
 import { invalidScope } from "../errors";
 import { audit } from "../log";
 import { requestedScope } from "../scope";
+import { clientResource, windowFor } from "./audience";
 import { defineGrant, provenBy } from "./grant";
-import { tokenResponse, tokenWindow } from "./response";
+import { tokenResponse } from "./response";
 
 /** Scopes about a user make no sense for a token that has none. */
 const USER_SCOPES = new Set(["openid", "profile", "email", "offline_access"]);
@@ -10,7 +11,7 @@ const USER_SCOPES = new Set(["openid", "profile", "email", "offline_access"]);
 /** RFC 6749 §4.4: a token for the client itself, and never a refresh token (§4.4.3). */
 export const clientCredentialsGrant = defineGrant({
   grantType: "client_credentials",
-  parameters: { required: [], optional: ["scope"] },
+  parameters: { required: [], optional: ["scope", "resource"] },
   async handle(request) {
     const { env, config, client, params } = request;
     const proven = provenBy(request);
@@ -21,17 +22,24 @@ export const clientCredentialsGrant = defineGrant({
         "This client has no scope it can be granted without a user (see its registered scope).",
       );
     }
+    // RFC 8707 §2.2, "for all grant types": a resource the client is registered for.
+    const resource =
+      params.resource !== undefined
+        ? await clientResource(env, client, params.resource, proven)
+        : undefined;
     const { response, jti } = await tokenResponse(env, config, {
       client,
       sub: client.client_id,
       scope,
-      window: tokenWindow(client, config),
+      audience: resource?.identifier ?? config.defaultAudience,
+      window: windowFor(client, config, resource),
       ...proven,
     });
     audit("token.issued", {
       grant: "client_credentials",
       clientId: client.client_id,
       jti,
+      aud: resource?.identifier ?? config.defaultAudience,
       ...proven,
     });
     return response;
