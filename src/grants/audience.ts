@@ -5,6 +5,7 @@ import { invalidRequest, invalidTarget } from "../errors";
 import { nowSeconds } from "../lib/time";
 import type { ResourceRecord } from "../resources/model";
 import { findResource } from "../resources/registry";
+import { scopeForAudience } from "../resources/scopes";
 import type { Proven } from "./grant";
 import type { TokenWindow } from "./response";
 
@@ -61,6 +62,8 @@ export function windowFor(
 export interface Target {
   audience: string;
   window: TokenWindow;
+  /** The registered resource the token is for; absent for the default audience. */
+  resource?: ResourceRecord;
 }
 
 /**
@@ -81,14 +84,31 @@ export async function targetAfter(
   proven: Proven,
   named: ResourceRecord | undefined,
 ): Promise<Target> {
-  if (named) return { audience: named.identifier, window };
+  if (named) return { audience: named.identifier, window, resource: named };
   if (chosen === undefined) return { audience: config.defaultAudience, window };
   const resource = await findResource(env, chosen);
   if (!resource) throw unknownResource();
   requireBinding(resource, proven);
   const lifetime = resource.access_token_lifetime;
   const exp = lifetime === undefined ? window.exp : Math.min(window.exp, window.iat + lifetime);
-  return { audience: resource.identifier, window: { iat: window.iat, exp } };
+  return { audience: resource.identifier, window: { iat: window.iat, exp }, resource };
+}
+
+/**
+ * The scope of a token for `resource` (or the default audience), downscoped
+ * (RFC 8707 §2.2) against the other resources in `among`: the grant's, or a
+ * client_credentials client's. A resource deleted since defines nothing.
+ */
+export async function downscoped(
+  env: Env,
+  scope: readonly string[],
+  resource: ResourceRecord | undefined,
+  among: readonly string[],
+): Promise<string[]> {
+  const others = among.filter((identifier) => identifier !== resource?.identifier);
+  if (others.length === 0) return [...scope];
+  const records = await Promise.all(others.map((identifier) => findResource(env, identifier)));
+  return scopeForAudience(scope, resource, records);
 }
 
 /**

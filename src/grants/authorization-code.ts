@@ -5,7 +5,7 @@ import { invalidRequest } from "../errors";
 import { issueCode, newFamilyId, redeemCode } from "../families/gateway";
 import { audit } from "../log";
 import type { ResourceRecord } from "../resources/model";
-import { registeredResource, targetAfter, windowFor } from "./audience";
+import { downscoped, registeredResource, targetAfter, windowFor } from "./audience";
 import { defineGrant, presentedProofs, provenBy } from "./grant";
 import { readyToSign, tokenResponse } from "./response";
 
@@ -143,10 +143,12 @@ export const authorizationCodeGrant = defineGrant({
     });
     const { grant } = redeemed;
     const target = await targetAfter(env, config, redeemed.resource, window, proven, named);
+    // RFC 8707 §2.2: another granted resource's scopes stay out of this token.
+    const scope = await downscoped(env, grant.scope, target.resource, grant.resources ?? []);
     const { response, jti } = await tokenResponse(env, config, {
       client,
       sub: grant.sub,
-      scope: grant.scope,
+      scope,
       audience: target.audience,
       window: target.window,
       familyId: redeemed.familyId,

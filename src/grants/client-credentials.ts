@@ -1,7 +1,7 @@
-import { invalidScope } from "../errors";
+import { invalidScope, invalidTarget } from "../errors";
 import { audit } from "../log";
 import { requestedScope } from "../scope";
-import { clientResource, windowFor } from "./audience";
+import { clientResource, downscoped, windowFor } from "./audience";
 import { defineGrant, provenBy } from "./grant";
 import { tokenResponse } from "./response";
 
@@ -16,8 +16,8 @@ export const clientCredentialsGrant = defineGrant({
     const { env, config, client, params } = request;
     const proven = provenBy(request);
     const allowed = client.scopes.filter((s) => !USER_SCOPES.has(s));
-    const scope = requestedScope(params.scope, allowed, allowed);
-    if (scope.length === 0) {
+    const asked = requestedScope(params.scope, allowed, allowed);
+    if (asked.length === 0) {
       throw invalidScope(
         "This client has no scope it can be granted without a user (see its registered scope).",
       );
@@ -27,6 +27,14 @@ export const clientCredentialsGrant = defineGrant({
       params.resource !== undefined
         ? await clientResource(env, client, params.resource, proven)
         : undefined;
+    // RFC 8707 §2.2: the client's other resources' scopes stay out of this token;
+    // §2: invalid_target also tells "an invalid combination of resource and scope".
+    const scope = await downscoped(env, asked, resource, client.resources ?? []);
+    if (scope.length === 0) {
+      throw invalidTarget(
+        "None of the requested scopes can be granted for this audience: they belong to another resource.",
+      );
+    }
     const { response, jti } = await tokenResponse(env, config, {
       client,
       sub: client.client_id,

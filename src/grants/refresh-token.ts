@@ -3,7 +3,7 @@ import { invalidGrant, invalidScope } from "../errors";
 import { refreshFamily } from "../families/gateway";
 import { audit } from "../log";
 import { parseScope } from "../scope";
-import { registeredResource, targetAfter, windowFor } from "./audience";
+import { downscoped, registeredResource, targetAfter, windowFor } from "./audience";
 import { defineGrant, presentedProofs, provenBy } from "./grant";
 import { readyToSign, tokenResponse } from "./response";
 
@@ -52,10 +52,13 @@ export const refreshTokenGrant = defineGrant({
     // its own. And never more than the client may have today: a scope the
     // administrator took away since the grant is dropped from every new token.
     // (The family refused the refresh if nothing would be left.)
-    const scope = (requested ?? grant.scope).filter((s) => client.scopes.includes(s));
+    const permitted = (requested ?? grant.scope).filter((s) => client.scopes.includes(s));
     // OIDC Core §12.2: an ID token on refresh has the same iss, sub, aud and
     // auth_time, a new iat, and no nonce.
     const target = await targetAfter(env, config, refreshed.resource, window, proven, named);
+    // RFC 8707 §2.2, narrowing per resource: of what RFC 6749 §6 allows, only
+    // what this token's resource may see (another granted resource's scopes stay out).
+    const scope = await downscoped(env, permitted, target.resource, grant.resources ?? []);
     const { response, jti } = await tokenResponse(env, config, {
       client,
       sub: grant.sub,

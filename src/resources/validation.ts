@@ -27,6 +27,8 @@ const FIELDS = [
   "require_sender_constrained",
 ] as const;
 
+const PROVIDER_SCOPES = ["openid", "profile", "email", "offline_access"];
+
 /** The resource as the admin API shows it. */
 export interface ResourceView {
   identifier: string;
@@ -79,6 +81,13 @@ export function validateResource(body: unknown, existing?: ResourceRecord): Reso
       throw fieldError("scope", "must be a space-separated string");
     const parsed = parseScope(merged.scope);
     if (!parsed) throw fieldError("scope", "must be scope tokens (RFC 6749 section 3.3)");
+    // A resource's scopes are kept out of other tokens (src/resources/scopes.ts):
+    // the provider's own must stay in every one (openid decides the ID token).
+    if (parsed.some((s) => PROVIDER_SCOPES.includes(s)))
+      throw fieldError(
+        "scope",
+        `${PROVIDER_SCOPES.join(", ")} belong to the provider, not to a resource`,
+      );
     scopes = parsed;
   }
 

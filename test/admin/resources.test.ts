@@ -160,6 +160,8 @@ describe("validation (RFC 8707 section 2: an absolute URI without a fragment)", 
     await refused({ identifier: newIdentifier() }, "name");
     await refused({ identifier: newIdentifier(), name: "x", scope: 7 }, "scope");
     await refused({ identifier: newIdentifier(), name: "x", scope: 'a"b' }, "scope");
+    // The provider's own scopes go into every token, so no resource may claim them.
+    await refused({ identifier: newIdentifier(), name: "x", scope: "api:read openid" }, "scope");
     await refused(
       { identifier: newIdentifier(), name: "x", access_token_lifetime: 10 },
       "access_token_lifetime",

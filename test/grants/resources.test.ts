@@ -356,3 +356,65 @@ describe("DEFAULT_AUDIENCE", () => {
     expect((await json(res)).error_description).toMatch(/DEFAULT_AUDIENCE/);
   });
 });
+
+describe("scopes per resource (RFC 8707 section 2.2: downscoping)", () => {
+  it("puts a resource's scopes only into tokens for it, on the code and on each refresh, and reports the effective scope", async () => {
+    const reader = await registerResource({ scope: "api:read" });
+    const writer = await registerResource({ scope: "api:write" });
+    const client = await registerClient({ consent: "implicit" });
+    const user = await registerUser();
+    const { verifier, challenge } = await pkce();
+    const redirect = await signInAndAuthorize(new Browser(), client, user, {
+      challenge,
+      scope: "openid api:read api:write offline_access",
+      resources: [reader.identifier, writer.identifier],
+    });
+    const code = {
+      client,
+      code: redirect.searchParams.get("code") as string,
+      verifier,
+    };
+    const first = await redeemOk(code, { resource: reader.identifier });
+    expect(first.scope).toBe("openid api:read offline_access");
+    expect(decodeJwt(first.access_token).scope).toBe("openid api:read offline_access");
+
+    const forWriter = await refreshOk(client, first.refresh_token as string, {
+      resource: writer.identifier,
+    });
+    expect(forWriter.scope).toBe("openid api:write offline_access");
+    // Neither resource named: the default audience gets neither resource's scopes.
+    const unnamed = await refreshOk(client, forWriter.refresh_token as string);
+    expect(audOf(unnamed.access_token)).toBe(ISSUER);
+    expect(unnamed.scope).toBe("openid offline_access");
+    // Narrowing per resource (RFC 6749 section 6): within the grant, then within the resource.
+    const narrowed = await refreshOk(client, unnamed.refresh_token as string, {
+      resource: writer.identifier,
+      scope: "api:read api:write",
+    });
+    expect(narrowed.scope).toBe("api:write");
+    // The grant keeps its whole scope: the reader's scope comes back for the reader.
+    const again = await refreshOk(client, narrowed.refresh_token as string, {
+      resource: reader.identifier,
+    });
+    expect(again.scope).toBe("openid api:read offline_access");
+  });
+
+  it("client_credentials: only the named resource's scopes, and invalid_target when nothing is left for the audience", async () => {
+    const reader = await registerResource({ scope: "api:read" });
+    const writer = await registerResource({ scope: "api:write" });
+    const client = await registerClient({
+      grant_types: ["client_credentials"],
+      redirect_uris: [],
+      scope: "api:read api:write",
+      resources: [reader.identifier, writer.identifier],
+    });
+    const res = await tokenRequest(client, {
+      grant_type: "client_credentials",
+      resource: writer.identifier,
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect((await json<TokenSet>(res)).scope).toBe("api:write");
+    const none = await tokenRequest(client, { grant_type: "client_credentials" });
+    expect(await expectError(none, "invalid_target")).toMatch(/another resource/);
+  });
+});
