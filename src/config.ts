@@ -40,6 +40,13 @@ export interface ProviderConfig {
    * endpoint aliases, from MTLS_ENDPOINT_ORIGIN; undefined when there is none.
    */
   mtlsEndpointOrigin: string | undefined;
+  /**
+   * RFC 8707 §2.1: "the authorization server MAY process the request with no
+   * specific resource or by using a predefined default resource value". The
+   * `aud` of an access token whose request named no resource (and whose grant
+   * covers no single one): DEFAULT_AUDIENCE, or the issuer when it is empty.
+   */
+  defaultAudience: string;
 }
 
 /** Upper bounds that keep key retention and revocation-list TTLs finite. */
@@ -214,7 +221,23 @@ function mtlsEndpointOrigin(env: Env): string | undefined {
   return url.origin;
 }
 
-const cache = new WeakMap<Env, Omit<ProviderConfig, "issuer">>();
+type BaseConfig = Omit<ProviderConfig, "issuer" | "defaultAudience"> & {
+  configuredAudience: string | undefined;
+};
+const cache = new WeakMap<Env, BaseConfig>();
+
+/** DEFAULT_AUDIENCE: an absolute URI without a fragment (RFC 8707 §2), or empty for the issuer. */
+function configuredAudience(env: Env): string | undefined {
+  const raw = env.DEFAULT_AUDIENCE?.trim();
+  if (!raw) return undefined;
+  try {
+    new URL(raw);
+  } catch {
+    throw configError("DEFAULT_AUDIENCE", "must be an absolute URI");
+  }
+  if (raw.includes("#")) throw configError("DEFAULT_AUDIENCE", "must not include a fragment");
+  return raw;
+}
 
 export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
   let base = cache.get(env);
@@ -261,6 +284,7 @@ export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
       rateLimits: onOff(env, "RATE_LIMITS", true),
       dpopRequireNonce: flag(env, "DPOP_REQUIRE_NONCE", true),
       mtlsEndpointOrigin: mtlsEndpointOrigin(env),
+      configuredAudience: configuredAudience(env),
     };
     if (base.rateLimits && (!env.SIGN_IN_LIMITER || !env.CLIENT_AUTH_LIMITER)) {
       throw configError(
@@ -270,5 +294,7 @@ export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
     }
     cache.set(env, base);
   }
-  return { ...base, issuer: issuerOf(env, requestUrl) };
+  const { configuredAudience: audience, ...rest } = base;
+  const issuer = issuerOf(env, requestUrl);
+  return { ...rest, issuer, defaultAudience: audience ?? issuer };
 }

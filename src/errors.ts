@@ -30,6 +30,8 @@ export type OAuthErrorCode =
   // RFC 9449 §5, §8 (token endpoint) and §7.1, §9 (resources).
   | "invalid_dpop_proof"
   | "use_dpop_nonce"
+  // RFC 8707 §2: "The requested resource is invalid, missing, unknown, or malformed."
+  | "invalid_target"
   // Not an OAuth code, but the same shape keeps every error body uniform.
   | "not_found";
 
@@ -54,6 +56,7 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   request_uri_not_supported: 400,
   invalid_dpop_proof: 400,
   use_dpop_nonce: 400,
+  invalid_target: 400,
   not_found: 404,
 };
 
@@ -118,6 +121,9 @@ export class OAuthError extends Error {
 /** Shorthands for the errors the handlers raise most; each names the RFC code. */
 export const invalidRequest = (description: string, options?: OAuthErrorOptions) =>
   new OAuthError("invalid_request", description, options);
+/** RFC 8707 §2: a resource that is unknown, malformed, or not one this request may have. */
+export const invalidTarget = (description: string, options?: OAuthErrorOptions) =>
+  new OAuthError("invalid_target", description, options);
 export const invalidGrant = (description: string) => new OAuthError("invalid_grant", description);
 export const invalidScope = (description: string) => new OAuthError("invalid_scope", description);
 export const unauthorizedClient = (description: string) =>

@@ -77,6 +77,13 @@ export interface ClientRecord {
    * Absent in older records: false.
    */
   tls_client_certificate_bound_access_tokens?: boolean;
+  /**
+   * RFC 8707: the registered resources this client may ask tokens for with
+   * client_credentials, where no user consents (the code flow allows any
+   * registered resource the user allows). Absent or empty: none, only the
+   * default audience.
+   */
+  resources?: string[];
   created_at: number;
   updated_at: number;
 }

@@ -12,6 +12,7 @@ import {
   rejectUnknown,
 } from "../lib/json-fields";
 import { canonicalDistinguishedName } from "../mtls/distinguished-name";
+import { identifierProblem } from "../resources/identifier";
 import { parseScope } from "../scope";
 import { validateJwks } from "./jwks-validation";
 import {
@@ -52,6 +53,7 @@ const FIELDS = [
   "dpop_bound_access_tokens",
   "tls_client_auth_subject_dn",
   "tls_client_certificate_bound_access_tokens",
+  "resources",
 ] as const;
 
 /** The methods whose credential is a JWKS: its keys, or (self-signed mTLS) their certificates. */
@@ -90,6 +92,7 @@ export interface ClientView {
   dpop_bound_access_tokens: boolean;
   tls_client_auth_subject_dn?: string;
   tls_client_certificate_bound_access_tokens: boolean;
+  resources: string[];
   created_at: number;
   updated_at: number;
 }
@@ -115,6 +118,7 @@ export function clientView(client: ClientRecord): ClientView {
     dpop_bound_access_tokens: client.dpop_bound_access_tokens ?? false,
     tls_client_certificate_bound_access_tokens:
       client.tls_client_certificate_bound_access_tokens ?? false,
+    resources: client.resources ?? [],
     created_at: client.created_at,
     updated_at: client.updated_at,
   };
@@ -149,6 +153,7 @@ export type ClientDraft = DraftAuth & {
   id_token_signed_response_alg: IdTokenAlg;
   dpop_bound_access_tokens: boolean;
   tls_client_certificate_bound_access_tokens: boolean;
+  resources: string[];
 };
 
 /** Validates a create body, or an update body over the client it changes. */
@@ -269,6 +274,11 @@ export function validateClient(
   // RFC 8705 §3.4: when true, every token request must present a TLS client certificate.
   const tls_client_certificate_bound_access_tokens =
     optionalBoolean(merged, "tls_client_certificate_bound_access_tokens") ?? false;
+  const resources = [...new Set(optionalStringArray(merged, "resources") ?? [])];
+  resources.forEach((identifier, i) => {
+    const problem = identifierProblem(identifier);
+    if (problem) throw fieldError(`resources[${i}]`, problem);
+  });
   if (resource_server && type === "public") {
     throw fieldError("resource_server", "a resource server must be a confidential client");
   }
@@ -286,6 +296,7 @@ export function validateClient(
     id_token_signed_response_alg,
     dpop_bound_access_tokens,
     tls_client_certificate_bound_access_tokens,
+    resources,
   };
 }
 
