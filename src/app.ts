@@ -4,6 +4,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { requireAdmin } from "./admin/auth";
 import { adminClientRoutes } from "./admin/clients";
 import { adminKeyRoutes } from "./admin/keys";
+import { adminResourceRoutes } from "./admin/resources";
 import { adminUserRoutes } from "./admin/users";
 import { browserApp } from "./browser/routes";
 import { devRoutes } from "./dev/routes";
@@ -93,6 +94,7 @@ export function createApp(): Hono<AppEnv> {
   adminClientRoutes(app);
   adminUserRoutes(app);
   adminKeyRoutes(app);
+  adminResourceRoutes(app);
 
   app.notFound((c) => errorResponse(notFound(), c));
   app.onError(errorResponse);

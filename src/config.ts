@@ -53,6 +53,13 @@ export interface ProviderConfig {
   mtlsEndpointOrigin: string | undefined;
   /** RFC 7591 dynamic registration: who may register (README, "Clients that register themselves"). */
   registration: RegistrationMode;
+  /**
+   * RFC 8707 §2.1: "the authorization server MAY process the request with no
+   * specific resource or by using a predefined default resource value". The
+   * `aud` of an access token whose request named no resource (and whose grant
+   * covers no single one): DEFAULT_AUDIENCE, or the issuer when it is empty.
+   */
+  defaultAudience: string;
 }
 
 /** Upper bounds that keep key retention and revocation-list TTLs finite. */
@@ -246,7 +253,23 @@ function registrationMode(env: Env): RegistrationMode {
   return mode;
 }
 
-const cache = new WeakMap<Env, Omit<ProviderConfig, "issuer">>();
+type BaseConfig = Omit<ProviderConfig, "issuer" | "defaultAudience"> & {
+  configuredAudience: string | undefined;
+};
+const cache = new WeakMap<Env, BaseConfig>();
+
+/** DEFAULT_AUDIENCE: an absolute URI without a fragment (RFC 8707 §2), or empty for the issuer. */
+function configuredAudience(env: Env): string | undefined {
+  const raw = env.DEFAULT_AUDIENCE?.trim();
+  if (!raw) return undefined;
+  try {
+    new URL(raw);
+  } catch {
+    throw configError("DEFAULT_AUDIENCE", "must be an absolute URI");
+  }
+  if (raw.includes("#")) throw configError("DEFAULT_AUDIENCE", "must not include a fragment");
+  return raw;
+}
 
 export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
   let base = cache.get(env);
@@ -294,6 +317,7 @@ export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
       dpopRequireNonce: flag(env, "DPOP_REQUIRE_NONCE", true),
       mtlsEndpointOrigin: mtlsEndpointOrigin(env),
       registration: registrationMode(env),
+      configuredAudience: configuredAudience(env),
     };
     if (
       base.rateLimits &&
@@ -306,5 +330,7 @@ export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
     }
     cache.set(env, base);
   }
-  return { ...base, issuer: issuerOf(env, requestUrl) };
+  const { configuredAudience: audience, ...rest } = base;
+  const issuer = issuerOf(env, requestUrl);
+  return { ...rest, issuer, defaultAudience: audience ?? issuer };
 }

@@ -35,6 +35,8 @@ export type OAuthErrorCode =
   | "invalid_client_metadata"
   | "invalid_software_statement"
   | "unapproved_software_statement"
+  // RFC 8707 §2: "The requested resource is invalid, missing, unknown, or malformed."
+  | "invalid_target"
   // Not an OAuth code, but the same shape keeps every error body uniform.
   | "not_found";
 
@@ -63,6 +65,7 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   invalid_client_metadata: 400,
   invalid_software_statement: 400,
   unapproved_software_statement: 400,
+  invalid_target: 400,
   not_found: 404,
 };
 
@@ -127,6 +130,9 @@ export class OAuthError extends Error {
 /** Shorthands for the errors the handlers raise most; each names the RFC code. */
 export const invalidRequest = (description: string, options?: OAuthErrorOptions) =>
   new OAuthError("invalid_request", description, options);
+/** RFC 8707 §2: a resource that is unknown, malformed, or not one this request may have. */
+export const invalidTarget = (description: string, options?: OAuthErrorOptions) =>
+  new OAuthError("invalid_target", description, options);
 export const invalidGrant = (description: string) => new OAuthError("invalid_grant", description);
 export const invalidScope = (description: string) => new OAuthError("invalid_scope", description);
 export const unauthorizedClient = (description: string) =>

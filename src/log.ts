@@ -98,6 +98,9 @@ export type AuditEvent =
   | "client.updated"
   | "client.deleted"
   | "client.secret_rotated"
+  | "resource.created"
+  | "resource.updated"
+  | "resource.deleted"
   | "signing_key.created";
 
 type Fields = Record<string, string | number | boolean | undefined | readonly string[]>;

@@ -51,6 +51,9 @@ const AUDIT_FIELDS = new Set([
   "outcome",
   // The thumbprint of a DPoP key a token is bound to: a key's id, not a secret.
   "jkt",
+  // A registered resource's identifier (RFC 8707): the token's audience, never an unchecked request value.
+  "aud",
+  "resource",
   "kid",
   "activatesAt",
   "sinceRotationMs",

@@ -4,6 +4,7 @@ import { findClient } from "../clients/registry";
 import type { ProviderConfig } from "../config";
 import { invalidRequest, OAuthError, type OAuthErrorCode } from "../errors";
 import type { Params } from "../params";
+import { findResource } from "../resources/registry";
 import { parseScope } from "../scope";
 import { verifyOwnJwt } from "../tokens/jwt";
 
@@ -30,6 +31,8 @@ export interface AuthorizationRequest {
   expectedSub?: string;
   /** RFC 9449 §10: the thumbprint of the DPoP key the code is bound to. */
   dpopJkt?: string;
+  /** RFC 8707 §2.1: the registered resources the grant is for; absent when the request named none. */
+  resources?: string[];
 }
 
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
@@ -88,6 +91,8 @@ export async function validateAuthorizationRequest(
   if (scope.some((s) => !client.scopes.includes(s))) {
     throw fail("invalid_scope", "The application asked for a scope it is not registered for.");
   }
+
+  const resources = await requestedResources(env, params.all("resource"), fail);
 
   const method = params.get("code_challenge_method");
   const challenge = params.get("code_challenge");
@@ -156,8 +161,38 @@ export async function validateAuthorizationRequest(
       ...(maxAge !== undefined ? { maxAge } : {}),
       ...(expectedSub !== undefined ? { expectedSub } : {}),
       ...(dpopJkt !== undefined ? { dpopJkt } : {}),
+      ...(resources.length > 0 ? { resources } : {}),
     },
   };
+}
+
+/** More than any sensible request needs; each is a registry read. */
+const MAX_RESOURCES = 10;
+
+/**
+ * RFC 8707 §2.1: "Multiple resource parameters MAY be used"; "If the
+ * authorization server fails to parse the provided value(s) or does not
+ * consider the resource(s) acceptable, it should reject the request with an
+ * error response using the error code invalid_target". Acceptable here: a
+ * registered resource, named exactly as registered. The error goes back to
+ * the client (the redirect URI is already known to be the client's).
+ */
+async function requestedResources(
+  env: Env,
+  values: readonly string[],
+  fail: (code: OAuthErrorCode, description: string) => OAuthError,
+): Promise<string[]> {
+  const unique = [...new Set(values)];
+  if (unique.length > MAX_RESOURCES)
+    throw fail("invalid_target", `At most ${MAX_RESOURCES} resources can be requested at once.`);
+  const records = await Promise.all(unique.map((identifier) => findResource(env, identifier)));
+  if (records.some((record) => record === undefined)) {
+    throw fail(
+      "invalid_target",
+      "The request names a resource that is not registered here (RFC 8707 section 2).",
+    );
+  }
+  return unique;
 }
 
 /** RFC 8252 §7.3: the loopback port exception is for native apps, which are public clients. */

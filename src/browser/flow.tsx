@@ -4,6 +4,8 @@ import type { OAuthErrorCode } from "../errors";
 import { issueAuthorizationCode, issuesRefreshToken } from "../grants/authorization-code";
 import type { AppContext } from "../http/context";
 import { nowSeconds } from "../lib/time";
+import type { ResourceRecord } from "../resources/model";
+import { findResource } from "../resources/registry";
 import { clearSession, type LoginSession, readSession } from "../sessions/login-session";
 import { type AuthorizationRequest, redirectWith } from "./authorization-request";
 import { csrfToken, sealInteraction } from "./interaction";
@@ -70,7 +72,17 @@ export async function continueAuthorization(
     return renderLogin(c, client, request);
   }
 
-  const asked = consentScopes(client, c.get("config"), request.scope);
+  // Read again: a resource deleted since the request was checked is no longer granted.
+  const apis = await requestedApis(c.env, request);
+  if (!apis) {
+    return redirectError(
+      c,
+      request,
+      "invalid_target",
+      "A resource this request names is no longer registered here.",
+    );
+  }
+  const asked = consentItems(client, c.get("config"), request);
   const consentNeeded =
     client.consent === "required" &&
     ((request.prompt.includes("consent") && !flow.consented) ||
@@ -92,7 +104,8 @@ export async function continueAuthorization(
           ? { selfRegistered: { destination: redirectDestination(request.redirectUri) } }
           : {})}
         username={account.username}
-        scopes={asked}
+        scopes={consentScopes(client, c.get("config"), request.scope)}
+        apis={apis.map((api) => ({ name: api.name, identifier: api.identifier }))}
         interaction={await sealInteraction(c.env, flow.freshSession ? signedIn(request) : request)}
         csrf={await csrfToken(c)}
       />,
@@ -110,6 +123,7 @@ export async function continueAuthorization(
     ...(request.codeChallenge ? { codeChallenge: request.codeChallenge } : {}),
     ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
     ...(request.dpopJkt !== undefined ? { dpopJkt: request.dpopJkt } : {}),
+    resources: apis,
   });
   if (!code) {
     // The session ended since it was read (a password change, a block, a deletion).
@@ -136,6 +150,33 @@ export function consentScopes(
   return issuesRefreshToken(client, config, scope) && !scope.includes("offline_access")
     ? [...scope, "offline_access"]
     : [...scope];
+}
+
+/**
+ * What the user allows and the User object remembers per client: the
+ * scopes, and each resource (RFC 8707 §2.1: the server "might use this data
+ * to inform the user about the resources the client is going to access on
+ * their behalf"), so a request for an API the user has not allowed yet asks
+ * again.
+ */
+export function consentItems(
+  client: ClientRecord,
+  config: ProviderConfig,
+  request: AuthorizationRequest,
+): string[] {
+  const resources = (request.resources ?? []).map((identifier) => `resource:${identifier}`);
+  return [...consentScopes(client, config, request.scope), ...resources];
+}
+
+/** The request's resources as registered now, or undefined when one is gone. */
+async function requestedApis(
+  env: Env,
+  request: AuthorizationRequest,
+): Promise<ResourceRecord[] | undefined> {
+  const records = await Promise.all(
+    (request.resources ?? []).map((identifier) => findResource(env, identifier)),
+  );
+  return records.every((r) => r !== undefined) ? records : undefined;
 }
 
 /**

@@ -17,7 +17,7 @@ import { readSession, writeSession } from "../sessions/login-session";
 import { normalizeUsername, USERNAME } from "../users/model";
 import { addressKey, usernameObject } from "../users/username";
 import { stillAllowed, validateAuthorizationRequest } from "./authorization-request";
-import { consentScopes, continueAuthorization, redirectError, renderLogin } from "./flow";
+import { consentItems, continueAuthorization, redirectError, renderLogin } from "./flow";
 import { csrfValid, openInteraction } from "./interaction";
 import { ErrorPage } from "./pages/error";
 import { renderPage } from "./pages/render";
@@ -170,7 +170,7 @@ async function consent(c: AppContext): Promise<Response> {
   const session = await readSession(c);
   if (!session) return renderLogin(c, client, request);
   const user = c.env.USER.getByName(session.sub);
-  const allowed = consentScopes(client, c.get("config"), request.scope);
+  const allowed = consentItems(client, c.get("config"), request);
   if (!(await user.grantConsent(session.version, client.client_id, allowed)))
     return renderLogin(c, client, request);
   return continueAuthorization(c, client, request, { consented: true });

@@ -100,6 +100,13 @@ export interface ClientRecord {
    * what it said about itself. Absent: an administrator created it.
    */
   registration?: SelfRegistration;
+  /**
+   * RFC 8707: the registered resources this client may ask tokens for with
+   * client_credentials, where no user consents (the code flow allows any
+   * registered resource the user allows). Absent or empty: none, only the
+   * default audience.
+   */
+  resources?: string[];
   created_at: number;
   updated_at: number;
 }

@@ -43,6 +43,8 @@ const ADMIN_ONLY_FIELDS = [
   "access_token_lifetime",
   "refresh_token",
   "client_type",
+  // RFC 8707 resources for client_credentials: which APIs trust a client without a user is an operator's call.
+  "resources",
 ] as const;
 
 /** RFC 7591 §2 URLs a client may give about itself: https only (shown to people, never fetched). */

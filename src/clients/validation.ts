@@ -12,6 +12,7 @@ import {
   rejectUnknown,
 } from "../lib/json-fields";
 import { canonicalDistinguishedName } from "../mtls/distinguished-name";
+import { identifierProblem } from "../resources/identifier";
 import { parseScope } from "../scope";
 import { validateJwks } from "./jwks-validation";
 import {
@@ -53,6 +54,7 @@ const FIELDS = [
   "dpop_bound_access_tokens",
   "tls_client_auth_subject_dn",
   "tls_client_certificate_bound_access_tokens",
+  "resources",
 ] as const;
 
 /** The methods whose credential is a JWKS: its keys, or (self-signed mTLS) their certificates. */
@@ -94,6 +96,7 @@ export interface ClientView {
   /** RFC 7591: the client registered itself; `registration` says how and what it claimed. */
   self_registered: boolean;
   registration?: SelfRegistration;
+  resources: string[];
   created_at: number;
   updated_at: number;
 }
@@ -121,6 +124,7 @@ export function clientView(client: ClientRecord): ClientView {
       client.tls_client_certificate_bound_access_tokens ?? false,
     self_registered: client.registration !== undefined,
     ...(client.registration ? { registration: client.registration } : {}),
+    resources: client.resources ?? [],
     created_at: client.created_at,
     updated_at: client.updated_at,
   };
@@ -155,6 +159,7 @@ export type ClientDraft = DraftAuth & {
   id_token_signed_response_alg: IdTokenAlg;
   dpop_bound_access_tokens: boolean;
   tls_client_certificate_bound_access_tokens: boolean;
+  resources: string[];
 };
 
 /** Validates a create body, or an update body over the client it changes. */
@@ -275,6 +280,11 @@ export function validateClient(
   // RFC 8705 §3.4: when true, every token request must present a TLS client certificate.
   const tls_client_certificate_bound_access_tokens =
     optionalBoolean(merged, "tls_client_certificate_bound_access_tokens") ?? false;
+  const resources = [...new Set(optionalStringArray(merged, "resources") ?? [])];
+  resources.forEach((identifier, i) => {
+    const problem = identifierProblem(identifier);
+    if (problem) throw fieldError(`resources[${i}]`, problem);
+  });
   if (resource_server && type === "public") {
     throw fieldError("resource_server", "a resource server must be a confidential client");
   }
@@ -292,6 +302,7 @@ export function validateClient(
     id_token_signed_response_alg,
     dpop_bound_access_tokens,
     tls_client_certificate_bound_access_tokens,
+    resources,
   };
 }
 

@@ -1,5 +1,11 @@
 import type { RefreshPolicy } from "../clients/policy";
-import { invalidGrant, invalidScope, type OAuthError } from "../errors";
+import {
+  invalidGrant,
+  invalidRequest,
+  invalidScope,
+  invalidTarget,
+  type OAuthError,
+} from "../errors";
 import { sha256, toBase64Url, utf8 } from "../lib/bytes";
 import { currentRequestId } from "../log";
 import { noteFamilyRevoked } from "../revocation/lists";
@@ -117,6 +123,8 @@ export interface RedeemRequest {
   certX5t?: string;
   /** RFC 9449 §5, RFC 8705 §4: the refresh tokens are bound to that key and certificate (a public client's). */
   bindRefreshToProof: boolean;
+  /** RFC 8707 §2.2: the resource the request names; the family checks the grant covers it. */
+  resource?: string;
   policy: RefreshPolicy;
   accessTokenExpiresAt: number;
 }
@@ -126,7 +134,22 @@ export interface Redeemed {
   grant: Grant;
   nonce?: string;
   refreshToken?: string;
+  /** The resource the access token is for; absent: the default audience. */
+  resource?: string;
 }
+
+/** RFC 8707 §2.2, answered the same way for a code and a refresh token. */
+const targetRefusals: Partial<Record<Refusal, () => OAuthError>> = {
+  target_not_granted: () =>
+    invalidTarget(
+      "The resource is not one this grant was authorized for (RFC 8707 section 2.2); nothing was changed.",
+    ),
+  // Not invalid_target: the resource is known and granted; the request lacks the proof it requires.
+  target_needs_binding: () =>
+    invalidRequest(
+      "Tokens for this resource must be sender-constrained: send a DPoP proof or use mutual TLS.",
+    ),
+};
 
 const codeInvalid = () => invalidGrant("The authorization code is invalid.");
 const codeRefusals: Partial<Record<Refusal, () => OAuthError>> = {
@@ -145,6 +168,7 @@ const codeRefusals: Partial<Record<Refusal, () => OAuthError>> = {
     invalidGrant(
       "The authorization code is bound to a DPoP key (dpop_jkt): a proof by that key is required.",
     ),
+  ...targetRefusals,
 };
 
 /** RFC 6749 §4.1.3: the code, once, by its client, with its redirect URI and verifier. */
@@ -169,6 +193,7 @@ export async function redeemCode(env: Env, request: RedeemRequest): Promise<Rede
       ...(request.proofJkt !== undefined ? { proofJkt: request.proofJkt } : {}),
       ...(request.certX5t !== undefined ? { certX5t: request.certX5t } : {}),
       bindRefreshToProof: request.bindRefreshToProof,
+      ...(request.resource !== undefined ? { resource: request.resource } : {}),
       policy: familyPolicy(request.policy),
       accessTokenExpiresAt: request.accessTokenExpiresAt,
     },
@@ -187,6 +212,7 @@ export async function redeemCode(env: Env, request: RedeemRequest): Promise<Rede
     grant: result.grant,
     ...(result.nonce !== undefined ? { nonce: result.nonce } : {}),
     ...(refreshToken ? { refreshToken } : {}),
+    ...(result.resource !== undefined ? { resource: result.resource } : {}),
   };
 }
 
@@ -205,6 +231,8 @@ export interface RefreshRequest {
   bindRefreshToProof: boolean;
   /** The `x5t#S256` of the request's TLS client certificate, if it had one. */
   certX5t?: string;
+  /** RFC 8707 §2.2: the resource the refresh names; the family checks the grant covers it. */
+  resource?: string;
   policy: Extract<RefreshPolicy, { issue: true }>;
   accessTokenExpiresAt: number;
 }
@@ -215,6 +243,8 @@ export interface Refreshed {
   outcome: "rotated" | "grace" | "unchanged";
   /** The token the response carries: the successor, or (no rotation) the same one, or none. */
   refreshToken?: string;
+  /** The resource the access token is for; absent: the default audience. */
+  resource?: string;
 }
 
 const refreshInvalid = () => invalidGrant("The refresh token is invalid.");
@@ -238,6 +268,7 @@ const refreshRefusals: Partial<Record<Refusal, () => OAuthError>> = {
     invalidGrant(
       "The refresh token is bound to a TLS client certificate: each refresh needs that certificate (mutual TLS).",
     ),
+  ...targetRefusals,
 };
 
 /**
@@ -267,6 +298,7 @@ export async function refreshFamily(env: Env, request: RefreshRequest): Promise<
       ...(request.proofJkt !== undefined ? { proofJkt: request.proofJkt } : {}),
       bindRefreshToProof: request.bindRefreshToProof,
       ...(request.certX5t !== undefined ? { certX5t: request.certX5t } : {}),
+      ...(request.resource !== undefined ? { resource: request.resource } : {}),
       policy: familyPolicy(policy),
       accessTokenExpiresAt: request.accessTokenExpiresAt,
     },
@@ -299,6 +331,7 @@ export async function refreshFamily(env: Env, request: RefreshRequest): Promise<
     grant: result.grant,
     outcome: result.outcome,
     ...(refreshToken ? { refreshToken } : {}),
+    ...(result.resource !== undefined ? { resource: result.resource } : {}),
   };
 }
 

@@ -28,6 +28,19 @@ export interface Grant {
   sub: string;
   scope: readonly string[];
   authTime: number;
+  /**
+   * RFC 8707 §2.1: the resources the authorization request named, which "the
+   * requested resource is applicable to the full authorization grant": each
+   * access token is for one of them. Absent in grants made before resources
+   * existed, and when the request named none: the default audience only.
+   */
+  resources?: readonly string[];
+  /**
+   * Those of `resources` that required sender-constrained tokens when the
+   * grant was made: a token for one of them needs a DPoP proof or a TLS
+   * client certificate (the Worker checks the current registration too).
+   */
+  senderConstrained?: readonly string[];
 }
 
 export interface PendingCode {
@@ -140,4 +153,8 @@ export type Refusal =
   /** RFC 9449 §5, §10: a proof by the bound key was needed, and is missing or by another key. */
   | "dpop_key_mismatch"
   /** RFC 8705 §4: the refresh token is bound to a TLS client certificate, and it is missing or another. */
-  | "certificate_mismatch";
+  | "certificate_mismatch"
+  /** RFC 8707 §2.2: the resource asked for is not one the grant covers. */
+  | "target_not_granted"
+  /** The token would be for a resource that needs a DPoP proof or a certificate, and the request had neither. */
+  | "target_needs_binding";

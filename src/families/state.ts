@@ -19,6 +19,7 @@
  * predecessor's secret (see src/tokens/family-token.ts).
  */
 
+import { audienceOf, resourceField } from "./audience";
 import { bindingFrom, bindingRefusal, isBound, type PresentedProofs } from "./binding";
 import type {
   ActiveFamily,
@@ -114,12 +115,13 @@ export interface RedeemInput extends PresentedProofs {
    * what the request proved possession of (the proof's key, the certificate).
    */
   bindRefreshToProof: boolean;
+  resource?: string; // RFC 8707 §2.2: the resource named, if any (./audience.ts)
   policy: FamilyPolicy;
   accessTokenExpiresAt: number;
 }
 
 export type RedeemResult =
-  | { ok: true; grant: Grant; nonce?: string; refreshIssued: boolean }
+  | { ok: true; grant: Grant; nonce?: string; refreshIssued: boolean; resource?: string }
   | { ok: false; reason: Refusal };
 
 export function redeem(
@@ -150,6 +152,9 @@ export function redeem(
   // the request." The code stays unused, for its rightful holder.
   if (code.dpopJkt !== undefined && code.dpopJkt !== input.proofJkt)
     return refuse(state, "dpop_key_mismatch");
+  // RFC 8707 §2.2: a resource the grant does not cover is refused, and the code stays unused.
+  const audience = audienceOf(grant, input.resource, input);
+  if (!audience.ok) return refuse(state, audience.reason);
 
   const refresh = code.refreshAllowed && input.refresh ? { current: input.refresh } : undefined;
   const next: ActiveFamily = {
@@ -171,6 +176,7 @@ export function redeem(
       grant,
       refreshIssued: refresh !== undefined,
       ...(code.nonce ? { nonce: code.nonce } : {}),
+      ...(audience.ok && audience.resource !== undefined ? { resource: audience.resource } : {}),
     },
   };
 }
@@ -198,17 +204,19 @@ export interface RefreshInput extends PresentedProofs {
    * certificate becomes bound to it. Absent: false.
    */
   bindRefreshToProof?: boolean;
+  resource?: string; // RFC 8707 §2.2: the resource named, if any; one of the grant's
   policy: FamilyPolicy;
   accessTokenExpiresAt: number;
 }
 
 export type RefreshResult =
-  | { ok: true; outcome: "rotated"; grant: Grant; generation: number }
-  | { ok: true; outcome: "unchanged"; grant: Grant }
+  | { ok: true; outcome: "rotated"; grant: Grant; generation: number; resource?: string }
+  | { ok: true; outcome: "unchanged"; grant: Grant; resource?: string }
   | {
       ok: true;
       outcome: "grace";
       grant: Grant;
+      resource?: string;
       sealedSuccessor: string;
       /** How long after the rotation the previous token came back (a security event). */
       sinceRotationMs: number;
@@ -241,6 +249,9 @@ export function refresh(
   const withdrawn = !(input.scope ?? state.grant.scope).some((s) => input.clientScopes.includes(s));
   // A bound family's refresh without its proof is refused and changes nothing.
   const unproven = bindingRefusal(state, input);
+  // RFC 8707 §2.2: any one resource the grant covers; else refused where a scope problem is.
+  const audience = audienceOf(state.grant, input.resource, input);
+  const target = resourceField(state.grant, audience);
   // The grace window hands the successor to whoever shows the previous token;
   // where it needs a binding, only the key's holder can be that.
   const graceSeconds =
@@ -261,9 +272,9 @@ export function refresh(
     if (unproven) return refuse(state, unproven);
     if (exceeded) return refuse(state, "scope_exceeded");
     if (withdrawn) return refuse(state, "scope_withdrawn");
-    if (input.rotation.kind === "reuse") {
-      return { state: used(state), result: { ok: true, outcome: "unchanged", grant: state.grant } };
-    }
+    if (!audience.ok) return refuse(state, audience.reason);
+    if (input.rotation.kind === "reuse")
+      return { state: used(state), result: { ok: true, outcome: "unchanged", ...target } };
     const { successor } = input.rotation;
     // The Worker numbers the successor; a wrong number is a bug, refused before anything changes.
     if (successor.generation !== current.generation + 1) return refuse(state, "unknown");
@@ -277,7 +288,7 @@ export function refresh(
     };
     return {
       state: next,
-      result: { ok: true, outcome: "rotated", grant: state.grant, generation },
+      result: { ok: true, outcome: "rotated", generation, ...target },
     };
   }
 
@@ -295,12 +306,13 @@ export function refresh(
   ) {
     if (exceeded) return refuse(state, "scope_exceeded");
     if (withdrawn) return refuse(state, "scope_withdrawn");
+    if (!audience.ok) return refuse(state, audience.reason);
     return {
       state: used(state),
       result: {
         ok: true,
         outcome: "grace",
-        grant: state.grant,
+        ...target,
         sealedSuccessor: previous.sealedSuccessor,
         sinceRotationMs: now - previous.rotatedAt,
       },

@@ -4,8 +4,10 @@ import type { ProviderConfig } from "../config";
 import { invalidRequest } from "../errors";
 import { issueCode, newFamilyId, redeemCode } from "../families/gateway";
 import { audit } from "../log";
+import type { ResourceRecord } from "../resources/model";
+import { downscoped, registeredResource, targetAfter, windowFor } from "./audience";
 import { defineGrant, presentedProofs, provenBy } from "./grant";
-import { readyToSign, tokenResponse, tokenWindow } from "./response";
+import { readyToSign, tokenResponse } from "./response";
 
 /**
  * The authorization code (RFC 6749 §4.1), both halves: issued when the
@@ -27,6 +29,8 @@ export interface CodeRequest {
   nonce?: string;
   /** RFC 9449 §10: the request's dpop_jkt. */
   dpopJkt?: string;
+  /** RFC 8707 §2.1: the registered resources the request named, as registered now. */
+  resources?: readonly ResourceRecord[];
 }
 
 /**
@@ -71,6 +75,7 @@ export async function issueAuthorizationCode(
       sub: request.sub,
       scope: request.scope,
       authTime: request.authTime,
+      ...grantedResources(request.resources ?? []),
     },
     code: {
       expiresAt: Date.now() + config.authorizationCodeLifetime * 1000,
@@ -87,13 +92,23 @@ export async function issueAuthorizationCode(
   return code;
 }
 
+/** What the grant remembers of its resources (src/families/model.ts, Grant). */
+function grantedResources(resources: readonly ResourceRecord[]) {
+  if (resources.length === 0) return {};
+  const bound = resources.filter((r) => r.require_sender_constrained).map((r) => r.identifier);
+  return {
+    resources: resources.map((r) => r.identifier),
+    ...(bound.length > 0 ? { senderConstrained: bound } : {}),
+  };
+}
+
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
 /** RFC 6749 §4.1.3 with RFC 7636 (PKCE) and OIDC Core §3.1.3. */
 export const authorizationCodeGrant = defineGrant({
   grantType: "authorization_code",
-  parameters: { required: ["code", "redirect_uri"], optional: ["code_verifier"] },
+  parameters: { required: ["code", "redirect_uri"], optional: ["code_verifier", "resource"] },
   async handle(request) {
     const { env, config, client, params } = request;
     const proven = provenBy(request);
@@ -103,8 +118,14 @@ export const authorizationCodeGrant = defineGrant({
         "The code_verifier must be 43 to 128 characters of [A-Za-z0-9._~-] (RFC 7636 section 4.1).",
       );
     }
+    // RFC 8707 §2.2: a named resource is checked (registered, proof if it
+    // needs one) before the code is touched; the family checks the grant covers it.
+    const named =
+      params.resource !== undefined
+        ? await registeredResource(env, params.resource, proven)
+        : undefined;
     await readyToSign(env, config);
-    const window = tokenWindow(client, config);
+    const window = windowFor(client, config, named);
     const redeemed = await redeemCode(env, {
       code: params.code,
       clientId: client.client_id,
@@ -116,15 +137,20 @@ export const authorizationCodeGrant = defineGrant({
       // sender-constrained with a different existing mechanism." RFC 8705
       // §7.1 says the same of certificates; §4 binds a public client's.
       bindRefreshToProof: client.credential.method === "none",
+      ...(named ? { resource: named.identifier } : {}),
       policy: refreshPolicy(client, config),
       accessTokenExpiresAt: window.exp * 1000,
     });
     const { grant } = redeemed;
+    const target = await targetAfter(env, config, redeemed.resource, window, proven, named);
+    // RFC 8707 §2.2: another granted resource's scopes stay out of this token.
+    const scope = await downscoped(env, grant.scope, target.resource, grant.resources ?? []);
     const { response, jti } = await tokenResponse(env, config, {
       client,
       sub: grant.sub,
-      scope: grant.scope,
-      window,
+      scope,
+      audience: target.audience,
+      window: target.window,
       familyId: redeemed.familyId,
       authTime: grant.authTime,
       ...(redeemed.refreshToken ? { refreshToken: redeemed.refreshToken } : {}),
@@ -138,6 +164,7 @@ export const authorizationCodeGrant = defineGrant({
       sub: grant.sub,
       jti,
       refreshToken: response.refresh_token !== undefined,
+      aud: target.audience,
       ...proven,
     });
     return response;

@@ -3,8 +3,9 @@ import { invalidGrant, invalidScope } from "../errors";
 import { refreshFamily } from "../families/gateway";
 import { audit } from "../log";
 import { parseScope } from "../scope";
+import { downscoped, registeredResource, targetAfter, windowFor } from "./audience";
 import { defineGrant, presentedProofs, provenBy } from "./grant";
-import { readyToSign, tokenResponse, tokenWindow } from "./response";
+import { readyToSign, tokenResponse } from "./response";
 
 /**
  * RFC 6749 §6, with rotation, reuse detection and a grace window (OAuth 2.1
@@ -14,7 +15,7 @@ import { readyToSign, tokenResponse, tokenWindow } from "./response";
  */
 export const refreshTokenGrant = defineGrant({
   grantType: "refresh_token",
-  parameters: { required: ["refresh_token"], optional: ["scope"] },
+  parameters: { required: ["refresh_token"], optional: ["scope", "resource"] },
   async handle(request) {
     const { env, config, client, params } = request;
     const proven = provenBy(request);
@@ -26,8 +27,14 @@ export const refreshTokenGrant = defineGrant({
     const policy = refreshPolicy(client, config);
     if (!policy.issue) throw invalidGrant("Refresh tokens are turned off for this client.");
 
+    // RFC 8707 §2.2: a refresh may ask for any one resource the grant covers;
+    // checked here (registered, proof if needed), then by the family (granted).
+    const named =
+      params.resource !== undefined
+        ? await registeredResource(env, params.resource, proven)
+        : undefined;
     await readyToSign(env, config);
-    const window = tokenWindow(client, config);
+    const window = windowFor(client, config, named);
     const refreshed = await refreshFamily(env, {
       refreshToken: params.refresh_token,
       clientId: client.client_id,
@@ -36,6 +43,7 @@ export const refreshTokenGrant = defineGrant({
       ...presentedProofs(proven),
       // RFC 9449 §5: confidential clients' refresh tokens stay bound to their authentication.
       bindRefreshToProof: client.credential.method === "none",
+      ...(named ? { resource: named.identifier } : {}),
       policy,
       accessTokenExpiresAt: window.exp * 1000,
     });
@@ -44,14 +52,19 @@ export const refreshTokenGrant = defineGrant({
     // its own. And never more than the client may have today: a scope the
     // administrator took away since the grant is dropped from every new token.
     // (The family refused the refresh if nothing would be left.)
-    const scope = (requested ?? grant.scope).filter((s) => client.scopes.includes(s));
+    const permitted = (requested ?? grant.scope).filter((s) => client.scopes.includes(s));
     // OIDC Core §12.2: an ID token on refresh has the same iss, sub, aud and
     // auth_time, a new iat, and no nonce.
+    const target = await targetAfter(env, config, refreshed.resource, window, proven, named);
+    // RFC 8707 §2.2, narrowing per resource: of what RFC 6749 §6 allows, only
+    // what this token's resource may see (another granted resource's scopes stay out).
+    const scope = await downscoped(env, permitted, target.resource, grant.resources ?? []);
     const { response, jti } = await tokenResponse(env, config, {
       client,
       sub: grant.sub,
       scope,
-      window,
+      audience: target.audience,
+      window: target.window,
       familyId: refreshed.familyId,
       authTime: grant.authTime,
       ...(refreshed.refreshToken ? { refreshToken: refreshed.refreshToken } : {}),
@@ -63,6 +76,7 @@ export const refreshTokenGrant = defineGrant({
       sub: grant.sub,
       jti,
       outcome: refreshed.outcome,
+      aud: target.audience,
       ...proven,
     });
     return response;

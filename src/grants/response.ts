@@ -1,7 +1,5 @@
 import type { ClientRecord } from "../clients/model";
-import { accessTokenLifetime } from "../clients/policy";
 import type { ProviderConfig } from "../config";
-import { nowSeconds } from "../lib/time";
 import { formatScope } from "../scope";
 import { issueAccessToken, issueIdToken } from "../tokens/issue";
 import { keyRing } from "../tokens/keyring";
@@ -33,17 +31,14 @@ export async function readyToSign(env: Env, config: ProviderConfig): Promise<voi
   await keyRing(env, config);
 }
 
-export function tokenWindow(client: ClientRecord, config: ProviderConfig): TokenWindow {
-  const iat = nowSeconds();
-  return { iat, exp: iat + accessTokenLifetime(client, config) };
-}
-
 /** What a response is about: a user's grant (a family) or, for client_credentials, the client. */
 export interface Issuance {
   client: ClientRecord;
   /** The user, or the client itself for client_credentials (RFC 9068 §2.2). */
   sub: string;
   scope: readonly string[];
+  /** RFC 8707: the `aud` of the access token, one resource (./audience.ts). */
+  audience: string;
   window: TokenWindow;
   /** The grant's family: revoking it revokes the access token (`fid`). */
   familyId?: string;
@@ -73,6 +68,7 @@ export async function tokenResponse(
     clientId: client.client_id,
     sub,
     scope,
+    audience: issuance.audience,
     iat: window.iat,
     exp: window.exp,
     ...(issuance.familyId ? { familyId: issuance.familyId } : {}),

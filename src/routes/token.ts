@@ -2,7 +2,7 @@ import type { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { allowsGrant } from "../clients/model";
 import { REPLAYED_PROOF, spendProof } from "../dpop/check";
-import { OAuthError, unauthorizedClient } from "../errors";
+import { invalidTarget, OAuthError, unauthorizedClient } from "../errors";
 import { GRANT_HANDLERS } from "../grants";
 import type { GrantHandler } from "../grants/grant";
 import type { AppEnv, StepContext, StepEnv } from "../http/context";
@@ -47,6 +47,12 @@ async function grantResponse(
 ): Promise<Response> {
   const grant = c.get("grant");
   const params = c.get("params");
+  // RFC 8707 §3: "using only a single resource parameter is encouraged ... an
+  // authorization server may be unwilling or unable to fulfill a token request
+  // with multiple resources". One resource per access token, so one per request.
+  if (params.all("resource").length > 1) {
+    throw invalidTarget("Name one resource per token request: each access token is for one.");
+  }
   const values: Record<string, string> = {};
   for (const name of grant.parameters.required) values[name] = params.require(name);
   for (const name of grant.parameters.optional) {

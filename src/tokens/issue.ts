@@ -13,6 +13,11 @@ export interface AccessTokenInput {
   /** The user, or the client itself for client_credentials (RFC 9068 §2.2). */
   sub: string;
   scope: readonly string[];
+  /**
+   * RFC 9068 §3, RFC 8707 §2: the one resource the token is for (a registered
+   * resource's identifier, or the provider's default audience).
+   */
+  audience: string;
   /** The grant this token belongs to; revoking the family revokes the token. */
   familyId?: string;
   authTime?: number;
@@ -39,7 +44,7 @@ export async function issueAccessToken(
   const token = await signJwt(await keyRing(env, config), "at+jwt", {
     iss: config.issuer,
     sub: input.sub,
-    aud: config.issuer,
+    aud: input.audience,
     client_id: input.clientId,
     scope: formatScope(input.scope),
     jti,

@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { decodeJwt } from "jose";
 import { describe, expect, it, vi } from "vitest";
 import {
   authorizationCode,
@@ -142,6 +143,13 @@ describe("open registration creates a working client (RFC 7591 section 3.2.1)", 
     expect(client.response_types).toEqual([]);
     const res = await tokenRequest(client, { grant_type: "client_credentials" });
     expect(res.status, await res.clone().text()).toBe(200);
+    // No registered API's audience without an administrator: the default one (here the issuer).
+    const token = await json<{ access_token: string }>(res);
+    expect(decodeJwt(token.access_token)).toMatchObject({
+      aud: ISSUER,
+      sub: client.client_id,
+      scope: "api:read",
+    });
     // The secret is the one shown: a wrong one is refused.
     const wrong = await tokenRequest(
       { ...client, client_secret: `${client.client_secret}x` },
@@ -219,6 +227,11 @@ describe("refusals (RFC 7591 section 3.2.2), none of which writes a client", () 
     ],
     ["resource_server", { resource_server: true }, "invalid_client_metadata"],
     ["a lifetime", { access_token_lifetime: 86400 }, "invalid_client_metadata"],
+    [
+      "resources for client_credentials",
+      { resources: ["https://api.example.test"] },
+      "invalid_client_metadata",
+    ],
     [
       "a refresh policy",
       { refresh_token: { absolute_lifetime: 315360000 } },

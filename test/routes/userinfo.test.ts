@@ -139,6 +139,7 @@ describe("refusals carry a WWW-Authenticate challenge (RFC 6750 §3)", () => {
       clientId: record.client_id,
       sub: user.id,
       scope: ["openid", "profile"],
+      audience: config.defaultAudience,
       iat: now - 1000,
       exp: now - 100,
     });

@@ -97,6 +97,8 @@ export interface AuthorizeOptions {
   prompt?: string;
   redirectUri?: string;
   extra?: Record<string, string>;
+  /** RFC 8707 §2.1: one `resource` parameter each. */
+  resources?: string[];
 }
 
 export function authorizeUrl(client: RegisteredClient, options: AuthorizeOptions = {}): string {
@@ -113,6 +115,7 @@ export function authorizeUrl(client: RegisteredClient, options: AuthorizeOptions
     ...(options.prompt ? { prompt: options.prompt } : {}),
     ...options.extra,
   });
+  for (const resource of options.resources ?? []) params.append("resource", resource);
   return `/authorize?${params}`;
 }
 

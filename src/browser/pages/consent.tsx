@@ -34,6 +34,8 @@ export interface ConsentPageProps {
   selfRegistered?: { destination: string };
   username: string;
   scopes: readonly string[];
+  /** RFC 8707 §2.1: the APIs the application will use these permissions at. */
+  apis: readonly { name: string; identifier: string }[];
   interaction: string;
   csrf: string;
 }
@@ -63,6 +65,19 @@ export function ConsentPage(props: ConsentPageProps) {
           );
         })}
       </ul>
+      {props.apis.length > 0 && (
+        <>
+          <p class="list-title">At these services:</p>
+          <ul class="scopes" aria-label="Services">
+            {props.apis.map((api) => (
+              <li>
+                <strong>{api.name}</strong>
+                <span>{api.identifier}</span>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
       <form method="post" action={PATHS.consent}>
         <input type="hidden" name="interaction" value={props.interaction} />
         <input type="hidden" name="csrf" value={props.csrf} />
