@@ -13,7 +13,9 @@ import { type ClientDraft, validateClient } from "./validation";
  *
  * - never `consent: implicit` or `resource_server: true`, and none of the
  *   other settings only an administrator chooses (lifetimes, refresh policy);
- * - client_credentials only for a confidential client (as for every client);
+ * - client_credentials only for a confidential client (as for every client),
+ *   and never with open registration: a client nobody vouched for would get
+ *   tokens for the default audience, with any supported scope, and no user;
  * - RFC 7591 defaults where they differ from the admin API's: grant_types
  *   `["authorization_code"]` (§2), token_endpoint_auth_method
  *   `client_secret_basic` (§2, the admin default too).
@@ -73,6 +75,12 @@ export function validateRegistration(
     const admin: JsonObject = { grant_types: ["authorization_code"] };
     for (const name of SHARED_FIELDS) if (name in input) admin[name] = input[name];
     const draft = validateClient(admin, config);
+    if (via === "open" && draft.grant_types.includes("client_credentials")) {
+      throw fieldError(
+        "grant_types",
+        "client_credentials needs a registration with an initial access token (open registration gives user grants only)",
+      );
+    }
     checkResponseTypes(input, draft);
     return { draft, registration: { via, ...describedSelf(input) } };
   } catch (error) {

@@ -129,13 +129,22 @@ describe("open registration creates a working client (RFC 7591 section 3.2.1)", 
     expect(refreshed.status).toBe(200);
   });
 
-  it("a confidential client: its secret once, client_secret_expires_at 0, and client_credentials works", async () => {
+  it("a confidential client: its secret once, client_secret_expires_at 0, and client_credentials works (with an initial access token)", async () => {
+    const metadata = {
+      client_name: "Nightly sync",
+      grant_types: ["client_credentials"],
+      token_endpoint_auth_method: "client_secret_basic",
+      scope: "api:read",
+    };
+    // Open registration gives user grants only: a client nobody vouched for
+    // must not mint tokens without a user.
+    const open = await register(metadata);
+    expect(open.status).toBe(400);
+    expect((await json(open)).error).toBe("invalid_client_metadata");
     const client = await registered(
-      await register({
-        client_name: "Nightly sync",
-        grant_types: ["client_credentials"],
-        token_endpoint_auth_method: "client_secret_basic",
-        scope: "api:read",
+      await register(metadata, {
+        env: TOKEN,
+        headers: { Authorization: `Bearer ${INITIAL_ACCESS_TOKEN}` },
       }),
     );
     expect(client.client_secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
