@@ -12,16 +12,28 @@ import type { Grant, Refusal } from "./model";
  * when it has exactly one; else none, and the token gets the operator's
  * default audience (DEFAULT_AUDIENCE).
  */
-export type Audience = { ok: true; resource?: string } | { ok: false; reason: Refusal };
+export type Audience =
+  | { ok: true; resource?: string }
+  | { ok: false; reason: Refusal; resource?: string };
 
+/**
+ * `chooses`: whether the family may pick the grant's only resource itself
+ * (a code redemption, where the resource was checked at authorization a
+ * minute ago). A refresh may come long after; there the family names the
+ * resource back instead (`target_unchecked`), for the Worker to check its
+ * registration as it is now and ask again naming it.
+ */
 export function audienceOf(
   grant: Grant,
   requested: string | undefined,
   proofs: PresentedProofs,
+  chooses = true,
 ): Audience {
   const granted = grant.resources ?? [];
   if (requested !== undefined && !granted.includes(requested))
     return { ok: false, reason: "target_not_granted" };
+  if (requested === undefined && granted.length === 1 && !chooses)
+    return { ok: false, reason: "target_unchecked", resource: granted[0] as string };
   const resource = requested ?? (granted.length === 1 ? granted[0] : undefined);
   if (resource === undefined) return { ok: true };
   const proven = proofs.proofJkt !== undefined || proofs.certX5t !== undefined;
@@ -40,4 +52,13 @@ export const resourceField = (
 ): { grant: Grant; resource?: string } => ({
   grant,
   ...(audience.ok && audience.resource !== undefined ? { resource: audience.resource } : {}),
+});
+
+/** A refused audience as a transition's answer: the reason, and the resource to check, if any. */
+export const audienceRefusalOf = (
+  audience: Extract<Audience, { ok: false }>,
+): { ok: false; reason: Refusal; resource?: string } => ({
+  ok: false,
+  reason: audience.reason,
+  ...(audience.resource !== undefined ? { resource: audience.resource } : {}),
 });

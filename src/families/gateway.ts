@@ -271,11 +271,19 @@ const refreshRefusals: Partial<Record<Refusal, () => OAuthError>> = {
   ...targetRefusals,
 };
 
+/** The family named the grant's only resource, for the Worker to check and name (nothing changed). */
+export interface ResourceToCheck {
+  resourceToCheck: string;
+}
+
 /**
  * RFC 6749 §6 with rotation, reuse detection and a grace window (OAuth 2.1
  * §4.3, RFC 9700 §4.14.2): one call, in which the family decides everything.
  */
-export async function refreshFamily(env: Env, request: RefreshRequest): Promise<Refreshed> {
+export async function refreshFamily(
+  env: Env,
+  request: RefreshRequest,
+): Promise<Refreshed | ResourceToCheck> {
   const opened = await open(env, request.refreshToken, "refresh_token");
   if (!opened) {
     throw claimedKind(request.refreshToken) === "authorization_code"
@@ -304,8 +312,11 @@ export async function refreshFamily(env: Env, request: RefreshRequest): Promise<
     },
     currentRequestId(),
   );
-  if (!result.ok)
+  if (!result.ok) {
+    if (result.reason === "target_unchecked" && result.resource !== undefined)
+      return { resourceToCheck: result.resource };
     throw refused(env, token.familyId, result.reason, refreshRefusals, refreshInvalid);
+  }
 
   let refreshToken: string | undefined;
   switch (result.outcome) {

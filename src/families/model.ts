@@ -157,4 +157,11 @@ export type Refusal =
   /** RFC 8707 §2.2: the resource asked for is not one the grant covers. */
   | "target_not_granted"
   /** The token would be for a resource that needs a DPoP proof or a certificate, and the request had neither. */
-  | "target_needs_binding";
+  | "target_needs_binding"
+  /**
+   * A refresh that names no resource, of a grant with exactly one: the Worker
+   * is to check that resource's current registration and ask again naming it,
+   * so a resource deleted or made to require binding since the grant is
+   * refused before anything rotates.
+   */
+  | "target_unchecked";

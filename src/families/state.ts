@@ -19,7 +19,7 @@
  * predecessor's secret (see src/tokens/family-token.ts).
  */
 
-import { audienceOf, resourceField } from "./audience";
+import { audienceOf, audienceRefusalOf, resourceField } from "./audience";
 import { bindingFrom, bindingRefusal, isBound, type PresentedProofs } from "./binding";
 import type {
   ActiveFamily,
@@ -221,7 +221,8 @@ export type RefreshResult =
       /** How long after the rotation the previous token came back (a security event). */
       sinceRotationMs: number;
     }
-  | { ok: false; reason: Refusal };
+  /** `resource`: with target_unchecked, the resource the Worker is to check and name. */
+  | { ok: false; reason: Refusal; resource?: string };
 
 export function refresh(
   state: FamilyState | undefined,
@@ -247,10 +248,9 @@ export function refresh(
   // a refresh that would succeed is refused instead, before anything rotates
   // (a replayed token is still reuse, below).
   const withdrawn = !(input.scope ?? state.grant.scope).some((s) => input.clientScopes.includes(s));
-  // A bound family's refresh without its proof is refused and changes nothing.
-  const unproven = bindingRefusal(state, input);
+  const unproven = bindingRefusal(state, input); // a bound family's, without its proof
   // RFC 8707 §2.2: any one resource the grant covers; else refused where a scope problem is.
-  const audience = audienceOf(state.grant, input.resource, input);
+  const audience = audienceOf(state.grant, input.resource, input, false);
   const target = resourceField(state.grant, audience);
   // The grace window hands the successor to whoever shows the previous token;
   // where it needs a binding, only the key's holder can be that.
@@ -272,7 +272,7 @@ export function refresh(
     if (unproven) return refuse(state, unproven);
     if (exceeded) return refuse(state, "scope_exceeded");
     if (withdrawn) return refuse(state, "scope_withdrawn");
-    if (!audience.ok) return refuse(state, audience.reason);
+    if (!audience.ok) return { state, result: audienceRefusalOf(audience) };
     if (input.rotation.kind === "reuse")
       return { state: used(state), result: { ok: true, outcome: "unchanged", ...target } };
     const { successor } = input.rotation;
@@ -306,7 +306,7 @@ export function refresh(
   ) {
     if (exceeded) return refuse(state, "scope_exceeded");
     if (withdrawn) return refuse(state, "scope_withdrawn");
-    if (!audience.ok) return refuse(state, audience.reason);
+    if (!audience.ok) return { state, result: audienceRefusalOf(audience) };
     return {
       state: used(state),
       result: {

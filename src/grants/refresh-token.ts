@@ -2,6 +2,7 @@ import { refreshPolicy } from "../clients/policy";
 import { invalidGrant, invalidScope } from "../errors";
 import { refreshFamily } from "../families/gateway";
 import { audit } from "../log";
+import type { ResourceRecord } from "../resources/model";
 import { parseScope } from "../scope";
 import { downscoped, registeredResource, targetAfter, windowFor } from "./audience";
 import { defineGrant, presentedProofs, provenBy } from "./grant";
@@ -29,24 +30,36 @@ export const refreshTokenGrant = defineGrant({
 
     // RFC 8707 §2.2: a refresh may ask for any one resource the grant covers;
     // checked here (registered, proof if needed), then by the family (granted).
-    const named =
+    let named =
       params.resource !== undefined
         ? await registeredResource(env, params.resource, proven)
         : undefined;
     await readyToSign(env, config);
-    const window = windowFor(client, config, named);
-    const refreshed = await refreshFamily(env, {
-      refreshToken: params.refresh_token,
-      clientId: client.client_id,
-      ...(requested ? { scope: requested } : {}),
-      clientScopes: client.scopes,
-      ...presentedProofs(proven),
-      // RFC 9449 §5: confidential clients' refresh tokens stay bound to their authentication.
-      bindRefreshToProof: client.credential.method === "none",
-      ...(named ? { resource: named.identifier } : {}),
-      policy,
-      accessTokenExpiresAt: window.exp * 1000,
-    });
+    const attempt = (resource: ResourceRecord | undefined) => {
+      const window = windowFor(client, config, resource);
+      return refreshFamily(env, {
+        refreshToken: params.refresh_token,
+        clientId: client.client_id,
+        ...(requested ? { scope: requested } : {}),
+        clientScopes: client.scopes,
+        ...presentedProofs(proven),
+        // RFC 9449 §5: confidential clients' refresh tokens stay bound to their authentication.
+        bindRefreshToProof: client.credential.method === "none",
+        ...(resource ? { resource: resource.identifier } : {}),
+        policy,
+        accessTokenExpiresAt: window.exp * 1000,
+      }).then((answer) => ({ answer, window }));
+    };
+    let { answer, window } = await attempt(named);
+    if ("resourceToCheck" in answer) {
+      // The grant's only resource, as the client named none: checked as it is
+      // registered now (deleted since, or now requiring a proof the request
+      // lacks: refused), then asked for by name. Nothing rotated meanwhile.
+      named = await registeredResource(env, answer.resourceToCheck, proven);
+      ({ answer, window } = await attempt(named));
+      if ("resourceToCheck" in answer) throw new Error("the family named a resource twice");
+    }
+    const refreshed = answer;
     const { grant } = refreshed;
     // RFC 6749 §6: a narrower scope applies to this response; the grant keeps
     // its own. And never more than the client may have today: a scope the

@@ -120,8 +120,16 @@ describe("refreshing", () => {
     expect(refresh(state, rotateInput(), T0 + 1_000).result).toMatchObject({ ok: true });
   });
 
+  it("names a one-resource grant's resource back, changing nothing, when the refresh names none (the Worker checks it as registered now)", () => {
+    const state = active([A]);
+    const step = refresh(state, rotateInput(), T0 + 1_000);
+    expect(step.result).toEqual({ ok: false, reason: "target_unchecked", resource: A });
+    expect(step.state).toBe(state);
+    expect(step.revoked).toBeUndefined();
+  });
+
   it("treats a rotated-out token naming a foreign resource as reuse: its holder learns nothing about the grant", () => {
-    const once = refresh(active([A]), rotateInput(), T0 + 1_000).state as FamilyState;
+    const once = refresh(active([A]), rotateInput(A), T0 + 1_000).state as FamilyState;
     const step = refresh(once, rotateInput(B), T0 + 60_000);
     expect(step.result).toEqual({ ok: false, reason: "reuse_detected" });
   });

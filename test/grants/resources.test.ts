@@ -278,6 +278,31 @@ describe("resources that require sender-constrained tokens", () => {
       resource: api.identifier,
     });
   });
+
+  it("refuses a refresh naming no resource the same way, before anything rotates: the token still works once allowed", async () => {
+    const api = await registerResource();
+    const code = await codeFor([api.identifier]);
+    const tokens = await redeemOk(code);
+    const refreshToken = tokens.refresh_token as string;
+    await adminCall("PATCH", resourcePath(api.identifier), { require_sender_constrained: true });
+    const before = JSON.stringify(await storedFamily(refreshToken));
+    await refreshRefused(code.client, refreshToken, "invalid_request");
+    expect(JSON.stringify(await storedFamily(refreshToken))).toBe(before);
+    await adminCall("PATCH", resourcePath(api.identifier), { require_sender_constrained: false });
+    const next = await refreshOk(code.client, refreshToken);
+    expect(audOf(next.access_token)).toBe(api.identifier);
+  });
+
+  it("refuses a refresh naming no resource once the grant's only resource is deleted, before anything rotates", async () => {
+    const api = await registerResource();
+    const code = await codeFor([api.identifier]);
+    const tokens = await redeemOk(code);
+    const refreshToken = tokens.refresh_token as string;
+    expect((await adminCall("DELETE", resourcePath(api.identifier))).status).toBe(204);
+    const before = JSON.stringify(await storedFamily(refreshToken));
+    await refreshRefused(code.client, refreshToken, "invalid_target");
+    expect(JSON.stringify(await storedFamily(refreshToken))).toBe(before);
+  });
 });
 
 describe("client_credentials (RFC 8707 section 2.2: for all grant types)", () => {
