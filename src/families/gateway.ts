@@ -272,9 +272,7 @@ const refreshRefusals: Partial<Record<Refusal, () => OAuthError>> = {
 };
 
 /** The family named the grant's only resource, for the Worker to check and name (nothing changed). */
-export interface ResourceToCheck {
-  resourceToCheck: string;
-}
+export type ResourceToCheck = { resourceToCheck: string };
 
 /**
  * RFC 6749 §6 with rotation, reuse detection and a grace window (OAuth 2.1
