@@ -5,6 +5,7 @@ import { endpoint } from "../http/endpoint";
 import { readJson } from "../http/json-body";
 import { nowSeconds } from "../lib/time";
 import { adminAction } from "../log";
+import { resourceMetadata } from "../resources/metadata";
 import { deleteResource, listResources, readResource, saveResource } from "../resources/registry";
 import { resourceView, validateResource } from "../resources/validation";
 
@@ -12,6 +13,8 @@ import { resourceView, validateResource } from "../resources/validation";
  * /admin/resources: register the APIs tokens may be issued for (RFC 8707).
  * A resource is addressed by its identifier, percent-encoded as one path
  * segment: /admin/resources/https%3A%2F%2Fapi.example.com%2F.
+ * /admin/resources/:identifier/metadata is the RFC 9728 document the API
+ * should publish, for APIs not built on our resource-server module.
  */
 
 const notFound = () => new OAuthError("not_found", "There is no resource with this identifier.");
@@ -53,6 +56,13 @@ export function adminResourceRoutes(app: Hono<AppEnv>): void {
       if (!(await deleteResource(c.env, identifier))) throw notFound();
       adminAction("resource.deleted", { resource: identifier });
       return c.body(null, 204);
+    },
+  });
+  endpoint(app, "/admin/resources/:identifier/metadata", {
+    GET: async (c) => {
+      const resource = await readResource(c.env, pathParam(c, "identifier"));
+      if (!resource) throw notFound();
+      return c.json(resourceMetadata(resource, c.get("config").issuer));
     },
   });
 }

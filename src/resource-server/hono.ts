@@ -24,3 +24,19 @@ export function requireAccessToken<Bindings extends object = object>(
     await next();
   };
 }
+
+/**
+ * Hono middleware publishing the resource server's RFC 9728 document at its
+ * well-known path (derived from `metadata.resource`, RFC 9728 §3.1):
+ * `app.use(protectedResourceMetadata(rs))`. Any other request goes on.
+ */
+export function protectedResourceMetadata<Bindings extends object = object>(
+  server: ResourceServer | ((env: Bindings) => ResourceServer),
+): MiddlewareHandler<{ Bindings: Bindings }> {
+  return async (c, next) => {
+    const rs = typeof server === "function" ? server(c.env) : server;
+    const response = rs.metadataResponse(c.req.raw);
+    if (response) return response;
+    await next();
+  };
+}

@@ -6,8 +6,17 @@
  */
 export type { AccessTokenClaims, Confirmation, FetchLike } from "./access-token";
 export { safeDescription } from "./challenge";
-export { type AccessTokenVariables, requireAccessToken } from "./hono";
+export {
+  type AccessTokenVariables,
+  protectedResourceMetadata,
+  requireAccessToken,
+} from "./hono";
 export type { IntrospectionOptions } from "./introspection";
+export {
+  type ProtectedResourceMetadata,
+  protectedResourceMetadataUrl,
+  WELL_KNOWN_SUFFIX,
+} from "./metadata";
 export { MemoryReplayStore, type ReplayStore } from "./replay";
 export {
   createResourceServer,

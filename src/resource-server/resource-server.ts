@@ -10,6 +10,11 @@ import { type ChallengeSettings, type Refusal, refusalResponse, refuse } from ".
 import { type Presented, presentedToken } from "./credentials";
 import { checkProof, PROOF_ALGS } from "./dpop-proof";
 import { type IntrospectionOptions, Introspector } from "./introspection";
+import {
+  metadataResponse,
+  type ProtectedResourceMetadata,
+  protectedResourceMetadataUrl,
+} from "./metadata";
 import { MemoryReplayStore, type ReplayStore } from "./replay";
 
 export interface ResourceServerOptions {
@@ -37,8 +42,24 @@ export interface ResourceServerOptions {
   leewaySeconds?: number;
   /** The `realm` of the challenges. */
   realm?: string;
-  /** RFC 9728 §5.1: this API's protected-resource metadata URL, put in every challenge. */
+  /**
+   * RFC 9728 §5.1: this API's protected-resource metadata URL, put in every
+   * challenge. Default: the well-known URL of `metadata`'s resource, when
+   * `metadata` is given.
+   */
   resourceMetadata?: string;
+  /**
+   * RFC 9728: the metadata document this API publishes at its
+   * /.well-known/oauth-protected-resource (served by
+   * `protectedResourceMetadata(rs)` or `rs.metadataResponse(request)`). The
+   * admin API's GET /admin/resources/:id/metadata output can be passed as is;
+   * or only some fields, the rest filled in: `resource` (the audience, when
+   * it is one string), `authorization_servers` ([issuer]),
+   * `bearer_methods_supported` (["header"]), `dpop_signing_alg_values_supported`
+   * (when DPoP is on) and `tls_client_certificate_bound_access_tokens` (true:
+   * certificate-bound tokens are checked).
+   */
+  metadata?: Partial<ProtectedResourceMetadata>;
   /** DPoP (RFC 9449): on by default; `false` refuses the DPoP scheme. */
   dpop?:
     | false
@@ -72,6 +93,14 @@ export interface ResourceServer {
     request: Request,
     requirements?: RouteRequirements,
   ): Promise<VerifiedToken | Response>;
+  /** The RFC 9728 document and where it is published; absent without the `metadata` option. */
+  readonly metadata?: { document: ProtectedResourceMetadata; url: string };
+  /**
+   * For a plain fetch handler: the metadata response when the request is a
+   * GET or HEAD of the metadata's well-known path, else undefined (the
+   * request is someone else's).
+   */
+  metadataResponse(request: Request): Response | undefined;
 }
 
 /** RFC 9449 §7.2: a DPoP-bound token presented as a Bearer token is refused. */
@@ -115,9 +144,11 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
         ...(options.fetch ? { fetch: options.fetch } : {}),
       })
     : undefined;
+  const metadata = options.metadata ? publishedMetadata(options, dpop !== undefined) : undefined;
+  const resourceMetadata = options.resourceMetadata ?? metadata?.url;
   const settings: ChallengeSettings = {
     ...(options.realm ? { realm: options.realm } : {}),
-    ...(options.resourceMetadata ? { resourceMetadata: options.resourceMetadata } : {}),
+    ...(resourceMetadata ? { resourceMetadata } : {}),
     ...(dpop ? { dpopAlgs: PROOF_ALGS } : {}),
   };
 
@@ -228,5 +259,43 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     return { token: presented.token, claims, scopes, binding };
   }
 
-  return { authenticate };
+  const metadataPath = metadata ? new URL(metadata.url).pathname : undefined;
+  function serveMetadata(request: Request): Response | undefined {
+    if (!metadata || new URL(request.url).pathname !== metadataPath) return undefined;
+    if (request.method !== "GET" && request.method !== "HEAD") return undefined;
+    return metadataResponse(metadata.document, request.method);
+  }
+
+  return {
+    authenticate,
+    ...(metadata ? { metadata } : {}),
+    metadataResponse: serveMetadata,
+  };
+}
+
+/** The `metadata` option completed with what this resource server does (see ResourceServerOptions). */
+function publishedMetadata(
+  options: ResourceServerOptions,
+  dpop: boolean,
+): { document: ProtectedResourceMetadata; url: string } {
+  const given = options.metadata ?? {};
+  const resource =
+    given.resource ?? (typeof options.audience === "string" ? options.audience : undefined);
+  // RFC 9728 §3.3: "The resource value returned MUST be identical to the
+  // protected resource's resource identifier value into which the well-known
+  // URI path suffix was inserted to create the URL used to retrieve the metadata."
+  if (!resource)
+    throw new Error("metadata.resource is required when the audience is not one string");
+  const document: ProtectedResourceMetadata = {
+    // The issuer exactly as tokens carry it in `iss` (RFC 8414 §2).
+    authorization_servers: [options.issuer],
+    // credentials.ts reads the Authorization header only (RFC 6750 §2.1).
+    bearer_methods_supported: ["header"],
+    ...(dpop ? { dpop_signing_alg_values_supported: [...PROOF_ALGS] } : {}),
+    // checkBinding compares a token's cnf x5t#S256 with the request's certificate.
+    tls_client_certificate_bound_access_tokens: true,
+    ...given,
+    resource,
+  };
+  return { document, url: protectedResourceMetadataUrl(resource) };
 }

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { registerClient } from "../support/fixtures";
-import { adminCall, call, DESCRIPTION_CHARSET, json } from "../support/http";
+import { adminCall, call, DESCRIPTION_CHARSET, ISSUER, json } from "../support/http";
 import {
   newIdentifier,
   type RegisteredResource,
@@ -200,5 +200,69 @@ describe("a client's resources (for client_credentials)", () => {
     });
     expect(res.status).toBe(400);
     expect((await json(res)).error_description).toMatch(/^resources\[1\]: .*fragment/);
+  });
+});
+
+/**
+ * GET /admin/resources/:identifier/metadata: the RFC 9728 §2 document the API
+ * should publish at its /.well-known/oauth-protected-resource, for APIs not
+ * built on our resource-server module.
+ */
+describe("the protected-resource metadata of a resource (RFC 9728)", () => {
+  const metadataPath = (identifier: string) => `${resourcePath(identifier)}/metadata`;
+
+  it("names the resource, us as its authorization server, its scopes, name and token methods", async () => {
+    const resource = await registerResource({
+      name: "Contacts",
+      scope: "contacts:read contacts:write",
+    });
+    const res = await adminCall("GET", metadataPath(resource.identifier));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Cache-Control")).toBe("no-store");
+    expect(await json(res)).toStrictEqual({
+      resource: resource.identifier,
+      authorization_servers: [ISSUER],
+      scopes_supported: ["contacts:read", "contacts:write"],
+      bearer_methods_supported: ["header"],
+      resource_name: "Contacts",
+      dpop_signing_alg_values_supported: ["ES256", "ES384", "PS256", "RS256", "Ed25519", "EdDSA"],
+      dpop_bound_access_tokens_required: false,
+      tls_client_certificate_bound_access_tokens: true,
+    });
+  });
+
+  it("follows changes; no scopes_supported without scopes; sender-constrained is not DPoP-only", async () => {
+    const resource = await registerResource({ identifier: `${newIdentifier()}v1/calendar` });
+    await adminCall("PATCH", resourcePath(resource.identifier), {
+      name: "Renamed",
+      scope: "",
+      require_sender_constrained: true,
+    });
+    const document = await json(await adminCall("GET", metadataPath(resource.identifier)));
+    expect(document.resource).toBe(resource.identifier);
+    expect(document.resource_name).toBe("Renamed");
+    expect(document).not.toHaveProperty("scopes_supported");
+    expect(document).not.toHaveProperty("jwks_uri");
+    // A certificate-bound token satisfies require_sender_constrained too (RFC 8705).
+    expect(document.dpop_bound_access_tokens_required).toBe(false);
+    expect(document.tls_client_certificate_bound_access_tokens).toBe(true);
+  });
+
+  it("answers 404 for an unknown or deleted resource", async () => {
+    const unknown = await adminCall("GET", metadataPath(newIdentifier()));
+    expect(unknown.status).toBe(404);
+    expect((await json(unknown)).error_description).toMatch(DESCRIPTION_CHARSET);
+    const resource = await registerResource();
+    await adminCall("DELETE", resourcePath(resource.identifier));
+    expect((await adminCall("GET", metadataPath(resource.identifier))).status).toBe(404);
+  });
+
+  it("needs the admin token", async () => {
+    const resource = await registerResource();
+    expect((await call(metadataPath(resource.identifier))).status).toBe(401);
+    const wrong = await call(metadataPath(resource.identifier), {
+      headers: { Authorization: "Bearer not-the-admin-token" },
+    });
+    expect(wrong.status).toBe(401);
   });
 });

@@ -420,3 +420,116 @@ describe("a protected API on Workers (./resource-server)", () => {
     expect(decodeJwt(await accessToken(await serviceClient())).aud).toBe(ISSUER);
   });
 });
+
+/**
+ * RFC 9728: the API publishes its protected-resource metadata at the
+ * well-known URL derived from its resource identifier (§3.1), and its
+ * challenges point there (§5.1), so a client that only met a 401 can find
+ * us.
+ */
+describe("the protected API's metadata (RFC 9728)", () => {
+  const CALENDAR = `${API}/v1/calendar`;
+  const CALENDAR_METADATA = `${API}/.well-known/oauth-protected-resource/v1/calendar`;
+
+  /** The calendar API as a registered resource (once per run; a rerun finds it registered). */
+  async function registerCalendar(): Promise<void> {
+    const res = await adminCall("POST", "/admin/resources", {
+      identifier: CALENDAR,
+      name: "Calendar",
+      scope: "api:read",
+    });
+    expect([201, 409], await res.clone().text()).toContain(res.status);
+  }
+
+  it("serves the document at /.well-known/oauth-protected-resource for an identifier without a path", async () => {
+    const res = await apiCall("/.well-known/oauth-protected-resource");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toMatch(/^application\/json/);
+    expect(res.headers.get("Access-Control-Allow-Origin")).toBe("*");
+    expect(await json(res)).toStrictEqual({
+      resource: API,
+      authorization_servers: [ISSUER],
+      bearer_methods_supported: ["header"],
+      dpop_signing_alg_values_supported: ["ES256", "ES384", "PS256", "RS256", "Ed25519", "EdDSA"],
+      tls_client_certificate_bound_access_tokens: true,
+      resource_name: "Example API",
+    });
+    // HEAD too; other methods and other paths are the API's own business (404 here).
+    expect(
+      (await apiCall("/.well-known/oauth-protected-resource", { method: "HEAD" })).status,
+    ).toBe(200);
+    expect(
+      (await apiCall("/.well-known/oauth-protected-resource", { method: "POST" })).status,
+    ).toBe(404);
+    expect((await apiCall("/.well-known/oauth-protected-resource/other")).status).toBe(404);
+  });
+
+  it("the main API's challenges point at that document", async () => {
+    const res = await apiCall("/hono/read");
+    expect(res.status).toBe(401);
+    const url = challenge(res, "Bearer")?.resource_metadata as string;
+    expect(url).toBe(RESOURCE_METADATA);
+    expect((await json(await apiCall(new URL(url).pathname))).resource).toBe(API);
+  });
+
+  it("inserts the well-known path before the identifier's path (RFC 9728 §3.1), and its challenges point there", async () => {
+    await registerCalendar();
+    // Not at the host's root document: that one is the main API's.
+    const res = await apiCall("/.well-known/oauth-protected-resource/v1/calendar");
+    expect(res.status).toBe(200);
+    const document = await json(res);
+    // §3.3: the resource "MUST be identical" to the identifier the URL was derived from.
+    expect(document).toMatchObject({
+      resource: CALENDAR,
+      authorization_servers: [ISSUER],
+      scopes_supported: ["api:read"],
+      resource_name: "Calendar",
+    });
+    // What the API publishes agrees with what the admin API says it should.
+    const advised = await json(
+      await adminCall("GET", `/admin/resources/${encodeURIComponent(CALENDAR)}/metadata`),
+    );
+    for (const field of [
+      "resource",
+      "authorization_servers",
+      "scopes_supported",
+      "bearer_methods_supported",
+      "resource_name",
+      "dpop_signing_alg_values_supported",
+      "tls_client_certificate_bound_access_tokens",
+    ]) {
+      expect(document[field], field).toStrictEqual(advised[field]);
+    }
+
+    const refused = await apiCall("/v1/calendar/events");
+    expect(refused.status).toBe(401);
+    expect(challenge(refused, "Bearer")?.resource_metadata).toBe(CALENDAR_METADATA);
+    expect(challenge(refused, "DPoP")?.resource_metadata).toBe(CALENDAR_METADATA);
+  });
+
+  it("walks from the 401 to a token for the resource the document names, which the API accepts", async () => {
+    await registerCalendar();
+    const url = challenge(await apiCall("/v1/calendar/events"), "Bearer")?.resource_metadata;
+    const document = await json<{ resource: string; scopes_supported: string[] }>(
+      await apiCall(new URL(url as string).pathname),
+    );
+    const client = await registerClient({
+      grant_types: ["client_credentials"],
+      redirect_uris: [],
+      scope: "api:read",
+      resources: [document.resource],
+    });
+    const res = await tokenRequest(client, {
+      grant_type: "client_credentials",
+      resource: document.resource,
+      scope: document.scopes_supported.join(" "),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const token = (await json<{ access_token: string }>(res)).access_token;
+    const ok = await withBearer("/v1/calendar/events", token);
+    expect(ok.status, await ok.clone().text()).toBe(200);
+    expect((await json(ok)).aud).toBe(CALENDAR);
+    // The main API (audience: our issuer) refuses it.
+    await expectInvalidToken(await withBearer("/hono/read", token));
+  });
+});
