@@ -8,8 +8,22 @@ import { PATHS } from "../paths";
 
 /** OIDC Core §5.3: the claims about the user that the token's scopes release. */
 async function userinfo(c: AppContext) {
-  const claims = await authorizedAccess(c, endpointUrl(c.get("config"), c.req.url, PATHS.userinfo));
+  const config = c.get("config");
+  const claims = await authorizedAccess(c, endpointUrl(config, c.req.url, PATHS.userinfo));
   const scheme = claims.cnf?.jkt ? "DPoP" : "Bearer";
+  // RFC 9068 §4: "The resource server MUST validate that the aud claim
+  // contains a resource indicator value corresponding to an identifier the
+  // resource server expects for itself." Userinfo is ours: the issuer, or the
+  // default audience a token gets when it names no resource. A token for a
+  // registered API (RFC 8707) means that API only.
+  const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  if (!audiences.includes(config.issuer) && !audiences.includes(config.defaultAudience)) {
+    throw resourceError(
+      scheme,
+      "invalid_token",
+      "The access token is for another audience (resource) than this userinfo endpoint.",
+    );
+  }
   if (!claims.scope.includes("openid")) {
     throw resourceError(
       scheme,

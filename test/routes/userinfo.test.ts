@@ -128,6 +128,28 @@ describe("refusals carry a WWW-Authenticate challenge (RFC 6750 §3)", () => {
     expect(challengeOf(res)).toContain('error="invalid_token"');
   });
 
+  it("a token for another audience (a registered API, RFC 8707): 401 invalid_token, whatever its scope (RFC 9068 §4)", async () => {
+    const { user, client } = await accessToken("openid profile");
+    // Minted by the service's own code and key, as a token for an API would be.
+    const config = providerConfig(env, ISSUER);
+    const record = await findClient(env, client.client_id);
+    if (!record) throw new Error("the client is registered");
+    const now = Math.floor(Date.now() / 1000);
+    const mint = (audience: string) =>
+      issueAccessToken(env, config, {
+        clientId: record.client_id,
+        sub: user.id,
+        scope: ["openid", "profile"],
+        audience,
+        iat: now,
+        exp: now + 300,
+      });
+    const forApi = await userinfo((await mint("https://calendar.example.test/")).token);
+    expect(forApi.status).toBe(401);
+    expect(challengeOf(forApi)).toContain('error="invalid_token"');
+    expect((await userinfo((await mint(config.defaultAudience)).token)).status).toBe(200);
+  });
+
   it("an expired token: 401 invalid_token", async () => {
     const { user, client } = await accessToken("openid");
     // Minted by the service's own code and key, with its lifetime already over.
