@@ -37,6 +37,22 @@ const protectedApi = {
   serviceBindings: { AUTH: `vitest-plugin-runner-${workerProject}` },
 };
 
+// Stands in for the internet when the Worker fetches a Client ID Metadata
+// Document (test/fixtures/metadata-host): bound as CLIENT_METADATA_FETCHER,
+// which src/clients/metadata-document.ts uses instead of the global fetch.
+const metadataHost = {
+  name: "metadata-host",
+  modules: true,
+  compatibilityDate: "2026-11-01",
+  script: buildSync({
+    entryPoints: ["test/fixtures/metadata-host/index.ts"],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    write: false,
+  }).outputFiles[0]?.text as string,
+};
+
 /** The benchmark worker's tests (test/bench/worker mirrors bench/worker). */
 const benchWorkerTests = "test/bench/worker/**/*.test.ts";
 
@@ -53,8 +69,11 @@ export default defineConfig({
             wrangler,
             miniflare: {
               bindings,
-              serviceBindings: { PROTECTED_API: "protected-api" },
-              workers: [protectedApi],
+              serviceBindings: {
+                PROTECTED_API: "protected-api",
+                CLIENT_METADATA_FETCHER: "metadata-host",
+              },
+              workers: [protectedApi, metadataHost],
             },
           }),
         ],

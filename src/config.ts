@@ -54,6 +54,11 @@ export interface ProviderConfig {
   /** RFC 7591 dynamic registration: who may register (README, "Clients that register themselves"). */
   registration: RegistrationMode;
   /**
+   * draft-ietf-oauth-client-id-metadata-document: an https URL client_id is
+   * read from the document at that URL (README, "Client ID Metadata Documents").
+   */
+  clientMetadataDocuments: boolean;
+  /**
    * RFC 8707 §2.1: "the authorization server MAY process the request with no
    * specific resource or by using a predefined default resource value". The
    * `aud` of an access token whose request named no resource (and whose grant
@@ -317,6 +322,7 @@ export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
       dpopRequireNonce: flag(env, "DPOP_REQUIRE_NONCE", true),
       mtlsEndpointOrigin: mtlsEndpointOrigin(env),
       registration: registrationMode(env),
+      clientMetadataDocuments: onOff(env, "CLIENT_METADATA_DOCUMENTS", false),
       configuredAudience: configuredAudience(env),
     };
     if (

@@ -1,6 +1,6 @@
+import { lookUpClient } from "../clients/lookup";
 import { allowsGrant, type ClientRecord } from "../clients/model";
 import { matchRedirectUri } from "../clients/redirect-uris";
-import { findClient } from "../clients/registry";
 import type { ProviderConfig } from "../config";
 import { invalidRequest, OAuthError, type OAuthErrorCode } from "../errors";
 import type { Params } from "../params";
@@ -47,7 +47,7 @@ export async function validateAuthorizationRequest(
 ): Promise<{ client: ClientRecord; request: AuthorizationRequest }> {
   const clientId = params.get("client_id");
   if (!clientId) throw invalidRequest("The request has no client_id.");
-  const client = await findClient(env, clientId);
+  const client = await lookUpClient(env, config, clientId);
   if (!client) throw invalidRequest("The application that sent you here is not registered.");
   const presented = params.get("redirect_uri");
   if (!presented) throw invalidRequest("The request has no redirect_uri.");

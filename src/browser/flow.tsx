@@ -101,7 +101,14 @@ export async function continueAuthorization(
       <ConsentPage
         clientName={client.client_name}
         {...(client.registration
-          ? { selfRegistered: { destination: redirectDestination(request.redirectUri) } }
+          ? {
+              selfRegistered: {
+                destination: redirectDestination(request.redirectUri),
+                ...(client.registration.via === "metadata_document"
+                  ? { describedAt: new URL(client.client_id).host }
+                  : {}),
+              },
+            }
           : {})}
         username={account.username}
         scopes={consentScopes(client, c.get("config"), request.scope)}

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { csrf } from "hono/csrf";
 import { createMiddleware } from "hono/factory";
-import { findClient } from "../clients/registry";
+import { lookUpClient } from "../clients/lookup";
 import { LIMITS } from "../config";
 import { invalidRequest, OAuthError } from "../errors";
 import type { AppContext, AppEnv } from "../http/context";
@@ -103,7 +103,7 @@ async function resumed(c: AppContext) {
   const form = await readForm(c.req.raw, LIMITS.maxFormBytes);
   if (!(await csrfValid(c, form.get("csrf")))) throw expired();
   const request = await openInteraction(c.env, form.get("interaction"));
-  const client = request && (await findClient(c.env, request.clientId));
+  const client = request && (await lookUpClient(c.env, c.get("config"), request.clientId));
   if (!request || !client) throw expired();
   if (!stillAllowed(client, request)) {
     throw invalidRequest(

@@ -13,8 +13,9 @@ import type { ClientCertificate } from "../mtls/certificate";
 import { sameDistinguishedName } from "../mtls/distinguished-name";
 import type { ClientEndpoint } from "../paths";
 import { serverKeys } from "../server-keys";
+import { lookUpClient } from "./lookup";
+import { isClientIdUrl } from "./metadata-document";
 import { AUTH_METHODS, type AuthMethod, type ClientRecord } from "./model";
-import { findClient } from "./registry";
 import { clientSecretMatches, openClientSecret } from "./secrets";
 
 /**
@@ -181,7 +182,15 @@ export async function authenticateClient(ctx: AuthenticationContext): Promise<Cl
   // without one, it is a public client, refused before any lookup.
   if (presented.method === "none" && ctx.endpoint === "introspection" && !ctx.certificate)
     throw publicIntrospection();
-  const client = await findClient(ctx.env, presented.clientId);
+  // RFC 7662 §2.1: introspection serves protected resources. A client that
+  // describes itself in a metadata document is never one (no administrator
+  // made it a resource server), so it is refused before its document is fetched.
+  if (ctx.endpoint === "introspection" && isClientIdUrl(presented.clientId))
+    throw failure(
+      "A client identified by a metadata document URL cannot use introspection.",
+      false,
+    );
+  const client = await lookUpClient(ctx.env, ctx.config, presented.clientId);
   if (!client) throw failure("Client authentication failed.", presented.viaHeader);
   // Not naming the registered method: an unauthenticated caller learns nothing about the client.
   const wrongMethod = () =>

@@ -61,8 +61,12 @@ export type IdTokenAlg = (typeof ID_TOKEN_ALGS)[number];
  * the client's own claims.
  */
 export interface SelfRegistration {
-  /** The REGISTRATION mode it registered under. */
-  via: "open" | "token";
+  /**
+   * The REGISTRATION mode it registered under, or "metadata_document": a
+   * client whose client_id is the URL of a document describing it
+   * (src/clients/metadata-document.ts), never stored in the registry.
+   */
+  via: "open" | "token" | "metadata_document";
   client_uri?: string;
   logo_uri?: string;
   tos_uri?: string;

@@ -73,6 +73,8 @@ export function metadata(config: ProviderConfig): Record<string, unknown> {
     // RFC 8705 §3.3: every token request made with a TLS client certificate
     // gets access tokens bound to it (src/grants/grant.ts).
     tls_client_certificate_bound_access_tokens: true,
+    // draft-ietf-oauth-client-id-metadata-document §5.
+    ...(config.clientMetadataDocuments ? { client_id_metadata_document_supported: true } : {}),
     ...(config.mtlsEndpointOrigin
       ? { mtls_endpoint_aliases: aliases(config.mtlsEndpointOrigin) }
       : {}),

@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
+import { lookUpClient } from "../clients/lookup";
 import type { ClientRecord } from "../clients/model";
 import { refreshPolicy } from "../clients/policy";
-import { findClient } from "../clients/registry";
 import type { ProviderConfig } from "../config";
 import { inspectRefreshToken } from "../families/gateway";
 import type { AppEnv, StepContext } from "../http/context";
@@ -30,7 +30,10 @@ async function introspectAccessToken(
   if (!mayInspect(caller, claims.client_id)) return INACTIVE;
   // A deleted client's tokens are reported inactive here (JWT-verifying
   // resource servers accept them until they expire; see README).
-  if (claims.client_id !== caller.client_id && !(await findClient(env, claims.client_id)))
+  if (
+    claims.client_id !== caller.client_id &&
+    !(await lookUpClient(env, config, claims.client_id).catch(() => undefined))
+  )
     return INACTIVE;
   return {
     active: true,

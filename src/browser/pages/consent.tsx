@@ -31,7 +31,11 @@ export interface ConsentPageProps {
    * by host (or app scheme). Its name is only its own claim, so the page says
    * so and shows what the name cannot fake.
    */
-  selfRegistered?: { destination: string };
+  selfRegistered?: {
+    destination: string;
+    /** A Client ID Metadata Document client: the host its document (its client_id) is at. */
+    describedAt?: string;
+  };
   username: string;
   scopes: readonly string[];
   /** RFC 8707 §2.1: the APIs the application will use these permissions at. */
@@ -49,8 +53,15 @@ export function ConsentPage(props: ConsentPageProps) {
       </p>
       {props.selfRegistered ? (
         <p class="lead">
-          This application registered itself: its name is its own claim. After you answer, you go
-          back to <strong>{props.selfRegistered.destination}</strong>.
+          {props.selfRegistered.describedAt ? (
+            <>
+              This application is not registered here: it describes itself in a document at{" "}
+              <strong>{props.selfRegistered.describedAt}</strong>, and its name is its own claim.
+            </>
+          ) : (
+            "This application registered itself: its name is its own claim."
+          )}{" "}
+          After you answer, you go back to <strong>{props.selfRegistered.destination}</strong>.
         </p>
       ) : null}
       <p class="list-title">{props.clientName} will be able to:</p>
