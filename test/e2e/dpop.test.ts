@@ -1,20 +1,17 @@
-import { exports } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import * as oauth from "oauth4webapi";
 import * as openid from "openid-client";
 import { describe, expect, it } from "vitest";
-import { isConsentPage, isLoginPage } from "../support/authorize";
-import { Browser } from "../support/browser";
 import {
   REDIRECT_URI,
   type RegisteredClient,
   registerClient,
   registerPublicClient,
   registerUser,
-  type TestUser,
 } from "../support/fixtures";
 import { ISSUER } from "../support/http";
 import { storedFamily } from "../support/refresh";
+import { throughWorker, toWorker, userSignsInAndAllows } from "../support/relying-party";
 
 /**
  * DPoP (RFC 9449) as applications use it: the two certified relying-party
@@ -22,23 +19,6 @@ import { storedFamily } from "../support/refresh";
  * their own nonce retries and their own proofs. Their fetch is routed to the
  * Worker's fetch handler (workerd has no network here).
  */
-
-const toWorker = (url: string, options: oauth.CustomFetchOptions<string, unknown>) =>
-  exports.default.fetch(new Request(url, options as RequestInit));
-const throughWorker = { [oauth.customFetch]: toWorker };
-
-/** The user's part: the pages between the authorization URL and the redirect back. */
-async function userSignsInAndAllows(url: URL, user: TestUser): Promise<URL> {
-  const browser = new Browser();
-  let res = await browser.get(url.toString());
-  let html = await res.text();
-  expect(isLoginPage(html)).toBe(true);
-  res = await browser.submit(html, { username: user.username, password: user.password });
-  html = await res.text();
-  if (isConsentPage(html)) res = await browser.submit(html, { decision: "allow" });
-  expect([302, 303]).toContain(res.status);
-  return new URL(res.headers.get("location") as string);
-}
 
 /** oauth4webapi's documented pattern: on use_dpop_nonce, the handle has the nonce; repeat once. */
 async function withNonceRetry<T>(attempt: () => Promise<T>): Promise<T> {

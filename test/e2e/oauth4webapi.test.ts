@@ -1,7 +1,5 @@
-import { exports } from "cloudflare:workers";
 import * as oauth from "oauth4webapi";
 import { describe, expect, it } from "vitest";
-import { isConsentPage, isLoginPage } from "../support/authorize";
 import { Browser } from "../support/browser";
 import {
   REDIRECT_URI,
@@ -12,6 +10,7 @@ import {
   type TestUser,
 } from "../support/fixtures";
 import { fetchWith, ISSUER } from "../support/http";
+import { throughWorker, userSignsInAndAllows } from "../support/relying-party";
 
 /**
  * A certified relying-party library (oauth4webapi, OpenID Certified) against
@@ -25,28 +24,10 @@ import { fetchWith, ISSUER } from "../support/http";
  * Worker's own fetch handler.
  */
 
-const throughWorker = {
-  [oauth.customFetch]: (url: string, options: oauth.CustomFetchOptions<string, unknown>) =>
-    exports.default.fetch(new Request(url, options as RequestInit)),
-};
-
 async function discover(): Promise<oauth.AuthorizationServer> {
   const issuer = new URL(ISSUER);
   const res = await oauth.discoveryRequest(issuer, { algorithm: "oidc", ...throughWorker });
   return oauth.processDiscoveryResponse(issuer, res);
-}
-
-/** The user's part: the pages between the authorization URL and the redirect back. */
-async function userSignsInAndAllows(url: URL, user: TestUser): Promise<URL> {
-  const browser = new Browser();
-  let res = await browser.get(url.toString());
-  let html = await res.text();
-  expect(isLoginPage(html)).toBe(true);
-  res = await browser.submit(html, { username: user.username, password: user.password });
-  html = await res.text();
-  if (isConsentPage(html)) res = await browser.submit(html, { decision: "allow" });
-  expect([302, 303]).toContain(res.status);
-  return new URL(res.headers.get("location") as string);
 }
 
 interface RelyingParty {
