@@ -38,6 +38,15 @@ async function expectError(res: Response, error: string, status = 400): Promise<
 
 const SCOPE = "openid profile api:read offline_access";
 
+/** A confidential client for client_credentials only (no user, no redirect). */
+const registerServiceClient = (fields: Record<string, unknown> = {}) =>
+  registerClient({
+    grant_types: ["client_credentials"],
+    redirect_uris: [],
+    scope: "api:read",
+    ...fields,
+  });
+
 async function publicGrant(clientFields: Record<string, unknown> = {}) {
   const client = await registerPublicClient({ consent: "implicit", ...clientFields });
   const user = await registerUser();
@@ -87,11 +96,7 @@ describe("server nonces at the token endpoint (RFC 9449 §8)", () => {
   });
 
   it("a nonce the server never issued, or one from long ago, is refused the same way", async () => {
-    const client = await registerClient({
-      grant_types: ["client_credentials"],
-      redirect_uris: [],
-      scope: "api:read",
-    });
+    const client = await registerServiceClient();
     const key = await DpopKey.generate();
     const good = await serverNonce(client, key);
     const period = Number(good.split(".")[0]);
@@ -124,11 +129,7 @@ describe("DPoP-bound access tokens (RFC 9449 §5, §6)", () => {
   });
 
   it("client_credentials with a proof is bound too; without one it is a bearer token", async () => {
-    const client = await registerClient({
-      grant_types: ["client_credentials"],
-      redirect_uris: [],
-      scope: "api:read",
-    });
+    const client = await registerServiceClient();
     const key = await DpopKey.generate("EdDSA");
     const bound = await dpopTokens(client, key, { grant_type: "client_credentials" });
     expect(bound.token_type).toBe("DPoP");
@@ -246,11 +247,7 @@ describe("the grace window of a bound family (RFC 9449 §5 with RFC 9700 §4.14.
 
 describe("proof replay (RFC 9449 §11.1)", () => {
   it("a proof is accepted once: sent again it is invalid_dpop_proof", async () => {
-    const client = await registerClient({
-      grant_types: ["client_credentials"],
-      redirect_uris: [],
-      scope: "api:read",
-    });
+    const client = await registerServiceClient();
     const key = await DpopKey.generate();
     const nonce = await serverNonce(client, key);
     const proof = await key.proof("POST", TOKEN_URL, { nonce });
@@ -376,11 +373,7 @@ describe("odd keys in a proof are refused, never a 500, and cannot spoil another
   it.each([["constructor"], ["toString"], ["__proto__"], ["hasOwnProperty"]])(
     "a jwk whose kty is %s",
     async (kty) => {
-      const client = await registerClient({
-        grant_types: ["client_credentials"],
-        redirect_uris: [],
-        scope: "api:read",
-      });
+      const client = await registerServiceClient();
       const key = await DpopKey.generate();
       const nonce = await serverNonce(client, key);
       const res = await dpopTokenRequest(
@@ -394,11 +387,7 @@ describe("odd keys in a proof are refused, never a 500, and cannot spoil another
   );
 
   it("a proof carrying the victim's public key with key_ops [] leaves the victim's proofs working", async () => {
-    const client = await registerClient({
-      grant_types: ["client_credentials"],
-      redirect_uris: [],
-      scope: "api:read",
-    });
+    const client = await registerServiceClient();
     const victim = await DpopKey.generate();
     const attacker = await DpopKey.generate();
     const nonce = await serverNonce(client, attacker);
@@ -420,12 +409,7 @@ describe("odd keys in a proof are refused, never a 500, and cannot spoil another
 
 describe("what a client or an authorization request can demand", () => {
   it("dpop_bound_access_tokens: a token request without a proof is refused (RFC 9449 §5.2)", async () => {
-    const client = await registerClient({
-      grant_types: ["client_credentials"],
-      redirect_uris: [],
-      scope: "api:read",
-      dpop_bound_access_tokens: true,
-    });
+    const client = await registerServiceClient({ dpop_bound_access_tokens: true });
     expect(client.dpop_bound_access_tokens).toBe(true);
     await expectError(
       await dpopTokenRequest(client, undefined, { grant_type: "client_credentials" }),
