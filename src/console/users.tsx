@@ -1,0 +1,210 @@
+import type { Hono } from "hono";
+import { readClient } from "../clients/registry";
+import {
+  blockUser,
+  createUserAccount,
+  deleteUserAccount,
+  findUser,
+  revokeAllUserGrants,
+  revokeOneUserGrant,
+  setUserPassword,
+  unblockUser,
+  updateUserProfile,
+  userGrants,
+} from "../users/administration";
+import type { UserView } from "../users/model";
+import { type ConsoleContext, type ConsoleEnv, mayChange } from "./context";
+import { readConsoleForm, requireChange } from "./form";
+import { type FormProblem, formProblem } from "./forms/problem";
+import { passwordBody, userCreateBody, userProfileBody } from "./forms/user-form";
+import { CONSOLE } from "./paths";
+import { doneRedirect } from "./render";
+import { userPage } from "./user-listing";
+import { consolePage } from "./views/page";
+import { profileValues, UserDetail, type UserGrantRow } from "./views/user-detail";
+import { DeleteUser, NewUserForm, UserList } from "./views/users";
+
+/**
+ * The users' pages. Every change goes through src/users/administration.ts,
+ * as the admin API's does (forms/user-form.ts makes the API's bodies).
+ */
+
+const idOf = (c: ConsoleContext) => c.req.param("id") ?? "";
+
+async function list(c: ConsoleContext): Promise<Response> {
+  const q = c.req.query("q") ?? "";
+  const by = c.req.query("by") ?? "username";
+  let listing: Awaited<ReturnType<typeof userPage>> | undefined;
+  let problem: FormProblem | undefined;
+  try {
+    listing = await userPage(c);
+  } catch (error) {
+    problem = formProblem(error);
+    if (!problem) throw error;
+  }
+  return consolePage(
+    c,
+    {
+      title: "Users",
+      section: "users",
+      children: (
+        <UserList
+          users={listing?.users ?? []}
+          search={{ q, by }}
+          next={listing?.next}
+          problem={problem?.message}
+          mayChange={mayChange(c)}
+        />
+      ),
+    },
+    { status: problem ? 400 : 200 },
+  );
+}
+
+function newForm(c: ConsoleContext, values: URLSearchParams, problem?: FormProblem): Response {
+  requireChange(c);
+  return consolePage(
+    c,
+    {
+      title: "New user",
+      section: "users",
+      children: (
+        <>
+          <h1>New user</h1>
+          <NewUserForm csrfToken={c.get("csrfToken")} values={values} problem={problem} />
+        </>
+      ),
+    },
+    { status: problem ? 400 : 200 },
+  );
+}
+
+async function create(c: ConsoleContext): Promise<Response> {
+  const form = await readConsoleForm(c);
+  try {
+    const user = await createUserAccount(c.env, userCreateBody(form));
+    return doneRedirect(c, CONSOLE.user(user.id), "user-created");
+  } catch (error) {
+    const problem = formProblem(error);
+    if (!problem) throw error;
+    form.delete("password"); // never sent back to the browser
+    return newForm(c, form, problem);
+  }
+}
+
+/** The user's grants, each with its application's name when the application still exists. */
+async function grantRows(c: ConsoleContext, id: string): Promise<UserGrantRow[]> {
+  const grants = await userGrants(c.env, id);
+  const names = new Map<string, string | undefined>();
+  await Promise.all(
+    [...new Set(grants.map((grant) => grant.client_id))].map(async (clientId) => {
+      const client = await readClient(c.env, clientId).catch(() => undefined);
+      names.set(clientId, client?.client_name);
+    }),
+  );
+  return grants.map((grant) => {
+    const name = names.get(grant.client_id);
+    return name ? { ...grant, client_name: name } : grant;
+  });
+}
+
+async function detail(
+  c: ConsoleContext,
+  user: UserView,
+  refused?: { form: "profile" | "password"; problem: FormProblem; values?: URLSearchParams },
+): Promise<Response> {
+  return consolePage(
+    c,
+    {
+      title: user.username,
+      section: "users",
+      children: (
+        <UserDetail
+          user={user}
+          grants={await grantRows(c, user.id)}
+          csrfToken={c.get("csrfToken")}
+          mayChange={mayChange(c)}
+          profileValues={refused?.values ?? profileValues(user)}
+          refused={refused}
+        />
+      ),
+    },
+    { status: refused ? 400 : 200 },
+  );
+}
+
+async function show(c: ConsoleContext): Promise<Response> {
+  return detail(c, await findUser(c.env, idOf(c)));
+}
+
+async function updateProfile(c: ConsoleContext): Promise<Response> {
+  const id = idOf(c);
+  const form = await readConsoleForm(c);
+  try {
+    await updateUserProfile(c.env, id, userProfileBody(form));
+  } catch (error) {
+    const problem = formProblem(error);
+    if (!problem) throw error;
+    return detail(c, await findUser(c.env, id), { form: "profile", problem, values: form });
+  }
+  return doneRedirect(c, CONSOLE.user(id), "user-updated");
+}
+
+async function setPassword(c: ConsoleContext): Promise<Response> {
+  const id = idOf(c);
+  const form = await readConsoleForm(c);
+  try {
+    await setUserPassword(c.env, c.get("config"), id, passwordBody(form));
+  } catch (error) {
+    const problem = formProblem(error);
+    if (!problem) throw error;
+    return detail(c, await findUser(c.env, id), { form: "password", problem });
+  }
+  const revoked = c.get("config").revokeGrantsOnPasswordChange;
+  return doneRedirect(
+    c,
+    CONSOLE.user(id),
+    revoked ? "password-set-grants-revoked" : "password-set",
+  );
+}
+
+async function confirmDelete(c: ConsoleContext): Promise<Response> {
+  requireChange(c);
+  const user = await findUser(c.env, idOf(c));
+  const grants = await userGrants(c.env, user.id);
+  return consolePage(c, {
+    title: `Delete ${user.username}`,
+    section: "users",
+    children: <DeleteUser user={user} grants={grants.length} csrfToken={c.get("csrfToken")} />,
+  });
+}
+
+export function userRoutes(app: Hono<ConsoleEnv>): void {
+  app.get("/users", list);
+  app.post("/users", create);
+  app.get("/users/new", (c) => newForm(c, new URLSearchParams()));
+  app.get("/users/:id", show);
+  app.post("/users/:id", updateProfile);
+  app.post("/users/:id/password", setPassword);
+  app.post("/users/:id/block", async (c) => {
+    await blockUser(c.env, idOf(c));
+    return doneRedirect(c, CONSOLE.user(idOf(c)), "blocked");
+  });
+  app.post("/users/:id/unblock", async (c) => {
+    await unblockUser(c.env, idOf(c));
+    return doneRedirect(c, CONSOLE.user(idOf(c)), "unblocked");
+  });
+  app.get("/users/:id/delete", confirmDelete);
+  app.post("/users/:id/delete", async (c) => {
+    await deleteUserAccount(c.env, idOf(c));
+    return doneRedirect(c, CONSOLE.users, "user-deleted");
+  });
+  app.post("/users/:id/grants/revoke-all", async (c) => {
+    await revokeAllUserGrants(c.env, idOf(c));
+    return doneRedirect(c, CONSOLE.user(idOf(c)), "grants-revoked");
+  });
+  app.post("/users/:id/grants/:grant/revoke", async (c) => {
+    await revokeOneUserGrant(c.env, idOf(c), c.req.param("grant"));
+    return doneRedirect(c, CONSOLE.user(idOf(c)), "grant-revoked");
+  });
+}
