@@ -49,7 +49,7 @@ export const LAYERS = [
   { name: "surfaces", members: ["routes/", "browser/", "admin/", "console/"], isolated: true },
   { name: "http", members: ["http/"] },
   { name: "grants", members: ["grants/"] },
-  { name: "sessions and users", members: ["sessions/", "users/"] },
+  { name: "sessions and users", members: ["sessions/", "users/", "administrators/"] },
   { name: "families", members: ["families/"] },
   { name: "clients and resources", members: ["clients/", "resources/"] },
   { name: "tokens", members: ["tokens/", "dpop/", "mtls/"] },
