@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
+import { adminAdministratorRoutes } from "./admin/administrators";
 import { requireAdmin } from "./admin/auth";
 import { adminClientRoutes } from "./admin/clients";
 import { adminKeyRoutes } from "./admin/keys";
@@ -98,6 +99,7 @@ export function createApp(): Hono<AppEnv> {
   adminUserRoutes(app);
   adminKeyRoutes(app);
   adminResourceRoutes(app);
+  adminAdministratorRoutes(app);
 
   app.notFound((c) => errorResponse(notFound(), c));
   app.onError(errorResponse);

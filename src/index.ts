@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 
+export { Administrators } from "./administrators/administrators";
 export { ReplayGuard } from "./clients/replay-guard";
 export { TokenFamily } from "./families/token-family";
 export { SigningKeys } from "./tokens/signing-keys";

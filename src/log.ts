@@ -101,7 +101,14 @@ export type AuditEvent =
   | "resource.created"
   | "resource.updated"
   | "resource.deleted"
-  | "signing_key.created";
+  | "signing_key.created"
+  | "administrator.created"
+  | "administrator.updated"
+  | "administrator.password_set"
+  | "administrator.deleted"
+  | "administrator.signed_in"
+  | "administrator.login_failed"
+  | "administrator.locked_out";
 
 type Fields = Record<string, string | number | boolean | undefined | readonly string[]>;
 

@@ -1,10 +1,10 @@
 import type { Hono } from "hono";
 import { DEVELOPMENT_ADMIN_TOKEN } from "../admin/auth";
-import { Layout } from "../browser/pages/layout";
-import { renderPage } from "../browser/pages/render";
 import type { AppEnv } from "../http/context";
 import { endpoint } from "../http/endpoint";
 import { randomBytes, sha256, toBase64Url } from "../lib/bytes";
+import { Layout } from "../ui/card-layout";
+import { renderPage } from "../ui/render";
 import { DEMO } from "./seed";
 
 /**

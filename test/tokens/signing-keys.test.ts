@@ -114,6 +114,7 @@ describe("signing keys", () => {
       kid: string;
       alg: string | null;
       state: string;
+      activates_at: number;
       published_until: number | null;
     };
     const list = async () =>
