@@ -9,7 +9,6 @@ import { adminResourceRoutes } from "./admin/resources";
 import { adminUserRoutes } from "./admin/users";
 import { browserApp } from "./browser/routes";
 import { consoleApp } from "./console/app";
-import { CONSOLE_ROOT } from "./console/paths";
 import { devRoutes } from "./dev/routes";
 import { ensureDevSeed } from "./dev/seed";
 import { OAuthError } from "./errors";
@@ -89,7 +88,7 @@ export function createApp(): Hono<AppEnv> {
   discoveryRoutes(app);
   jwksRoutes(app);
   app.route("/", browserApp());
-  app.route(CONSOLE_ROOT, consoleApp());
+  app.route("/", consoleApp());
   tokenRoutes(app);
   revokeRoutes(app);
   introspectRoutes(app);

@@ -3,9 +3,9 @@ import { OAuthError } from "../errors";
 import { randomBytes, toHex } from "../lib/bytes";
 import { logError } from "../log";
 import { applicationRoutes } from "./applications";
-import type { ConsoleContext, ConsoleEnv } from "./context";
+import { CONSOLE, type ConsoleContext, type ConsoleEnv } from "./context";
 import { keyRoutes } from "./keys";
-import { CONSOLE } from "./paths";
+import { PAGES } from "./paths";
 import { renderConsole } from "./render";
 import { temporaryConsoleAuth } from "./temporary-auth";
 import { userRoutes } from "./users";
@@ -62,15 +62,16 @@ function consoleError(error: unknown, c: ConsoleContext): Response {
   );
 }
 
-/** The console as a sub-app; src/app.ts mounts it at CONSOLE_ROOT. */
+/** The console as a sub-app; src/app.ts mounts it at the root (its paths are under CONSOLE). */
 export function consoleApp(): Hono<ConsoleEnv> {
   const app = new Hono<ConsoleEnv>();
-  app.use(temporaryConsoleAuth);
-  app.get("/", (c) => c.redirect(CONSOLE.applications, 303));
+  app.use(`${CONSOLE}/*`, temporaryConsoleAuth);
+  app.use(CONSOLE, temporaryConsoleAuth);
+  app.get(CONSOLE, (c) => c.redirect(PAGES.applications, 303));
   applicationRoutes(app);
   userRoutes(app);
   keyRoutes(app);
-  app.all("*", () => {
+  app.all(`${CONSOLE}/*`, () => {
     throw new OAuthError("not_found", "There is no console page at this address.");
   });
   app.onError(consoleError);

@@ -8,12 +8,13 @@ import {
 } from "../clients/administration";
 import type { ClientView } from "../clients/validation";
 import { clientPage, liveGrantsOf } from "./client-listing";
-import { type ConsoleContext, type ConsoleEnv, mayChange } from "./context";
-import { readConsoleForm, requireChange } from "./form";
+import { CONSOLE, type ConsoleContext, type ConsoleEnv } from "./context";
 import { clientBody, clientFormValues, newClientFormValues } from "./forms/client-form";
+import type { FormFields } from "./forms/fields";
 import { type FormProblem, formProblem } from "./forms/problem";
-import { CONSOLE } from "./paths";
+import { PAGES } from "./paths";
 import { doneRedirect, scriptHash } from "./render";
+import { canChange, requireChange } from "./roles";
 import { ApplicationForm } from "./views/application-form";
 import {
   ApplicationActions,
@@ -46,7 +47,7 @@ async function list(c: ConsoleContext): Promise<Response> {
           rows={page.rows}
           search={page.search}
           next={page.next}
-          mayChange={mayChange(c)}
+          mayChange={canChange(c)}
         />
       ),
     },
@@ -54,7 +55,7 @@ async function list(c: ConsoleContext): Promise<Response> {
   );
 }
 
-function newForm(c: ConsoleContext, values: URLSearchParams, problem?: FormProblem): Response {
+function newForm(c: ConsoleContext, values: FormFields, problem?: FormProblem): Response {
   requireChange(c);
   return consolePage(
     c,
@@ -67,7 +68,7 @@ function newForm(c: ConsoleContext, values: URLSearchParams, problem?: FormProbl
           <p class="lead">Register a client. Every setting can be changed later.</p>
           <ApplicationForm
             mode="create"
-            action={CONSOLE.applications}
+            action={PAGES.applications}
             csrfToken={c.get("csrfToken")}
             values={values}
             problem={problem}
@@ -99,23 +100,27 @@ async function secretPage(
 }
 
 async function create(c: ConsoleContext): Promise<Response> {
-  const form = await readConsoleForm(c);
+  const form = c.get("form");
   let created: Awaited<ReturnType<typeof createClient>>;
   try {
-    created = await createClient(c.env, c.get("config"), clientBody(form, "create"));
+    created = await createClient(
+      c.env,
+      c.get("config"),
+      clientBody(form, "create", c.get("config").scopes),
+    );
   } catch (error) {
     const problem = formProblem(error);
     if (!problem) throw error;
     return newForm(c, form, problem);
   }
   if (created.client_secret) return secretPage(c, created, created.client_secret, true);
-  return doneRedirect(c, CONSOLE.application(created.client_id), "application-created");
+  return doneRedirect(c, PAGES.application(created.client_id), "application-created");
 }
 
 function detail(
   c: ConsoleContext,
   client: ClientView,
-  values: URLSearchParams,
+  values: FormFields,
   problem?: FormProblem,
 ): Response {
   const csrfToken = c.get("csrfToken");
@@ -130,23 +135,23 @@ function detail(
             <div>
               <h1>{client.client_name}</h1>
               <p class="lead">
-                <a href={CONSOLE.applications}>Applications</a> ·{" "}
-                <a href={`${CONSOLE.events}?client_id=${encodeURIComponent(client.client_id)}`}>
+                <a href={PAGES.applications}>Applications</a> ·{" "}
+                <a href={`${PAGES.events}?client_id=${encodeURIComponent(client.client_id)}`}>
                   Security events of this application
                 </a>
               </p>
             </div>
-            {mayChange(c) ? <ApplicationActions client={client} csrfToken={csrfToken} /> : null}
+            {canChange(c) ? <ApplicationActions client={client} csrfToken={csrfToken} /> : null}
           </div>
           <section class="panel">
             <ApplicationFacts client={client} />
           </section>
-          {mayChange(c) ? (
+          {canChange(c) ? (
             <section class="panel">
               <h2>Settings</h2>
               <ApplicationForm
                 mode="update"
-                action={CONSOLE.application(client.client_id)}
+                action={PAGES.application(client.client_id)}
                 csrfToken={csrfToken}
                 values={values}
                 problem={problem}
@@ -170,10 +175,15 @@ async function show(c: ConsoleContext): Promise<Response> {
 
 async function update(c: ConsoleContext): Promise<Response> {
   const id = idOf(c);
-  const form = await readConsoleForm(c);
+  const form = c.get("form");
   let updated: Awaited<ReturnType<typeof updateClient>>;
   try {
-    updated = await updateClient(c.env, c.get("config"), id, clientBody(form, "update"));
+    updated = await updateClient(
+      c.env,
+      c.get("config"),
+      id,
+      clientBody(form, "update", c.get("config").scopes),
+    );
   } catch (error) {
     const problem = formProblem(error);
     if (!problem) throw error;
@@ -181,7 +191,7 @@ async function update(c: ConsoleContext): Promise<Response> {
   }
   // A change to a secret method makes a secret: shown now, as a rotation's is.
   if (updated.client_secret) return secretPage(c, updated, updated.client_secret, false);
-  return doneRedirect(c, CONSOLE.application(id), "application-updated");
+  return doneRedirect(c, PAGES.application(id), "application-updated");
 }
 
 async function rotateSecret(c: ConsoleContext): Promise<Response> {
@@ -208,16 +218,16 @@ async function confirmDelete(c: ConsoleContext): Promise<Response> {
 
 async function remove(c: ConsoleContext): Promise<Response> {
   await removeClient(c.env, idOf(c));
-  return doneRedirect(c, CONSOLE.applications, "application-deleted");
+  return doneRedirect(c, PAGES.applications, "application-deleted");
 }
 
 export function applicationRoutes(app: Hono<ConsoleEnv>): void {
-  app.get("/applications", list);
-  app.post("/applications", create);
-  app.get("/applications/new", (c) => newForm(c, newClientFormValues()));
-  app.get("/applications/:id", show);
-  app.post("/applications/:id", update);
-  app.post("/applications/:id/secret", rotateSecret);
-  app.get("/applications/:id/delete", confirmDelete);
-  app.post("/applications/:id/delete", remove);
+  app.get(`${CONSOLE}/applications`, list);
+  app.post(`${CONSOLE}/applications`, create);
+  app.get(`${CONSOLE}/applications/new`, (c) => newForm(c, newClientFormValues()));
+  app.get(`${CONSOLE}/applications/:id`, show);
+  app.post(`${CONSOLE}/applications/:id`, update);
+  app.post(`${CONSOLE}/applications/:id/secret`, rotateSecret);
+  app.get(`${CONSOLE}/applications/:id/delete`, confirmDelete);
+  app.post(`${CONSOLE}/applications/:id/delete`, remove);
 }

@@ -1,33 +1,24 @@
 import type { Context } from "hono";
+import type { Administrator } from "../administrators/model";
 import type { ProviderConfig } from "../config";
+import type { Params } from "../params";
 
 /**
- * What every console handler can read from the Hono context: the provider
- * configuration (set by the app for every request), and what the console's
- * sign-in layer (consoleAuth) sets once it has let the request in: the
- * signed-in administrator and the session's CSRF token, which every POST
- * form carries as `_csrf`.
+ * What every console handler can read: the signed-in administrator, the
+ * session's CSRF token (every POST form carries it as `_csrf`), and, for a
+ * POST, its form, read and checked once by `consoleAuth` (src/console/auth.tsx).
  */
-export interface Administrator {
-  username: string;
-  /** "admin" may change things; "viewer" may only look (consoleAuth refuses a viewer's POST). */
-  role: "admin" | "viewer";
-}
-
 export type ConsoleEnv = {
   Bindings: Env;
   Variables: {
     config: ProviderConfig;
     administrator: Administrator;
     csrfToken: string;
+    form: Params;
   };
 };
 
 export type ConsoleContext = Context<ConsoleEnv>;
 
-/**
- * Whether to show the forms and buttons that change something. Only a
- * courtesy: consoleAuth refuses every POST of a viewer, whatever a page
- * shows.
- */
-export const mayChange = (c: ConsoleContext): boolean => c.get("administrator").role === "admin";
+/** Where the console lives; every page and form is under it. */
+export const CONSOLE = "/console";

@@ -5,10 +5,10 @@ import {
   revokeSigningKeyNow,
   rotateSigningKeysNow,
 } from "../tokens/key-administration";
-import { type ConsoleContext, type ConsoleEnv, mayChange } from "./context";
-import { requireChange } from "./form";
-import { CONSOLE } from "./paths";
+import { CONSOLE, type ConsoleContext, type ConsoleEnv } from "./context";
+import { PAGES } from "./paths";
 import { doneRedirect } from "./render";
+import { canChange, requireChange } from "./roles";
 import { KeyList, RevokeKey } from "./views/keys";
 import { consolePage } from "./views/page";
 
@@ -19,7 +19,7 @@ async function list(c: ConsoleContext): Promise<Response> {
   return consolePage(c, {
     title: "Signing keys",
     section: "keys",
-    children: <KeyList keys={keys} csrfToken={c.get("csrfToken")} mayChange={mayChange(c)} />,
+    children: <KeyList keys={keys} csrfToken={c.get("csrfToken")} mayChange={canChange(c)} />,
   });
 }
 
@@ -37,14 +37,14 @@ async function confirmRevoke(c: ConsoleContext): Promise<Response> {
 }
 
 export function keyRoutes(app: Hono<ConsoleEnv>): void {
-  app.get("/keys", list);
-  app.post("/keys/rotate", async (c) => {
+  app.get(`${CONSOLE}/keys`, list);
+  app.post(`${CONSOLE}/keys/rotate`, async (c) => {
     await rotateSigningKeysNow(c.env, c.get("config"));
-    return doneRedirect(c, CONSOLE.keys, "keys-rotated");
+    return doneRedirect(c, PAGES.keys, "keys-rotated");
   });
-  app.get("/keys/:kid/revoke", confirmRevoke);
-  app.post("/keys/:kid/revoke", async (c) => {
+  app.get(`${CONSOLE}/keys/:kid/revoke`, confirmRevoke);
+  app.post(`${CONSOLE}/keys/:kid/revoke`, async (c) => {
     await revokeSigningKeyNow(c.env, c.get("config"), c.req.param("kid") ?? "");
-    return doneRedirect(c, CONSOLE.keys, "key-revoked");
+    return doneRedirect(c, PAGES.keys, "key-revoked");
   });
 }

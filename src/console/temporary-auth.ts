@@ -1,5 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { OAuthError } from "../errors";
+import { readForm } from "../http/form";
 import { sha256, timingSafeEqual, toHex } from "../lib/bytes";
 import type { ConsoleEnv } from "./context";
 
@@ -19,7 +20,8 @@ export const temporaryConsoleAuth = createMiddleware<ConsoleEnv>(async (c, next)
   c.set("administrator", { username: `temporary-${role}`, role });
   c.set("csrfToken", csrfToken);
   if (c.req.method === "POST") {
-    const form = new URLSearchParams(await c.req.text());
+    const form = await readForm(c.req.raw, 64 * 1024);
+    c.set("form", form);
     if (form.get("_csrf") !== csrfToken)
       throw new OAuthError("access_denied", "This form has expired; reload the page.", {
         status: 403,

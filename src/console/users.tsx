@@ -13,12 +13,13 @@ import {
   userGrants,
 } from "../users/administration";
 import type { UserView } from "../users/model";
-import { type ConsoleContext, type ConsoleEnv, mayChange } from "./context";
-import { readConsoleForm, requireChange } from "./form";
+import { CONSOLE, type ConsoleContext, type ConsoleEnv } from "./context";
+import type { FormFields } from "./forms/fields";
 import { type FormProblem, formProblem } from "./forms/problem";
 import { passwordBody, userCreateBody, userProfileBody } from "./forms/user-form";
-import { CONSOLE } from "./paths";
+import { PAGES } from "./paths";
 import { doneRedirect } from "./render";
+import { canChange, requireChange } from "./roles";
 import { userPage } from "./user-listing";
 import { consolePage } from "./views/page";
 import { profileValues, UserDetail, type UserGrantRow } from "./views/user-detail";
@@ -53,7 +54,7 @@ async function list(c: ConsoleContext): Promise<Response> {
           search={{ q, by }}
           next={listing?.next}
           problem={problem?.message}
-          mayChange={mayChange(c)}
+          mayChange={canChange(c)}
         />
       ),
     },
@@ -61,7 +62,7 @@ async function list(c: ConsoleContext): Promise<Response> {
   );
 }
 
-function newForm(c: ConsoleContext, values: URLSearchParams, problem?: FormProblem): Response {
+function newForm(c: ConsoleContext, values: FormFields, problem?: FormProblem): Response {
   requireChange(c);
   return consolePage(
     c,
@@ -80,14 +81,13 @@ function newForm(c: ConsoleContext, values: URLSearchParams, problem?: FormProbl
 }
 
 async function create(c: ConsoleContext): Promise<Response> {
-  const form = await readConsoleForm(c);
+  const form = c.get("form");
   try {
     const user = await createUserAccount(c.env, userCreateBody(form));
-    return doneRedirect(c, CONSOLE.user(user.id), "user-created");
+    return doneRedirect(c, PAGES.user(user.id), "user-created");
   } catch (error) {
     const problem = formProblem(error);
     if (!problem) throw error;
-    form.delete("password"); // never sent back to the browser
     return newForm(c, form, problem);
   }
 }
@@ -111,7 +111,7 @@ async function grantRows(c: ConsoleContext, id: string): Promise<UserGrantRow[]>
 async function detail(
   c: ConsoleContext,
   user: UserView,
-  refused?: { form: "profile" | "password"; problem: FormProblem; values?: URLSearchParams },
+  refused?: { form: "profile" | "password"; problem: FormProblem; values?: FormFields },
 ): Promise<Response> {
   return consolePage(
     c,
@@ -123,7 +123,7 @@ async function detail(
           user={user}
           grants={await grantRows(c, user.id)}
           csrfToken={c.get("csrfToken")}
-          mayChange={mayChange(c)}
+          mayChange={canChange(c)}
           profileValues={refused?.values ?? profileValues(user)}
           refused={refused}
         />
@@ -139,7 +139,7 @@ async function show(c: ConsoleContext): Promise<Response> {
 
 async function updateProfile(c: ConsoleContext): Promise<Response> {
   const id = idOf(c);
-  const form = await readConsoleForm(c);
+  const form = c.get("form");
   try {
     await updateUserProfile(c.env, id, userProfileBody(form));
   } catch (error) {
@@ -147,12 +147,12 @@ async function updateProfile(c: ConsoleContext): Promise<Response> {
     if (!problem) throw error;
     return detail(c, await findUser(c.env, id), { form: "profile", problem, values: form });
   }
-  return doneRedirect(c, CONSOLE.user(id), "user-updated");
+  return doneRedirect(c, PAGES.user(id), "user-updated");
 }
 
 async function setPassword(c: ConsoleContext): Promise<Response> {
   const id = idOf(c);
-  const form = await readConsoleForm(c);
+  const form = c.get("form");
   try {
     await setUserPassword(c.env, c.get("config"), id, passwordBody(form));
   } catch (error) {
@@ -161,11 +161,7 @@ async function setPassword(c: ConsoleContext): Promise<Response> {
     return detail(c, await findUser(c.env, id), { form: "password", problem });
   }
   const revoked = c.get("config").revokeGrantsOnPasswordChange;
-  return doneRedirect(
-    c,
-    CONSOLE.user(id),
-    revoked ? "password-set-grants-revoked" : "password-set",
-  );
+  return doneRedirect(c, PAGES.user(id), revoked ? "password-set-grants-revoked" : "password-set");
 }
 
 async function confirmDelete(c: ConsoleContext): Promise<Response> {
@@ -180,31 +176,31 @@ async function confirmDelete(c: ConsoleContext): Promise<Response> {
 }
 
 export function userRoutes(app: Hono<ConsoleEnv>): void {
-  app.get("/users", list);
-  app.post("/users", create);
-  app.get("/users/new", (c) => newForm(c, new URLSearchParams()));
-  app.get("/users/:id", show);
-  app.post("/users/:id", updateProfile);
-  app.post("/users/:id/password", setPassword);
-  app.post("/users/:id/block", async (c) => {
+  app.get(`${CONSOLE}/users`, list);
+  app.post(`${CONSOLE}/users`, create);
+  app.get(`${CONSOLE}/users/new`, (c) => newForm(c, new URLSearchParams()));
+  app.get(`${CONSOLE}/users/:id`, show);
+  app.post(`${CONSOLE}/users/:id`, updateProfile);
+  app.post(`${CONSOLE}/users/:id/password`, setPassword);
+  app.post(`${CONSOLE}/users/:id/block`, async (c) => {
     await blockUser(c.env, idOf(c));
-    return doneRedirect(c, CONSOLE.user(idOf(c)), "blocked");
+    return doneRedirect(c, PAGES.user(idOf(c)), "blocked");
   });
-  app.post("/users/:id/unblock", async (c) => {
+  app.post(`${CONSOLE}/users/:id/unblock`, async (c) => {
     await unblockUser(c.env, idOf(c));
-    return doneRedirect(c, CONSOLE.user(idOf(c)), "unblocked");
+    return doneRedirect(c, PAGES.user(idOf(c)), "unblocked");
   });
-  app.get("/users/:id/delete", confirmDelete);
-  app.post("/users/:id/delete", async (c) => {
+  app.get(`${CONSOLE}/users/:id/delete`, confirmDelete);
+  app.post(`${CONSOLE}/users/:id/delete`, async (c) => {
     await deleteUserAccount(c.env, idOf(c));
-    return doneRedirect(c, CONSOLE.users, "user-deleted");
+    return doneRedirect(c, PAGES.users, "user-deleted");
   });
-  app.post("/users/:id/grants/revoke-all", async (c) => {
+  app.post(`${CONSOLE}/users/:id/grants/revoke-all`, async (c) => {
     await revokeAllUserGrants(c.env, idOf(c));
-    return doneRedirect(c, CONSOLE.user(idOf(c)), "grants-revoked");
+    return doneRedirect(c, PAGES.user(idOf(c)), "grants-revoked");
   });
-  app.post("/users/:id/grants/:grant/revoke", async (c) => {
+  app.post(`${CONSOLE}/users/:id/grants/:grant/revoke`, async (c) => {
     await revokeOneUserGrant(c.env, idOf(c), c.req.param("grant"));
-    return doneRedirect(c, CONSOLE.user(idOf(c)), "grant-revoked");
+    return doneRedirect(c, PAGES.user(idOf(c)), "grant-revoked");
   });
 }

@@ -1,7 +1,11 @@
+import { GRANT_TYPES } from "../../clients/model";
 import type { ClientView } from "../../clients/validation";
 import {
+  boxName,
   checked,
   defined,
+  type FormFields,
+  group,
   lines,
   optionalJson,
   optionalNumber,
@@ -54,7 +58,7 @@ export const CLIENT_CONTROLS = [
 
 export type FormMode = "create" | "update";
 
-export function refreshBody(form: URLSearchParams): Record<string, unknown> {
+export function refreshBody(form: FormFields): Record<string, unknown> {
   const rotation = optionalText(form, "refresh_token.rotation");
   return defined({
     issue: triState(form, "refresh_token.issue"),
@@ -67,15 +71,23 @@ export function refreshBody(form: URLSearchParams): Record<string, unknown> {
   });
 }
 
-export function clientBody(form: URLSearchParams, mode: FormMode): Record<string, unknown> {
+/**
+ * `scopes`: the scopes the form offers (the provider's, ProviderConfig.scopes),
+ * one checkbox each.
+ */
+export function clientBody(
+  form: FormFields,
+  mode: FormMode,
+  scopes: readonly string[],
+): Record<string, unknown> {
   const accessTokenLifetime = optionalNumber(form, "access_token_lifetime");
   return {
     ...defined({
       client_name: text(form, "client_name"),
       token_endpoint_auth_method: optionalText(form, "token_endpoint_auth_method"),
       redirect_uris: lines(form, "redirect_uris"),
-      grant_types: form.getAll("grant_types"),
-      scope: form.getAll("scope").join(" "),
+      grant_types: group(form, "grant_types", GRANT_TYPES),
+      scope: group(form, "scope", scopes).join(" "),
       // Empty: the provider default; on an update that means clearing the client's own value.
       access_token_lifetime: accessTokenLifetime ?? (mode === "update" ? null : undefined),
       consent: optionalText(form, "consent"),
@@ -122,8 +134,9 @@ export function clientFormValues(client: ClientView): URLSearchParams {
     ["refresh_token.require_offline_access", tri(refresh.require_offline_access)],
   ];
   for (const [name, value] of single) form.set(name, value);
-  for (const grant of client.grant_types) form.append("grant_types", grant);
-  for (const scope of client.scope.split(" ").filter(Boolean)) form.append("scope", scope);
+  for (const grant of client.grant_types) form.set(boxName("grant_types", grant), "on");
+  for (const scope of client.scope.split(" ").filter(Boolean))
+    form.set(boxName("scope", scope), "on");
   const flags = [
     "dpop_bound_access_tokens",
     "tls_client_certificate_bound_access_tokens",
@@ -140,7 +153,9 @@ export function newClientFormValues(): URLSearchParams {
     consent: "required",
     id_token_signed_response_alg: "RS256",
   });
-  for (const grant of ["authorization_code", "refresh_token"]) form.append("grant_types", grant);
-  for (const scope of ["openid", "profile", "email", "offline_access"]) form.append("scope", scope);
+  for (const grant of ["authorization_code", "refresh_token"])
+    form.set(boxName("grant_types", grant), "on");
+  for (const scope of ["openid", "profile", "email", "offline_access"])
+    form.set(boxName("scope", scope), "on");
   return form;
 }

@@ -1,4 +1,4 @@
-import { checked, optionalText, text } from "./fields";
+import { checked, type FormFields, optionalText, text } from "./fields";
 
 /**
  * The user forms → the bodies of the admin API's user calls
@@ -15,7 +15,7 @@ export const USER_CREATE_CONTROLS = [
 ] as const;
 export const USER_PROFILE_CONTROLS = ["name", "email", "email_verified"] as const;
 
-export function userCreateBody(form: URLSearchParams): Record<string, unknown> {
+export function userCreateBody(form: FormFields): Record<string, unknown> {
   const name = optionalText(form, "name");
   const email = optionalText(form, "email");
   return {
@@ -28,7 +28,7 @@ export function userCreateBody(form: URLSearchParams): Record<string, unknown> {
 }
 
 /** A profile edit sends every field: an emptied name or email is removed (null). */
-export function userProfileBody(form: URLSearchParams): Record<string, unknown> {
+export function userProfileBody(form: FormFields): Record<string, unknown> {
   return {
     name: optionalText(form, "name") ?? null,
     email: optionalText(form, "email") ?? null,
@@ -36,6 +36,6 @@ export function userProfileBody(form: URLSearchParams): Record<string, unknown> 
   };
 }
 
-export function passwordBody(form: URLSearchParams): Record<string, unknown> {
+export function passwordBody(form: FormFields): Record<string, unknown> {
   return { password: form.get("password") ?? "" };
 }

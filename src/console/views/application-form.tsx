@@ -1,6 +1,7 @@
 import { AUTH_METHODS, GRANT_TYPES, ID_TOKEN_ALGS } from "../../clients/model";
 import type { ProviderConfig } from "../../config";
 import { CLIENT_CONTROLS, type FormMode } from "../forms/client-form";
+import type { FormFields } from "../forms/fields";
 import { type FormProblem, generalProblem, problemOf } from "../forms/problem";
 import {
   Checkbox,
@@ -41,7 +42,7 @@ export interface ApplicationFormProps {
   mode: FormMode;
   action: string;
   csrfToken: string;
-  values: URLSearchParams;
+  values: FormFields;
   problem?: FormProblem | undefined;
   config: ProviderConfig;
 }
@@ -55,7 +56,7 @@ export function ApplicationForm(props: ApplicationFormProps) {
   });
   const flag = (name: string) => ({
     name,
-    checked: values.has(name),
+    checked: Boolean(values.get(name)),
     error: problemOf(problem, name),
   });
   return (
@@ -86,14 +87,14 @@ export function ApplicationForm(props: ApplicationFormProps) {
           name="grant_types"
           label="Grant types"
           options={GRANT_TYPES.map((value) => ({ value, label: GRANT_LABELS[value] }))}
-          checked={values.getAll("grant_types")}
+          values={values}
           error={problemOf(problem, "grant_types")}
         />
         <CheckboxGroup
           name="scope"
           label="Scopes it may ask for"
           options={config.scopes.map((value) => ({ value, label: value }))}
-          checked={values.getAll("scope")}
+          values={values}
           error={problemOf(problem, "scope")}
         />
         <Select

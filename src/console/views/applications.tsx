@@ -1,7 +1,7 @@
 import { raw } from "hono/html";
 import type { ClientView } from "../../clients/validation";
 import type { ProviderConfig } from "../../config";
-import { CONSOLE, withQuery } from "../paths";
+import { PAGES, withQuery } from "../paths";
 import { ActionButton, CsrfField, Time } from "./controls";
 import { RefreshPolicySummary } from "./refresh-policy";
 
@@ -38,12 +38,12 @@ export function ApplicationList(props: {
           <p class="lead">The clients registered with this service.</p>
         </div>
         {props.mayChange ? (
-          <a class="button" href={CONSOLE.newApplication} id="new-application">
+          <a class="button" href={PAGES.newApplication} id="new-application">
             New application
           </a>
         ) : null}
       </div>
-      <form method="get" action={CONSOLE.applications} class="search">
+      <form method="get" action={PAGES.applications} class="search">
         <div class="field">
           <label for="q">Search</label>
           <input type="search" id="q" name="q" value={search.q} autocomplete="off" />
@@ -77,7 +77,7 @@ export function ApplicationList(props: {
             {props.rows.map((row) => (
               <tr>
                 <td>
-                  <a href={CONSOLE.application(row.client_id)}>{row.client_name || "(no name)"}</a>
+                  <a href={PAGES.application(row.client_id)}>{row.client_name || "(no name)"}</a>
                 </td>
                 <td>
                   <code>{row.client_id}</code>
@@ -94,7 +94,7 @@ export function ApplicationList(props: {
       {props.next ? (
         <p class="pager">
           <a
-            href={withQuery(CONSOLE.applications, {
+            href={withQuery(PAGES.applications, {
               q: search.q,
               by: search.by,
               cursor: props.next,
@@ -190,7 +190,7 @@ export function ApplicationActions(props: { client: ClientView; csrfToken: strin
     <div class="actions">
       {hasSecret ? (
         <ActionButton
-          action={CONSOLE.applicationSecret(client.client_id)}
+          action={PAGES.applicationSecret(client.client_id)}
           csrfToken={props.csrfToken}
           label="Rotate secret"
           id="rotate-secret"
@@ -199,7 +199,7 @@ export function ApplicationActions(props: { client: ClientView; csrfToken: strin
       ) : null}
       <a
         class="button danger"
-        href={CONSOLE.applicationDelete(client.client_id)}
+        href={PAGES.applicationDelete(client.client_id)}
         id="delete-application"
       >
         Delete…
@@ -229,13 +229,13 @@ export function DeleteApplication(props: {
         client_id <code>{client.client_id}</code>
       </p>
       <div class="actions">
-        <form method="post" action={CONSOLE.applicationDelete(client.client_id)}>
+        <form method="post" action={PAGES.applicationDelete(client.client_id)}>
           <CsrfField token={props.csrfToken} />
           <button type="submit" class="danger" id="confirm-delete">
             Delete the application
           </button>
         </form>
-        <a class="button secondary" href={CONSOLE.application(client.client_id)}>
+        <a class="button secondary" href={PAGES.application(client.client_id)}>
           Cancel
         </a>
       </div>
@@ -293,7 +293,7 @@ export function NewSecret(props: {
         <p class="hint" id="copy-status" role="status" aria-live="polite" />
       </div>
       <div class="actions">
-        <a class="button" href={CONSOLE.application(props.client.client_id)} id="done">
+        <a class="button" href={PAGES.application(props.client.client_id)} id="done">
           Done
         </a>
       </div>

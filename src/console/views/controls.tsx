@@ -1,4 +1,5 @@
 import type { Child } from "hono/jsx";
+import { boxName, type FormFields } from "../forms/fields";
 import { controlId } from "../forms/problem";
 
 /**
@@ -145,9 +146,7 @@ export function Checkbox(props: FieldProps & { checked: boolean; value?: string 
 }
 
 /** Several checkboxes of one name (e.g. grant types), in a fieldset with a legend. */
-export function CheckboxGroup(
-  props: FieldProps & { options: Option[]; checked: readonly string[] },
-) {
+export function CheckboxGroup(props: FieldProps & { options: Option[]; values: FormFields }) {
   const id = controlId(props.name);
   return (
     <fieldset
@@ -157,13 +156,13 @@ export function CheckboxGroup(
     >
       <legend>{props.label}</legend>
       {props.options.map((option) => (
-        <label class="check" for={`${id}-${controlId(option.value)}`}>
+        <label class="check" for={controlId(boxName(props.name, option.value))}>
           <input
             type="checkbox"
-            id={`${id}-${controlId(option.value)}`}
-            name={props.name}
-            value={option.value}
-            checked={props.checked.includes(option.value)}
+            id={controlId(boxName(props.name, option.value))}
+            name={boxName(props.name, option.value)}
+            value="on"
+            checked={Boolean(props.values.get(boxName(props.name, option.value)))}
           />
           <span>{option.label}</span>
         </label>

@@ -1,6 +1,6 @@
 import { raw } from "hono/html";
-import type { Administrator } from "../context";
-import { CONSOLE } from "../paths";
+import type { Administrator } from "../../administrators/model";
+import { PAGES } from "../paths";
 import { Shell } from "./shell";
 import { CONSOLE_STYLES } from "./styles";
 
@@ -22,7 +22,7 @@ export function ConsoleErrorPage(props: {
         {props.description}
       </p>
       <p>
-        <a href={CONSOLE.home}>Back to the console</a>
+        <a href={PAGES.home}>Back to the console</a>
       </p>
     </section>
   );

@@ -1,5 +1,5 @@
 import type { SigningKeyState } from "../../tokens/key-administration";
-import { CONSOLE } from "../paths";
+import { PAGES } from "../paths";
 import { ActionButton, CsrfField, Time } from "./controls";
 
 /** The signing keys: each with its state, a rotation, and the revocation of a compromised key. */
@@ -31,7 +31,7 @@ export function KeyList(props: { keys: SigningKeyState[]; csrfToken: string; may
         </div>
         {props.mayChange ? (
           <ActionButton
-            action={CONSOLE.rotateKeys}
+            action={PAGES.rotateKeys}
             csrfToken={props.csrfToken}
             label="Rotate now"
             id="rotate-keys"
@@ -78,7 +78,7 @@ export function KeyList(props: { keys: SigningKeyState[]; csrfToken: string; may
                     {key.state === "revoked" ? null : (
                       <a
                         class="button secondary"
-                        href={CONSOLE.keyRevoke(key.kid)}
+                        href={PAGES.keyRevoke(key.kid)}
                         aria-label={`Revoke key ${key.kid}`}
                       >
                         Revoke…
@@ -109,13 +109,13 @@ export function RevokeKey(props: { keyState: SigningKeyState; csrfToken: string 
         Do this when the key may be compromised. This cannot be undone.
       </p>
       <div class="actions">
-        <form method="post" action={CONSOLE.keyRevoke(keyState.kid)}>
+        <form method="post" action={PAGES.keyRevoke(keyState.kid)}>
           <CsrfField token={props.csrfToken} />
           <button type="submit" class="danger" id="confirm-revoke">
             Revoke the key
           </button>
         </form>
-        <a class="button secondary" href={CONSOLE.keys}>
+        <a class="button secondary" href={PAGES.keys}>
           Cancel
         </a>
       </div>

@@ -1,5 +1,6 @@
 import type { RefreshSettings } from "../../clients/model";
 import type { RefreshDefaults } from "../../config";
+import type { FormFields } from "../forms/fields";
 import { type FormProblem, problemOf } from "../forms/problem";
 import { Select, TextField } from "./controls";
 import { duration, yesNo } from "./format";
@@ -22,7 +23,7 @@ const onOff = (defaultValue: boolean) => [
 ];
 
 export function RefreshPolicyFields(props: {
-  values: URLSearchParams;
+  values: FormFields;
   defaults: RefreshDefaults;
   problem: FormProblem | undefined;
 }) {

@@ -1,16 +1,16 @@
 import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
-import type { Administrator } from "../context";
-import { CONSOLE } from "../paths";
+import type { Administrator } from "../../administrators/model";
+import { PAGES } from "../paths";
 import { CsrfField } from "./controls";
 import { CONSOLE_STYLES } from "./styles";
 
 /** The sections of the console, in the order the navigation shows them. */
 export const SECTIONS = {
-  applications: { label: "Applications", href: CONSOLE.applications },
-  users: { label: "Users", href: CONSOLE.users },
-  keys: { label: "Signing keys", href: CONSOLE.keys },
-  events: { label: "Security events", href: CONSOLE.events },
+  applications: { label: "Applications", href: PAGES.applications },
+  users: { label: "Users", href: PAGES.users },
+  keys: { label: "Signing keys", href: PAGES.keys },
+  events: { label: "Security events", href: PAGES.events },
 } as const;
 export type Section = keyof typeof SECTIONS;
 
@@ -46,14 +46,14 @@ export function Shell(props: ShellProps) {
         </a>
         <header class="top">
           <div class="bar">
-            <a class="product" href={CONSOLE.home}>
+            <a class="product" href={PAGES.home}>
               Edge Token Service · Console
             </a>
             <div class="who">
               <span id="signed-in-as">
                 {administrator.username} ({administrator.role})
               </span>
-              <form method="post" action={CONSOLE.signOut}>
+              <form method="post" action={PAGES.signOut}>
                 <CsrfField token={props.csrfToken} />
                 <button type="submit" id="sign-out">
                   Sign out

@@ -1,8 +1,9 @@
 import type { UserView } from "../../users/model";
 import type { GrantView } from "../../users/user";
+import type { FormFields } from "../forms/fields";
 import { type FormProblem, generalProblem, problemOf } from "../forms/problem";
 import { USER_PROFILE_CONTROLS } from "../forms/user-form";
-import { CONSOLE, withQuery } from "../paths";
+import { PAGES, withQuery } from "../paths";
 import { ActionButton, Checkbox, CsrfField, FormAlert, TextField, Time } from "./controls";
 import { UserState } from "./users";
 
@@ -19,7 +20,7 @@ export interface UserDetailProps {
   csrfToken: string;
   mayChange: boolean;
   /** What the operator typed into the form the service refused, and the refusal. */
-  profileValues: URLSearchParams;
+  profileValues: FormFields;
   refused?: { form: "profile" | "password"; problem: FormProblem } | undefined;
 }
 
@@ -45,8 +46,8 @@ export function UserDetail(props: UserDetailProps) {
         <div>
           <h1>{user.username}</h1>
           <p class="lead">
-            <a href={CONSOLE.users}>Users</a> ·{" "}
-            <a href={withQuery(CONSOLE.events, { sub: user.id })} id="user-events">
+            <a href={PAGES.users}>Users</a> ·{" "}
+            <a href={withQuery(PAGES.events, { sub: user.id })} id="user-events">
               What happened to this user's tokens? (security events)
             </a>
           </p>
@@ -55,7 +56,7 @@ export function UserDetail(props: UserDetailProps) {
           <div class="actions">
             {user.blocked ? (
               <ActionButton
-                action={CONSOLE.userUnblock(user.id)}
+                action={PAGES.userUnblock(user.id)}
                 csrfToken={csrfToken}
                 label="Unblock"
                 id="unblock-user"
@@ -63,14 +64,14 @@ export function UserDetail(props: UserDetailProps) {
               />
             ) : (
               <ActionButton
-                action={CONSOLE.userBlock(user.id)}
+                action={PAGES.userBlock(user.id)}
                 csrfToken={csrfToken}
                 label="Block"
                 id="block-user"
                 tone="danger"
               />
             )}
-            <a class="button danger" href={CONSOLE.userDelete(user.id)} id="delete-user">
+            <a class="button danger" href={PAGES.userDelete(user.id)} id="delete-user">
               Delete…
             </a>
           </div>
@@ -109,14 +110,14 @@ export function UserDetail(props: UserDetailProps) {
       {props.mayChange ? (
         <div class="panel">
           <h2>Profile</h2>
-          <form method="post" action={CONSOLE.user(user.id)} id="profile-form" novalidate>
+          <form method="post" action={PAGES.user(user.id)} id="profile-form" novalidate>
             <CsrfField token={csrfToken} />
             <FormAlert message={generalProblem(profileProblem, USER_PROFILE_CONTROLS)} />
             <TextField {...field("name")} label="Full name" />
             <TextField {...field("email")} label="Email address" />
             <Checkbox
               name="email_verified"
-              checked={values.has("email_verified")}
+              checked={Boolean(values.get("email_verified"))}
               label="The email address is verified"
               error={problemOf(profileProblem, "email_verified")}
             />
@@ -131,7 +132,7 @@ export function UserDetail(props: UserDetailProps) {
       {props.mayChange ? (
         <div class="panel">
           <h2>Password</h2>
-          <form method="post" action={CONSOLE.userPassword(user.id)} id="password-form" novalidate>
+          <form method="post" action={PAGES.userPassword(user.id)} id="password-form" novalidate>
             <CsrfField token={csrfToken} />
             <FormAlert message={generalProblem(passwordProblem, ["password"])} />
             <TextField
@@ -163,7 +164,7 @@ function Grants(props: UserDetailProps) {
         <h2 id="grants-title">Grants ({grants.length})</h2>
         {props.mayChange && grants.length > 0 ? (
           <ActionButton
-            action={CONSOLE.userGrantsRevokeAll(user.id)}
+            action={PAGES.userGrantsRevokeAll(user.id)}
             csrfToken={csrfToken}
             label="Revoke all grants"
             id="revoke-all-grants"
@@ -191,7 +192,7 @@ function Grants(props: UserDetailProps) {
             {grants.map((grant) => (
               <tr id={`grant-${grant.grant_id.slice(0, 16)}`}>
                 <td>
-                  <a href={CONSOLE.application(grant.client_id)}>
+                  <a href={PAGES.application(grant.client_id)}>
                     {grant.client_name ?? grant.client_id}
                   </a>
                 </td>
@@ -208,7 +209,7 @@ function Grants(props: UserDetailProps) {
                 {props.mayChange ? (
                   <td>
                     <ActionButton
-                      action={CONSOLE.userGrantRevoke(user.id, grant.grant_id)}
+                      action={PAGES.userGrantRevoke(user.id, grant.grant_id)}
                       csrfToken={csrfToken}
                       label="Revoke"
                       tone="secondary"

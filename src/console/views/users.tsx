@@ -1,7 +1,8 @@
 import type { UserView } from "../../users/model";
+import type { FormFields } from "../forms/fields";
 import { type FormProblem, generalProblem, problemOf } from "../forms/problem";
 import { USER_CREATE_CONTROLS } from "../forms/user-form";
-import { CONSOLE, withQuery } from "../paths";
+import { PAGES, withQuery } from "../paths";
 import { Checkbox, CsrfField, FormAlert, TextField, Time } from "./controls";
 
 /** The users' list, the new-user form and the delete confirmation. */
@@ -27,12 +28,12 @@ export function UserList(props: {
           <p class="lead">Accounts that sign in to applications through this service.</p>
         </div>
         {props.mayChange ? (
-          <a class="button" href={CONSOLE.newUser} id="new-user">
+          <a class="button" href={PAGES.newUser} id="new-user">
             New user
           </a>
         ) : null}
       </div>
-      <form method="get" action={CONSOLE.users} class="search">
+      <form method="get" action={PAGES.users} class="search">
         <div class="field">
           <label for="q">Search (start of the username or email address)</label>
           <input type="search" id="q" name="q" value={search.q} autocomplete="off" />
@@ -68,7 +69,7 @@ export function UserList(props: {
             {props.users.map((user) => (
               <tr>
                 <td>
-                  <a href={CONSOLE.user(user.id)}>{user.username}</a>
+                  <a href={PAGES.user(user.id)}>{user.username}</a>
                 </td>
                 <td>{user.name ?? "—"}</td>
                 <td>{user.email ?? "—"}</td>
@@ -87,7 +88,7 @@ export function UserList(props: {
       {props.next ? (
         <p class="pager">
           <a
-            href={withQuery(CONSOLE.users, { q: search.q, by: search.by, cursor: props.next })}
+            href={withQuery(PAGES.users, { q: search.q, by: search.by, cursor: props.next })}
             id="next-page"
             rel="next"
           >
@@ -109,7 +110,7 @@ export function UserState(props: { blocked: boolean }) {
 
 export function NewUserForm(props: {
   csrfToken: string;
-  values: URLSearchParams;
+  values: FormFields;
   problem?: FormProblem | undefined;
 }) {
   const { values, problem } = props;
@@ -119,7 +120,7 @@ export function NewUserForm(props: {
     error: problemOf(problem, name),
   });
   return (
-    <form method="post" action={CONSOLE.users} id="user-form" class="panel" novalidate>
+    <form method="post" action={PAGES.users} id="user-form" class="panel" novalidate>
       <CsrfField token={props.csrfToken} />
       <FormAlert message={generalProblem(problem, USER_CREATE_CONTROLS)} />
       <TextField
@@ -141,7 +142,7 @@ export function NewUserForm(props: {
       <TextField {...field("email")} label="Email address (optional)" />
       <Checkbox
         name="email_verified"
-        checked={values.has("email_verified")}
+        checked={Boolean(values.get("email_verified"))}
         label="The email address is verified"
         error={problemOf(problem, "email_verified")}
       />
@@ -165,13 +166,13 @@ export function DeleteUser(props: { user: UserView; grants: number; csrfToken: s
         them stops working. This cannot be undone.
       </p>
       <div class="actions">
-        <form method="post" action={CONSOLE.userDelete(user.id)}>
+        <form method="post" action={PAGES.userDelete(user.id)}>
           <CsrfField token={props.csrfToken} />
           <button type="submit" class="danger" id="confirm-delete">
             Delete the user
           </button>
         </form>
-        <a class="button secondary" href={CONSOLE.user(user.id)}>
+        <a class="button secondary" href={PAGES.user(user.id)}>
           Cancel
         </a>
       </div>
