@@ -8,6 +8,7 @@ import { adminKeyRoutes } from "./admin/keys";
 import { adminResourceRoutes } from "./admin/resources";
 import { adminUserRoutes } from "./admin/users";
 import { browserApp } from "./browser/routes";
+import { consoleApp } from "./console/app";
 import { devRoutes } from "./dev/routes";
 import { ensureDevSeed } from "./dev/seed";
 import { OAuthError } from "./errors";
@@ -87,6 +88,7 @@ export function createApp(): Hono<AppEnv> {
   discoveryRoutes(app);
   jwksRoutes(app);
   app.route("/", browserApp());
+  app.route("/", consoleApp());
   tokenRoutes(app);
   revokeRoutes(app);
   introspectRoutes(app);
