@@ -1,15 +1,11 @@
 import type { MiddlewareHandler } from "hono";
+import { adminToken, isAdminToken } from "../administrators/admin-token";
 import { ADMIN_TOKEN_ACTOR, type Administrator, mayChange } from "../administrators/model";
-import { isDevelopment } from "../config";
 import { OAuthError } from "../errors";
 import { signInAdministrator } from "../http/administrator-sign-in";
 import type { AppEnv } from "../http/context";
 import { clientAuthBlocked, noteClientAuthFailure, tooManyFailures } from "../http/rate-limits";
-import { sha256, timingSafeEqual } from "../lib/bytes";
 import { securityEvent } from "../log";
-
-/** Known only to `wrangler dev`: a deployed worker has no admin token until ADMIN_TOKEN is set. */
-export const DEVELOPMENT_ADMIN_TOKEN = "dev-admin-token";
 
 /** RFC 9110 §11.6.1: both schemes this API takes, each with its realm. */
 const challenge = {
@@ -38,8 +34,7 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 async function tokenHolder(c: Parameters<typeof requireAdmin>[0], header: string) {
-  const expected =
-    c.env.ADMIN_TOKEN || (isDevelopment(c.env) ? DEVELOPMENT_ADMIN_TOKEN : undefined);
+  const expected = adminToken(c.env);
   const presented = /^Bearer (.+)$/i.exec(header)?.[1];
   if (!presented)
     throw new OAuthError("invalid_token", "The admin API needs an administrator's credentials.", {
@@ -55,8 +50,7 @@ async function tokenHolder(c: Parameters<typeof requireAdmin>[0], header: string
   // An operator-chosen token can be guessed at: failures count against the
   // address like failed client authentications, and each is a security event.
   if (clientAuthBlocked(c)) throw tooManyFailures();
-  // Hashing first makes the comparison constant-time whatever the lengths.
-  if (!timingSafeEqual(await sha256(presented), await sha256(expected))) {
+  if (!(await isAdminToken(expected, presented))) {
     securityEvent("admin.auth_failed", { path: c.req.path });
     if (await noteClientAuthFailure(c)) throw tooManyFailures();
     throw new OAuthError("invalid_token", "The admin token is not valid.", { headers: challenge });

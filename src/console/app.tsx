@@ -2,12 +2,13 @@ import { Hono } from "hono";
 import { OAuthError } from "../errors";
 import { randomBytes, toHex } from "../lib/bytes";
 import { logError } from "../log";
+import { consoleAdministratorRoutes } from "./administrators";
 import { applicationRoutes } from "./applications";
+import { consoleAuth, consoleSignInRoutes } from "./auth";
 import { CONSOLE, type ConsoleContext, type ConsoleEnv } from "./context";
 import { keyRoutes } from "./keys";
 import { PAGES } from "./paths";
 import { renderConsole } from "./render";
-import { temporaryConsoleAuth } from "./temporary-auth";
 import { userRoutes } from "./users";
 import { ConsoleErrorPage } from "./views/error";
 
@@ -16,7 +17,9 @@ import { ConsoleErrorPage } from "./views/error";
  * same admin services the JSON API calls (src/clients/administration.ts,
  * src/users/administration.ts, src/tokens/key-administration.ts). Its pages
  * are server-rendered and need no JavaScript; its errors are pages in its
- * own layout, never JSON, a stack or a token.
+ * own layout, never JSON, a stack or a token. Every request passes
+ * `consoleAuth` first (src/console/auth.tsx): a session, and for a POST the
+ * Origin check, the CSRF token and the role.
  */
 
 /**
@@ -65,8 +68,10 @@ function consoleError(error: unknown, c: ConsoleContext): Response {
 /** The console as a sub-app; src/app.ts mounts it at the root (its paths are under CONSOLE). */
 export function consoleApp(): Hono<ConsoleEnv> {
   const app = new Hono<ConsoleEnv>();
-  app.use(`${CONSOLE}/*`, temporaryConsoleAuth);
-  app.use(CONSOLE, temporaryConsoleAuth);
+  app.use(`${CONSOLE}/*`, consoleAuth);
+  app.use(CONSOLE, consoleAuth);
+  consoleSignInRoutes(app);
+  consoleAdministratorRoutes(app);
   app.get(CONSOLE, (c) => c.redirect(PAGES.applications, 303));
   applicationRoutes(app);
   userRoutes(app);

@@ -35,5 +35,7 @@ export const PAGES = {
   rotateKeys: `${CONSOLE}/keys/rotate`,
   keyRevoke: (kid: string) => `${CONSOLE}/keys/${seg(kid)}/revoke`,
   events: `${CONSOLE}/events`,
+  /** The lead's pages (src/console/auth.tsx, administrators.tsx). */
+  administrators: `${CONSOLE}/administrators`,
   signOut: `${CONSOLE}/sign-out`,
 } as const;

@@ -1,20 +1,21 @@
 import { expect } from "vitest";
-import { hiddenFields } from "../support/browser";
-import { ADMIN_TOKEN, call, formBody, ISSUER } from "../support/http";
+import { type Browser, hiddenFields } from "../support/browser";
+import { consoleBrowser, newAdministrator } from "../support/console";
+import { formBody, ISSUER } from "../support/http";
 
 /**
- * An administrator's browser on the console: signed in with a role, keeps
- * nothing else, follows no redirect, and posts forms as the pages write
- * them (with their hidden `_csrf`).
+ * An administrator's browser on the console: a new administrator of the
+ * role, signed in through the real sign-in form on first use; it follows no
+ * redirect, and posts forms as the pages write them (with their `_csrf`).
  */
 export class ConsoleSession {
+  private browser: Promise<Browser> | undefined;
+
   constructor(readonly role: "admin" | "viewer" = "admin") {}
 
-  request(path: string, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    headers.set("Authorization", `Bearer ${ADMIN_TOKEN}`);
-    headers.set("X-Console-Role", this.role);
-    return call(path, { ...init, headers, redirect: "manual" });
+  async request(path: string, init: RequestInit = {}): Promise<Response> {
+    this.browser ??= newAdministrator(this.role).then((account) => consoleBrowser(account));
+    return (await this.browser).request(path, init);
   }
 
   async page(path: string, status = 200): Promise<string> {

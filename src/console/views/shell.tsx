@@ -11,6 +11,7 @@ export const SECTIONS = {
   users: { label: "Users", href: PAGES.users },
   keys: { label: "Signing keys", href: PAGES.keys },
   events: { label: "Security events", href: PAGES.events },
+  administrators: { label: "Administrators", href: PAGES.administrators },
 } as const;
 export type Section = keyof typeof SECTIONS;
 
