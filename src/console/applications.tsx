@@ -77,7 +77,7 @@ function newForm(c: ConsoleContext, values: FormFields, problem?: FormProblem): 
         </>
       ),
     },
-    { status: problem ? 400 : 200 },
+    { status: problem?.status ?? 200 },
   );
 }
 
@@ -164,7 +164,7 @@ function detail(
         </>
       ),
     },
-    { status: problem ? 400 : 200 },
+    { status: problem?.status ?? 200 },
   );
 }
 

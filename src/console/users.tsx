@@ -58,7 +58,7 @@ async function list(c: ConsoleContext): Promise<Response> {
         />
       ),
     },
-    { status: problem ? 400 : 200 },
+    { status: problem?.status ?? 200 },
   );
 }
 
@@ -76,7 +76,7 @@ function newForm(c: ConsoleContext, values: FormFields, problem?: FormProblem): 
         </>
       ),
     },
-    { status: problem ? 400 : 200 },
+    { status: problem?.status ?? 200 },
   );
 }
 
@@ -129,7 +129,7 @@ async function detail(
         />
       ),
     },
-    { status: refused ? 400 : 200 },
+    { status: refused?.problem.status ?? 200 },
   );
 }
 

@@ -14,6 +14,8 @@ export interface FormProblem {
   field?: string;
   /** The refusal as the service worded it. */
   message: string;
+  /** The refusal's status (400, or 409 for a name already taken): the page's status. */
+  status: number;
 }
 
 const NAMED = /^([A-Za-z_][A-Za-z0-9_.]*)(?:\[[0-9]+\])?: ./s;
@@ -27,7 +29,8 @@ export function formProblem(error: unknown): FormProblem | undefined {
   if (!(error instanceof OAuthError) || error.code !== "invalid_request" || error.status >= 500)
     return undefined;
   const field = NAMED.exec(error.description)?.[1];
-  return field ? { field, message: error.description } : { message: error.description };
+  const problem = { message: error.description, status: error.status };
+  return field ? { field, ...problem } : problem;
 }
 
 /** The refusal of one control, if the problem is that control's. */

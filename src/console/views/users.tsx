@@ -161,9 +161,7 @@ export function DeleteUser(props: { user: UserView; grants: number; csrfToken: s
     <section class="panel">
       <h1>Delete {user.username}?</h1>
       <p id="what-dies">
-        The account is removed and its username freed. Its {props.grants} live grant
-        {props.grants === 1 ? "" : "s"} are revoked first: every refresh token and access token of
-        them stops working. This cannot be undone.
+        {`The account is removed and its username freed. Its ${props.grants} live grant${props.grants === 1 ? " is" : "s are"} revoked first: every refresh token and access token of ${props.grants === 1 ? "it" : "them"} stops working. This cannot be undone.`}
       </p>
       <div class="actions">
         <form method="post" action={PAGES.userDelete(user.id)}>

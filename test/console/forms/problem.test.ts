@@ -17,6 +17,7 @@ describe("a form's problem", () => {
     ).toEqual({
       field: "refresh_token.grace_seconds",
       message: "refresh_token.grace_seconds: must be a whole number.",
+      status: 400,
     });
     expect(formProblem(fieldError("redirect_uris[1]", "must be https"))?.field).toBe(
       "redirect_uris",
@@ -26,6 +27,7 @@ describe("a form's problem", () => {
     expect(formProblem(taken)).toEqual({
       field: "username",
       message: "username: is already taken.",
+      status: 409,
     });
   });
 
@@ -36,6 +38,7 @@ describe("a form's problem", () => {
       ),
     ).toEqual({
       message: "A client using none has no secret to rotate.",
+      status: 400,
     });
   });
 
