@@ -135,7 +135,8 @@ export function consoleAdministratorRoutes(app: Hono<ConsoleEnv>): void {
       });
     } catch (error) {
       // A refused field is shown on the page, with the list, not on an error page.
-      if (error instanceof OAuthError && error.status < 500) return show(c, error.description, error.status);
+      if (error instanceof OAuthError && error.status < 500)
+        return show(c, error.description, error.status);
       throw error;
     }
     return c.redirect(`${PAGE}?done=created`, 303);
