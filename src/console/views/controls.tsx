@@ -180,6 +180,8 @@ export function ActionButton(props: {
   action: string;
   csrfToken: string;
   label: string;
+  /** The button's name when its label alone is ambiguous (one "Revoke" per row). */
+  ariaLabel?: string;
   id?: string;
   tone?: "primary" | "secondary" | "danger";
   hidden?: Record<string, string>;
@@ -193,6 +195,7 @@ export function ActionButton(props: {
       <button
         type="submit"
         id={props.id}
+        aria-label={props.ariaLabel}
         class={props.tone && props.tone !== "primary" ? props.tone : undefined}
       >
         {props.label}

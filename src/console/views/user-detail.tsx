@@ -212,6 +212,7 @@ function Grants(props: UserDetailProps) {
                       action={PAGES.userGrantRevoke(user.id, grant.grant_id)}
                       csrfToken={csrfToken}
                       label="Revoke"
+                      ariaLabel={`Revoke the grant to ${grant.client_name ?? grant.client_id} created ${new Date(grant.created_at * 1000).toISOString()}`}
                       tone="secondary"
                     />
                   </td>
