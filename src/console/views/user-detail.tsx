@@ -176,53 +176,56 @@ function Grants(props: UserDetailProps) {
         Each grant is one sign-in to an application that holds a refresh token. Revoking it ends its
         refresh token and its access tokens.
       </p>
-      <div class="table-wrap">
-        <table id="grants">
-          <thead>
-            <tr>
-              <th scope="col">Application</th>
-              <th scope="col">Scopes</th>
-              <th scope="col">Created</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Expires</th>
-              {props.mayChange ? <th scope="col">Action</th> : null}
-            </tr>
-          </thead>
-          <tbody>
-            {grants.map((grant) => (
-              <tr id={`grant-${grant.grant_id.slice(0, 16)}`}>
-                <td>
-                  <a href={PAGES.application(grant.client_id)}>
-                    {grant.client_name ?? grant.client_id}
-                  </a>
-                </td>
-                <td>{grant.scope}</td>
-                <td>
-                  <Time at={grant.created_at} />
-                </td>
-                <td>
-                  <Time at={grant.last_refresh_at} />
-                </td>
-                <td>
-                  <Time at={grant.expires_at} />
-                </td>
-                {props.mayChange ? (
-                  <td>
-                    <ActionButton
-                      action={PAGES.userGrantRevoke(user.id, grant.grant_id)}
-                      csrfToken={csrfToken}
-                      label="Revoke"
-                      ariaLabel={`Revoke the grant to ${grant.client_name ?? grant.client_id} created ${new Date(grant.created_at * 1000).toISOString()}`}
-                      tone="secondary"
-                    />
-                  </td>
-                ) : null}
+      {grants.length === 0 ? (
+        <p class="empty">No live grants.</p>
+      ) : (
+        <div class="table-wrap">
+          <table id="grants">
+            <thead>
+              <tr>
+                <th scope="col">Application</th>
+                <th scope="col">Scopes</th>
+                <th scope="col">Created</th>
+                <th scope="col">Last used</th>
+                <th scope="col">Expires</th>
+                {props.mayChange ? <th scope="col">Action</th> : null}
               </tr>
-            ))}
-          </tbody>
-        </table>
-        {grants.length === 0 ? <p class="empty">No live grants.</p> : null}
-      </div>
+            </thead>
+            <tbody>
+              {grants.map((grant) => (
+                <tr id={`grant-${grant.grant_id.slice(0, 16)}`}>
+                  <td>
+                    <a href={PAGES.application(grant.client_id)}>
+                      {grant.client_name ?? grant.client_id}
+                    </a>
+                  </td>
+                  <td>{grant.scope}</td>
+                  <td>
+                    <Time at={grant.created_at} />
+                  </td>
+                  <td>
+                    <Time at={grant.last_refresh_at} />
+                  </td>
+                  <td>
+                    <Time at={grant.expires_at} />
+                  </td>
+                  {props.mayChange ? (
+                    <td>
+                      <ActionButton
+                        action={PAGES.userGrantRevoke(user.id, grant.grant_id)}
+                        csrfToken={csrfToken}
+                        label="Revoke"
+                        ariaLabel={`Revoke the grant to ${grant.client_name ?? grant.client_id} created ${new Date(grant.created_at * 1000).toISOString()}`}
+                        tone="secondary"
+                      />
+                    </td>
+                  ) : null}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
     </section>
   );
 }
