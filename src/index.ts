@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 
+export { ClientDirectory } from "./clients/directory";
 export { ReplayGuard } from "./clients/replay-guard";
 export { TokenFamily } from "./families/token-family";
 export { SigningKeys } from "./tokens/signing-keys";

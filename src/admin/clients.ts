@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import { clientRecord, credentialFor, newSecretCredential } from "../clients/provisioning";
-import { deleteClient, listClients, readClient, saveClient } from "../clients/registry";
+import { deleteClient, readClient, saveClient } from "../clients/registry";
 import { clientView, validateClient } from "../clients/validation";
 import { OAuthError } from "../errors";
 import { type AppEnv, pathParam } from "../http/context";
@@ -9,6 +9,7 @@ import { readJson } from "../http/json-body";
 import { randomBytes, toBase64Url } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
 import { adminAction } from "../log";
+import { listClients } from "./client-list";
 
 /**
  * /admin/clients: create, read, list, update, delete, rotate secret. A secret
@@ -21,7 +22,7 @@ const notFound = () => new OAuthError("not_found", "There is no client with this
 
 export function adminClientRoutes(app: Hono<AppEnv>): void {
   endpoint(app, "/admin/clients", {
-    GET: async (c) => c.json(await listClients(c.env, c.req.query("cursor"))),
+    GET: async (c) => c.json(await listClients(c)),
     POST: async (c) => {
       const draft = validateClient(await readJson(c.req.raw), c.get("config"));
       const clientId = toBase64Url(randomBytes(16));
