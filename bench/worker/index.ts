@@ -1,5 +1,6 @@
 import { createApp } from "../../src/app";
 import { countingEnv, tallyFor } from "./counting";
+import { directoryRoutes } from "./directory";
 import type { BenchEnv } from "./env";
 import { benchRoutes } from "./routes";
 
@@ -13,6 +14,9 @@ import { benchRoutes } from "./routes";
 // Every production Durable Object class, as src/index.ts exports it; the
 // explicit exports below take precedence over the same names in `export *`.
 export * from "../../src/index";
+// The directory classes with a bulk fill for bench/directory.mjs (same names,
+// so USER_DIRECTORY and CLIENT_DIRECTORY serve them here).
+export { ClientDirectory, UserDirectory } from "./directory";
 // Bound as BENCH_FLOOR by bench/server.mjs only.
 export { BenchFloor } from "./floor";
 // Same class name, so wrangler.toml's TOKEN_FAMILY binding serves it here.
@@ -29,6 +33,7 @@ export { TokenFamily } from "./token-family";
  */
 const app = createApp();
 app.route("/bench", benchRoutes());
+app.route("/bench/directory", directoryRoutes());
 
 export default {
   /**

@@ -2,11 +2,14 @@ import { isolateCacheSettings } from "../config";
 import { OAuthError } from "../errors";
 import { cachePerBinding } from "../lib/isolate-cache";
 import { logError } from "../log";
+import { clientDirectory, clientEntry } from "./directory";
 import type { ClientRecord } from "./model";
 
 /**
- * The client registry, in KV: read on every token request, written only by
- * the admin API.
+ * The client registry, in KV: read on every token request, written by the
+ * admin API and by self-registration (RFC 7591), each through saveClient
+ * and deleteClient, which keep the client directory (./directory.ts, the
+ * listing and search) in step before they return.
  *
  * Consistency: KV makes a change visible at once in the location that made
  * it and within about 60 seconds everywhere else. On top of that each isolate
@@ -67,38 +70,45 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Writes a client; this isolate forgets its old copy at once. */
+/**
+ * Writes a client; this isolate forgets its old copy at once. The directory
+ * row first, then the record: should the second write fail or never happen,
+ * the row names a client KV does not have (or not in that version), which
+ * the admin listing notices and repairs (src/admin/client-list.ts); the
+ * other order could leave a client that no listing ever shows. If the
+ * directory cannot be written, nothing is, and the caller is told to retry.
+ */
 export async function saveClient(env: Env, client: ClientRecord): Promise<void> {
+  try {
+    await clientDirectory(env).put(clientEntry(client));
+  } catch (error) {
+    logError("client_directory_unwritable", error, { clientId: client.client_id });
+    throw new OAuthError(
+      "temporarily_unavailable",
+      "The client directory cannot be written right now; retry shortly.",
+      { headers: { "Retry-After": "5" } },
+    );
+  }
   await env.CLIENTS.put(key(client.client_id), JSON.stringify(client), {
     metadata: { client_name: client.client_name },
   });
   recent(env.CLIENTS).delete(client.client_id);
 }
 
+/**
+ * Deletes a client: the record first, then its directory row (the same rule
+ * as saveClient: at worst a row without a client, which the listing drops).
+ * The client is gone once the record is; a row left behind is not a reason
+ * to report a failure.
+ */
 export async function deleteClient(env: Env, clientId: string): Promise<boolean> {
   if (!(await readClient(env, clientId))) return false;
   await env.CLIENTS.delete(key(clientId));
   recent(env.CLIENTS).delete(clientId);
+  try {
+    await clientDirectory(env).remove(clientId);
+  } catch (error) {
+    logError("client_directory_unwritable", error, { clientId });
+  }
   return true;
-}
-
-export interface ClientPage {
-  clients: { client_id: string; client_name: string }[];
-  cursor?: string;
-}
-
-/** The admin list: one KV list call a page, names from the key metadata. */
-export async function listClients(env: Env, cursor?: string, limit = 100): Promise<ClientPage> {
-  const page = await env.CLIENTS.list<{ client_name: string }>({
-    prefix: "client:",
-    limit,
-    ...(cursor ? { cursor } : {}),
-  });
-  return {
-    clients: page.keys.map((k) => ({
-      client_id: k.name.slice("client:".length),
-      client_name: k.metadata?.client_name ?? "",
-    })),
-    ...(page.list_complete ? {} : { cursor: page.cursor }),
-  };
 }

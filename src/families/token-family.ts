@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { clientDirectory } from "../clients/directory";
 import {
   alarmRequestId,
   audit,
@@ -8,6 +9,7 @@ import {
   withRequestId,
 } from "../log";
 import { publishFamilyRevocation } from "../revocation/lists";
+import { type GrantNote, grantNote } from "./grant-note";
 import { type Inspection, inspect } from "./inspection";
 import type { FamilyState, RevocationReason, RevokedFamily, TokenRecord } from "./model";
 import {
@@ -29,6 +31,8 @@ import {
 const KEY = "family";
 /** Set once a revocation is in the KV list, so the alarm does not write it again. */
 const PUBLISHED = "revocation-published";
+/** A change of the family's live-grant status the client directory has not acknowledged (grant-note.ts). */
+const GRANT_NOTE = "grant-note";
 /** Failed KV publications so far, for the back-off. */
 const PUBLISH_ATTEMPTS = "revocation-publish-attempts";
 /** A failed KV publication is retried this soon by the alarm, then ever later, up to the cap. */
@@ -61,22 +65,33 @@ export interface FamilySummary {
  * rolls back and the state is as it was.
  */
 export class TokenFamily extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // A note a crash or a failure left unsent goes out on the next wake.
+    if (ctx.storage.kv.get(GRANT_NOTE)) ctx.waitUntil(this.sendGrantNote());
+  }
+
   private apply<R>(transition: (state: FamilyState | undefined, now: number) => Step<R>): Step<R> {
     const now = Date.now();
     const storage = this.ctx.storage;
     let before: FamilyState | undefined;
+    let note: GrantNote | undefined;
     const step = storage.transactionSync(() => {
       before = storage.kv.get<FamilyState>(KEY);
       const step = transition(before, now);
       if (step.state !== before) {
         if (step.state) storage.kv.put(KEY, step.state);
         else storage.kv.delete(KEY);
+        note = grantNote(before, step.state);
+        if (note) storage.kv.put(GRANT_NOTE, note);
       }
       return step;
     });
     if (step.state && step.state.status !== before?.status) {
       void storage.setAlarm(step.revoked ? now + PUBLISH_RETRY_MS : cleanupAt(step.state));
     }
+    // Off the answer's path: the token response does not wait for the directory.
+    if (note) this.ctx.waitUntil(this.sendGrantNote().then((sent) => this.retryGrantNote(sent)));
     return step;
   }
 
@@ -182,7 +197,43 @@ export class TokenFamily extends DurableObject<Env> {
   }
 
   override alarm(): Promise<void> {
-    return withRequestId(alarmRequestId("TokenFamily", this.ctx.id), () => this.onAlarm());
+    return withRequestId(alarmRequestId("TokenFamily", this.ctx.id), async () => {
+      await this.sendGrantNote();
+      await this.onAlarm();
+      await this.retryGrantNote();
+    });
+  }
+
+  /**
+   * Sends the stored grant note to the client directory; true once there is
+   * none left. Never throws: a failure counts towards the back-off, and the
+   * caller sees to the retry.
+   */
+  private async sendGrantNote(): Promise<boolean> {
+    const kv = this.ctx.storage.kv;
+    const note = kv.get<GrantNote>(GRANT_NOTE);
+    if (!note) return true;
+    const same = (now: GrantNote | undefined) => now !== undefined && now.live === note.live;
+    try {
+      await clientDirectory(this.env).noteGrant(note.familyId, note.clientId, note.live);
+      if (same(kv.get<GrantNote>(GRANT_NOTE))) kv.delete(GRANT_NOTE);
+      return true;
+    } catch (error) {
+      const now = kv.get<GrantNote>(GRANT_NOTE);
+      if (now && same(now)) kv.put(GRANT_NOTE, { ...now, failures: now.failures + 1 });
+      logError("grant_note_failed", error, { familyId: note.familyId });
+      return false;
+    }
+  }
+
+  /** A note still unsent: the alarm runs again within the back-off (an earlier alarm is kept). */
+  private async retryGrantNote(sent = false): Promise<void> {
+    if (sent) return;
+    const note = this.ctx.storage.kv.get<GrantNote>(GRANT_NOTE);
+    if (!note) return;
+    const at = Date.now() + publishBackoff(Math.max(1, note.failures));
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
   private async onAlarm(): Promise<void> {
@@ -218,7 +269,13 @@ export class TokenFamily extends DurableObject<Env> {
         sub: state.grant.sub,
       });
     }
+    // An expired live grant says so; the note is all its storage keeps until sent.
+    const ended = grantNote(state, undefined);
     await this.ctx.storage.deleteAll();
+    if (ended) {
+      this.ctx.storage.kv.put(GRANT_NOTE, ended);
+      await this.sendGrantNote();
+    }
     if (state.status === "tombstone") return; // a user's index drops it when it next lists it
     try {
       await this.env.USER.getByName(state.grant.sub).forgetFamily(state.familyId);

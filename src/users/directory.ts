@@ -2,9 +2,10 @@ import { DurableObject } from "cloudflare:workers";
 import {
   type DirectoryPosition,
   type DirectoryQuery,
-  prefixEnd,
+  type DirectoryTable,
+  readPage,
   searchKey,
-} from "./directory-query";
+} from "../lib/directory-query";
 import type { UserView } from "./model";
 
 /**
@@ -24,11 +25,10 @@ export interface DirectoryPage {
   next?: DirectoryPosition;
 }
 
-/** A statement and its bindings, as `sql.exec` takes them. */
-export interface Statement {
-  sql: string;
-  bindings: (string | number)[];
-}
+/** The orders the directory keeps: by username, by email address. */
+export const USER_ORDERS = ["username", "email"] as const;
+export type UserOrder = (typeof USER_ORDERS)[number];
+export type UserQuery = DirectoryQuery<UserOrder>;
 
 /** The name of the one instance. */
 const INSTANCE = "directory";
@@ -65,38 +65,12 @@ CREATE TABLE IF NOT EXISTS removed (sub TEXT PRIMARY KEY, removed_at INTEGER NOT
 CREATE INDEX IF NOT EXISTS removed_by_time ON removed (removed_at);
 `;
 
-const COLUMNS: Record<DirectoryQuery["by"], "username_key" | "email_key"> = {
-  username: "username_key",
-  email: "email_key",
+/** The table and its orders, for the shared page statement (src/lib/directory-query.ts). */
+export const USER_TABLE: DirectoryTable<UserOrder> = {
+  table: "users",
+  id: "sub",
+  keys: { username: "username_key", email: "email_key" },
 };
-
-/**
- * The statement of one page: the rows whose key starts with the prefix (a
- * range, `key >= prefix AND key < prefixEnd(prefix)`, which an index can
- * seek; LIKE could not, as it ignores case), after the cursor's position if
- * any (a row-value comparison, which seeks the index too), in index order,
- * one more than the page to know whether another follows. Exported so that a
- * test can ask SQLite for this very statement's plan.
- */
-export function pageStatement(query: DirectoryQuery): Statement {
-  const column = COLUMNS[query.by];
-  const bindings: (string | number)[] = [];
-  let where: string;
-  if (query.after) {
-    // The caller checked that the position lies within the prefix, so the
-    // lower end of the range is the position itself.
-    where = `(${column}, sub) > (?, ?)`;
-    bindings.push(query.after.key, query.after.sub);
-  } else {
-    where = `${column} >= ?`;
-    bindings.push(query.prefix);
-  }
-  bindings.push(prefixEnd(query.prefix), query.limit + 1);
-  return {
-    sql: `SELECT * FROM users WHERE ${where} AND ${column} < ? ORDER BY ${column}, sub LIMIT ?`,
-    bindings,
-  };
-}
 
 interface Row {
   sub: string;
@@ -180,13 +154,8 @@ export class UserDirectory extends DurableObject<Env> {
     });
   }
 
-  page(query: DirectoryQuery): DirectoryPage {
-    const { sql, bindings } = pageStatement(query);
-    const rows = this.ctx.storage.sql.exec<Row>(sql, ...bindings).toArray();
-    const users = rows.slice(0, query.limit);
-    const last = users.at(-1);
-    if (rows.length <= query.limit || !last) return { users: users.map(viewOf) };
-    const key = query.by === "username" ? last.username_key : (last.email_key as string);
-    return { users: users.map(viewOf), next: { key, sub: last.sub } };
+  page(query: UserQuery): DirectoryPage {
+    const { rows, next } = readPage<UserOrder, Row>(this.ctx.storage.sql, USER_TABLE, query);
+    return { users: rows.map(viewOf), ...(next ? { next } : {}) };
   }
 }

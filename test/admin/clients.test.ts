@@ -712,15 +712,15 @@ describe("reading and listing clients", () => {
     do {
       const res = await adminCall(
         "GET",
-        `/admin/clients${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`,
+        `/admin/clients?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
       );
       expect(res.status).toBe(200);
       const page = await json<{
         clients: { client_id: string; client_name: string }[];
-        cursor?: string;
+        next_cursor?: string;
       }>(res);
       for (const c of page.clients) listed.set(c.client_id, c.client_name);
-      cursor = page.cursor;
+      cursor = page.next_cursor;
     } while (cursor);
     expect(listed.get(created[0]?.client_id as string)).toBe("Listed A");
     expect(listed.get(created[1]?.client_id as string)).toBe("Listed B");

@@ -197,6 +197,7 @@ export const DURABLE_OBJECT_BINDINGS = [
   "REPLAY_GUARD",
   "USER_DIRECTORY",
   "ADMINISTRATORS",
+  "CLIENT_DIRECTORY",
 ] as const;
 
 export interface DurableObjectUse {

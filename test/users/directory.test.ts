@@ -1,13 +1,14 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type DirectoryPage, pageStatement, type UserDirectory } from "../../src/users/directory";
+import { decodeCursor, encodeCursor, MAX_PAGE, pageStatement } from "../../src/lib/directory-query";
 import {
-  type DirectoryQuery,
-  decodeCursor,
-  encodeCursor,
-  MAX_PAGE,
-} from "../../src/users/directory-query";
+  type DirectoryPage,
+  type UserQuery as DirectoryQuery,
+  USER_ORDERS,
+  USER_TABLE,
+  type UserDirectory,
+} from "../../src/users/directory";
 import type { UserView } from "../../src/users/model";
 
 /**
@@ -140,11 +141,11 @@ describe("pages", () => {
 
 describe("cursors", () => {
   it("are base64url, and decode only to what they were made from", () => {
-    const cursor = encodeCursor("email", { key: "ann@example.test", sub: "s-1" });
+    const cursor = encodeCursor("email", { key: "ann@example.test", id: "s-1" });
     expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
-    expect(decodeCursor(cursor)).toEqual({
+    expect(decodeCursor(cursor, USER_ORDERS)).toEqual({
       by: "email",
-      after: { key: "ann@example.test", sub: "s-1" },
+      after: { key: "ann@example.test", id: "s-1" },
     });
   });
 
@@ -161,9 +162,9 @@ describe("cursors", () => {
       b64('["username","a",""]'),
       b64('["username","a","s","extra"]'),
       b64(`["username","${"a".repeat(2000)}","s"]`),
-      `${encodeCursor("username", { key: "a", sub: "s" })}x`,
+      `${encodeCursor("username", { key: "a", id: "s" })}x`,
     ]) {
-      expect(decodeCursor(bad), bad).toBeUndefined();
+      expect(decodeCursor(bad, USER_ORDERS), bad).toBeUndefined();
     }
   });
 });
@@ -201,7 +202,7 @@ describe("at 100,000 users", () => {
 
     const deep = {
       key: username(70_000),
-      sub: `00000000-0000-4000-8000-${"070000".padStart(12, "0")}`,
+      id: `00000000-0000-4000-8000-${"070000".padStart(12, "0")}`,
     };
     const queries: DirectoryQuery[] = [
       query({ limit: 20 }),
@@ -213,7 +214,7 @@ describe("at 100,000 users", () => {
       query({
         by: "email",
         limit: 20,
-        after: { key: email(12_345), sub: `00000000-0000-4000-8000-${"012345".padStart(12, "0")}` },
+        after: { key: email(12_345), id: `00000000-0000-4000-8000-${"012345".padStart(12, "0")}` },
       }),
     ];
     const plans = await runInDurableObject(stub, (_instance, state) => {
@@ -221,7 +222,7 @@ describe("at 100,000 users", () => {
         .exec<{ n: number }>("SELECT count(*) AS n FROM users")
         .one().n;
       const details = queries.map((q) => {
-        const { sql, bindings } = pageStatement(q);
+        const { sql, bindings } = pageStatement(USER_TABLE, q);
         return state.storage.sql
           .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, ...bindings)
           .toArray()
