@@ -6,14 +6,14 @@ import {
   rotateClientSecret,
   updateClient,
 } from "../clients/administration";
+import { listClients, liveGrantsOf } from "../clients/listing";
 import type { ClientView } from "../clients/validation";
-import { clientPage, liveGrantsOf } from "./client-listing";
 import { CONSOLE, type ConsoleContext, type ConsoleEnv } from "./context";
 import { clientBody, clientFormValues, newClientFormValues } from "./forms/client-form";
 import type { FormFields } from "./forms/fields";
 import { type FormProblem, formProblem } from "./forms/problem";
 import { PAGES } from "./paths";
-import { doneRedirect, scriptHash } from "./render";
+import { doneRedirect, listingQuery, scriptHash } from "./render";
 import { canChange, requireChange } from "./roles";
 import { ApplicationForm } from "./views/application-form";
 import {
@@ -35,8 +35,22 @@ import { consolePage } from "./views/page";
 
 const idOf = (c: ConsoleContext) => c.req.param("id") ?? "";
 
+const ORDERS = [
+  { value: "name", label: "Name" },
+  { value: "client_id", label: "client_id" },
+];
+
+/** The list, as GET /admin/clients lists (src/clients/listing.ts): same query, same refusals. */
 async function list(c: ConsoleContext): Promise<Response> {
-  const page = await clientPage(c);
+  const search = { q: c.req.query("q") ?? "", by: c.req.query("by") ?? "name", orders: ORDERS };
+  let page: Awaited<ReturnType<typeof listClients>> | undefined;
+  let problem: FormProblem | undefined;
+  try {
+    page = await listClients(c.env, listingQuery(c));
+  } catch (error) {
+    problem = formProblem(error);
+    if (!problem) throw error;
+  }
   return consolePage(
     c,
     {
@@ -44,14 +58,15 @@ async function list(c: ConsoleContext): Promise<Response> {
       section: "applications",
       children: (
         <ApplicationList
-          rows={page.rows}
-          search={page.search}
-          next={page.next}
+          rows={page?.clients ?? []}
+          search={search}
+          next={page?.next_cursor}
+          problem={problem?.message}
           mayChange={canChange(c)}
         />
       ),
     },
-    { status: page.status },
+    { status: problem?.status ?? 200 },
   );
 }
 
@@ -209,7 +224,7 @@ async function confirmDelete(c: ConsoleContext): Promise<Response> {
     children: (
       <DeleteApplication
         client={client}
-        liveGrants={await liveGrantsOf(c, client.client_id)}
+        liveGrants={await liveGrantsOf(c.env, client.client_id)}
         csrfToken={c.get("csrfToken")}
       />
     ),

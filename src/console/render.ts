@@ -35,6 +35,15 @@ export function renderConsole(
   return c.html(`<!doctype html>${page}`, status as 200);
 }
 
+/**
+ * A list page's query without the console's own `done` (the notice after a
+ * change): what the listing itself is asked, as the admin API would be.
+ */
+export function listingQuery(c: Context): Record<string, string[]> {
+  const { done: _notice, ...query } = c.req.queries();
+  return query;
+}
+
 /** After a change: 303 to the page that shows it, with what was done, so a reload repeats nothing. */
 export function doneRedirect(c: Context, path: string, done: string): Response {
   const url = `${path}${path.includes("?") ? "&" : "?"}done=${encodeURIComponent(done)}`;

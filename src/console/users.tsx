@@ -12,15 +12,15 @@ import {
   updateUserProfile,
   userGrants,
 } from "../users/administration";
+import { listUsers } from "../users/listing";
 import type { UserView } from "../users/model";
 import { CONSOLE, type ConsoleContext, type ConsoleEnv } from "./context";
 import type { FormFields } from "./forms/fields";
 import { type FormProblem, formProblem } from "./forms/problem";
 import { passwordBody, userCreateBody, userProfileBody } from "./forms/user-form";
 import { PAGES } from "./paths";
-import { doneRedirect } from "./render";
+import { doneRedirect, listingQuery } from "./render";
 import { canChange, requireChange } from "./roles";
-import { userPage } from "./user-listing";
 import { consolePage } from "./views/page";
 import { profileValues, UserDetail, type UserGrantRow } from "./views/user-detail";
 import { DeleteUser, NewUserForm, UserList } from "./views/users";
@@ -32,13 +32,14 @@ import { DeleteUser, NewUserForm, UserList } from "./views/users";
 
 const idOf = (c: ConsoleContext) => c.req.param("id") ?? "";
 
+/** The list, as GET /admin/users lists (src/users/listing.ts): same query, same refusals. */
 async function list(c: ConsoleContext): Promise<Response> {
   const q = c.req.query("q") ?? "";
   const by = c.req.query("by") ?? "username";
-  let listing: Awaited<ReturnType<typeof userPage>> | undefined;
+  let listing: Awaited<ReturnType<typeof listUsers>> | undefined;
   let problem: FormProblem | undefined;
   try {
-    listing = await userPage(c);
+    listing = await listUsers(c.env, listingQuery(c));
   } catch (error) {
     problem = formProblem(error);
     if (!problem) throw error;
@@ -52,7 +53,7 @@ async function list(c: ConsoleContext): Promise<Response> {
         <UserList
           users={listing?.users ?? []}
           search={{ q, by }}
-          next={listing?.next}
+          next={listing?.next_cursor}
           problem={problem?.message}
           mayChange={canChange(c)}
         />

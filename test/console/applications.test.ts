@@ -197,10 +197,16 @@ describe("an application's page", () => {
     expect(fresh.status).toBe(200);
   });
 
-  it("deletes only after a confirmation naming what dies; then its refresh tokens are refused", async () => {
+  it("deletes only after a confirmation naming what dies (its live grants); then its refresh tokens are refused", async () => {
     const grant = await grantWithRefresh();
-    const confirm = await admin.page(`/console/applications/${grant.client.client_id}/delete`);
+    // The families report to the client directory just after answering.
+    let confirm = "";
+    for (let i = 0; i < 50 && !confirm.includes("Its 1 live grant stops working"); i++) {
+      confirm = await admin.page(`/console/applications/${grant.client.client_id}/delete`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     expect(confirm).toMatch(/id="what-dies"/);
+    expect(confirm).toContain("Its 1 live grant stops working");
     expect(confirm).toContain("refreshes with its refresh tokens are refused");
     const res = await admin.post(`/console/applications/${grant.client.client_id}/delete`);
     const list = await followDone(admin, res);
@@ -211,5 +217,39 @@ describe("an application's page", () => {
     });
     expect(refused.status).toBe(401);
     await admin.page(`/console/applications/${grant.client.client_id}`, 404);
+  });
+});
+
+describe("the applications list", () => {
+  const rowsOf = (html: string) =>
+    [...html.matchAll(/<a href="\/console\/applications\/([^"]+)">([^<]+)<\/a>/g)].map((m) => m[2]);
+
+  it("searches by the start of the name (any case) or of the client_id, as GET /admin/clients does", async () => {
+    const p = `ca${crypto.randomUUID().slice(0, 8)}`;
+    const web = await registerClient({ client_name: `${p} Web` });
+    await registerClient({ client_name: `${p} Mobile` });
+    expect(rowsOf(await admin.page(`/console/applications?q=${p.toUpperCase()}`))).toEqual([
+      `${p} Mobile`,
+      `${p} Web`,
+    ]);
+    const byId = await admin.page(`/console/applications?by=client_id&q=${web.client_id}`);
+    expect(rowsOf(byId)).toEqual([`${p} Web`]);
+    expect(await admin.page(`/console/applications?q=zz${p}`)).toContain("No application matches.");
+  });
+
+  it("pages with the directory's cursor, each application once, and shows a bad query as a refusal on the page", async () => {
+    const p = `cp${crypto.randomUUID().slice(0, 8)}`;
+    const names = Array.from({ length: 22 }, (_, i) => `${p} ${String(i).padStart(2, "0")}`);
+    for (const name of names) await registerClient({ client_name: name });
+    const first = await admin.page(`/console/applications?q=${p}`);
+    const next = /<a href="([^"]+)" id="next-page"/.exec(first)?.[1]?.replace(/&amp;/g, "&");
+    expect(next).toContain("cursor=");
+    const second = await admin.page(next as string);
+    expect(second).not.toContain('id="next-page"');
+    expect([...rowsOf(first), ...rowsOf(second)]).toEqual(names);
+
+    const refused = await admin.request(`/console/applications?q=${p}&by=colour`);
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain("by: must be one of name, client_id.");
   });
 });

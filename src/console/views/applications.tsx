@@ -2,18 +2,18 @@ import { raw } from "hono/html";
 import type { ClientView } from "../../clients/validation";
 import type { ProviderConfig } from "../../config";
 import { PAGES, withQuery } from "../paths";
-import { ActionButton, CsrfField, Time } from "./controls";
+import { ActionButton, CsrfField, FormAlert, Time } from "./controls";
 import { RefreshPolicySummary } from "./refresh-policy";
 
 /** The applications' pages: the list, one application's summary, the delete confirmation, a new secret. */
 
-/** One row of the list: what the client directory (or, before it, the registry) lists. */
+/** One row of the list: what the client directory lists (src/clients/directory.ts, ClientSummary). */
 export interface ApplicationRow {
   client_id: string;
   client_name: string;
-  client_type?: "public" | "confidential";
-  grant_types?: readonly string[];
-  live_grants?: number;
+  client_type: "public" | "confidential";
+  grant_types: readonly string[];
+  live_grants: number;
 }
 
 export interface ApplicationSearch {
@@ -27,6 +27,7 @@ export function ApplicationList(props: {
   rows: ApplicationRow[];
   search: ApplicationSearch;
   next?: string | undefined;
+  problem?: string | undefined;
   mayChange: boolean;
 }) {
   const { search } = props;
@@ -62,6 +63,7 @@ export function ApplicationList(props: {
           Search
         </button>
       </form>
+      <FormAlert message={props.problem} />
       <div class="table-wrap">
         <table id="applications">
           <thead>
@@ -82,9 +84,9 @@ export function ApplicationList(props: {
                 <td>
                   <code>{row.client_id}</code>
                 </td>
-                <td>{row.client_type ?? "—"}</td>
-                <td>{row.grant_types?.join(", ") ?? "—"}</td>
-                <td>{row.live_grants ?? "—"}</td>
+                <td>{row.client_type}</td>
+                <td>{row.grant_types.join(", ")}</td>
+                <td>{row.live_grants}</td>
               </tr>
             ))}
           </tbody>
@@ -210,7 +212,8 @@ export function ApplicationActions(props: { client: ClientView; csrfToken: strin
 
 export function DeleteApplication(props: {
   client: ClientView;
-  liveGrants: number | undefined;
+  /** Its live grants, as the client directory counts them. */
+  liveGrants: number;
   csrfToken: string;
 }) {
   const { client, liveGrants } = props;
@@ -218,9 +221,7 @@ export function DeleteApplication(props: {
     <section class="panel">
       <h1>Delete {client.client_name}?</h1>
       <p id="what-dies">
-        {liveGrants === undefined
-          ? "Every grant of this application stops working: "
-          : `Its ${liveGrants} live grant${liveGrants === 1 ? "" : "s"} stop working: `}
+        {`Its ${liveGrants} live grant${liveGrants === 1 ? " stops" : "s stop"} working (every user's sign-in to it that holds a refresh token): `}
         refreshes with its refresh tokens are refused, introspection reports its access tokens
         inactive, and its users cannot sign in to it. Access tokens it holds stay valid, until they
         expire, only at APIs that verify them offline. This cannot be undone.
