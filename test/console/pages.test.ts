@@ -33,6 +33,7 @@ async function pagesFor() {
       "/console/users",
       `/console/users/${grant.user.id}`,
       "/console/keys",
+      "/console/administrators",
     ],
     changeOnly: [
       "/console/applications/new",
