@@ -3,6 +3,7 @@ import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { requireAdmin } from "./admin/auth";
 import { adminClientRoutes } from "./admin/clients";
+import { adminEventRoutes } from "./admin/events";
 import { adminKeyRoutes } from "./admin/keys";
 import { adminResourceRoutes } from "./admin/resources";
 import { adminUserRoutes } from "./admin/users";
@@ -95,6 +96,7 @@ export function createApp(): Hono<AppEnv> {
   adminUserRoutes(app);
   adminKeyRoutes(app);
   adminResourceRoutes(app);
+  adminEventRoutes(app);
 
   app.notFound((c) => errorResponse(notFound(), c));
   app.onError(errorResponse);

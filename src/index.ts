@@ -1,6 +1,7 @@
 import { createApp } from "./app";
 
 export { ReplayGuard } from "./clients/replay-guard";
+export { SecurityEvents } from "./events/store";
 export { TokenFamily } from "./families/token-family";
 export { SigningKeys } from "./tokens/signing-keys";
 export { UserDirectory } from "./users/directory";

@@ -1,12 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import {
-  alarmRequestId,
-  audit,
-  logError,
-  type RequestId,
-  securityEvent,
-  withRequestId,
-} from "../log";
+import { inObjectCall } from "../events/recorder";
+import { alarmRequestId, audit, logError, type RequestId, securityEvent } from "../log";
 import { publishFamilyRevocation } from "../revocation/lists";
 import { type Inspection, inspect } from "./inspection";
 import type { FamilyState, RevocationReason, RevokedFamily, TokenRecord } from "./model";
@@ -89,7 +83,7 @@ export class TokenFamily extends DurableObject<Env> {
   // it travels in the one call, and every line they write carries it.
 
   redeem(input: RedeemInput, requestId: RequestId): Promise<RedeemResult> {
-    return withRequestId(requestId, async () => {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
       const step = this.apply((s, now) => redeem(s, input, now));
       if (step.revoked) await this.revoked(step.revoked);
       return step.result;
@@ -97,7 +91,7 @@ export class TokenFamily extends DurableObject<Env> {
   }
 
   refresh(input: RefreshInput, requestId: RequestId): Promise<RefreshResult> {
-    return withRequestId(requestId, async () => {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
       const step = this.apply((s, now) => refresh(s, input, now));
       if (step.revoked) await this.revoked(step.revoked);
       const { result } = step;
@@ -117,7 +111,7 @@ export class TokenFamily extends DurableObject<Env> {
   }
 
   revokeWithToken(input: RevokeWithTokenInput, requestId: RequestId): Promise<boolean> {
-    return withRequestId(requestId, async () => {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
       const step = this.apply((s, now) => revokeWithToken(s, input, now));
       if (step.revoked) await this.revoked(step.revoked);
       return step.result.revoked;
@@ -125,7 +119,7 @@ export class TokenFamily extends DurableObject<Env> {
   }
 
   revoke(reason: RevocationReason, requestId: RequestId): Promise<boolean> {
-    return withRequestId(requestId, async () => {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
       const familyId = this.ctx.id.toString();
       const step = this.apply((s, now) => revokeFamily(s, { familyId, reason }, now));
       if (step.revoked) await this.revoked(step.revoked);
@@ -182,7 +176,9 @@ export class TokenFamily extends DurableObject<Env> {
   }
 
   override alarm(): Promise<void> {
-    return withRequestId(alarmRequestId("TokenFamily", this.ctx.id), () => this.onAlarm());
+    return inObjectCall(this.ctx, this.env, alarmRequestId("TokenFamily", this.ctx.id), () =>
+      this.onAlarm(),
+    );
   }
 
   private async onAlarm(): Promise<void> {

@@ -1,9 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { calculateJwkThumbprint, type JWK } from "jose";
 import { LIMITS } from "../config";
+import { inObjectCall } from "../events/recorder";
 import { concatBytes, fromBase64Url, randomBytes, toBase64Url, utf8 } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
-import { audit, logError, type RequestId, withRequestId } from "../log";
+import { audit, logError, type RequestId } from "../log";
 import { publishRevokedSigningKeys } from "../revocation/lists";
 import { serverKeys } from "../server-keys";
 
@@ -87,7 +88,7 @@ export class SigningKeys extends DurableObject<Env> {
   // request id last, for those lines (src/log.ts).
 
   keySet(policy: KeyPolicy, requestId: RequestId): Promise<KeySetView> {
-    return withRequestId(requestId, () => this.currentKeySet(policy));
+    return inObjectCall(this.ctx, this.env, requestId, () => this.currentKeySet(policy));
   }
 
   private async currentKeySet(policy: KeyPolicy): Promise<KeySetView> {
@@ -133,7 +134,7 @@ export class SigningKeys extends DurableObject<Env> {
    * the schedule, so caches already have them; new next keys are published.
    */
   rotateNow(policy: KeyPolicy, requestId: RequestId): Promise<KeySetView> {
-    return withRequestId(requestId, async () => {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
       const now = nowSeconds();
       await this.ctx.blockConcurrencyWhile(async () => {
         await this.maintain(now, policy);
@@ -154,7 +155,7 @@ export class SigningKeys extends DurableObject<Env> {
    */
   revoke(kid: string, policy: KeyPolicy, requestId: RequestId): Promise<boolean> {
     const now = nowSeconds();
-    return withRequestId(requestId, () =>
+    return inObjectCall(this.ctx, this.env, requestId, () =>
       this.ctx.blockConcurrencyWhile(async () => {
         await this.maintain(now, policy);
         const key = this.load().find((k) => k.kid === kid);
