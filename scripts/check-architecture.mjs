@@ -47,9 +47,10 @@ export const LAYERS = [
   // dev/ sits above the other surfaces: its pages reuse browser/'s layout.
   { name: "dev", members: ["dev/"] },
   { name: "surfaces", members: ["routes/", "browser/", "admin/", "console/"], isolated: true },
-  { name: "http", members: ["http/"] },
+  // ui/: the page shells and rendering every browser-facing surface shares.
+  { name: "http", members: ["http/", "ui/"] },
   { name: "grants", members: ["grants/"] },
-  { name: "sessions and users", members: ["sessions/", "users/"] },
+  { name: "sessions and users", members: ["sessions/", "users/", "administrators/"] },
   { name: "families", members: ["families/"] },
   { name: "clients and resources", members: ["clients/", "resources/"] },
   { name: "tokens", members: ["tokens/", "dpop/", "mtls/"] },

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
+import { adminAdministratorRoutes } from "./admin/administrators";
 import { requireAdmin } from "./admin/auth";
 import { adminClientRoutes } from "./admin/clients";
 import { adminEventRoutes } from "./admin/events";
@@ -8,6 +9,7 @@ import { adminKeyRoutes } from "./admin/keys";
 import { adminResourceRoutes } from "./admin/resources";
 import { adminUserRoutes } from "./admin/users";
 import { browserApp } from "./browser/routes";
+import { consoleApp } from "./console/app";
 import { devRoutes } from "./dev/routes";
 import { ensureDevSeed } from "./dev/seed";
 import { OAuthError } from "./errors";
@@ -87,6 +89,7 @@ export function createApp(): Hono<AppEnv> {
   discoveryRoutes(app);
   jwksRoutes(app);
   app.route("/", browserApp());
+  app.route("/", consoleApp());
   tokenRoutes(app);
   revokeRoutes(app);
   introspectRoutes(app);
@@ -97,6 +100,7 @@ export function createApp(): Hono<AppEnv> {
   adminKeyRoutes(app);
   adminResourceRoutes(app);
   adminEventRoutes(app);
+  adminAdministratorRoutes(app);
 
   app.notFound((c) => errorResponse(notFound(), c));
   app.onError(errorResponse);

@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 
+export { Administrators } from "./administrators/administrators";
 export { ReplayGuard } from "./clients/replay-guard";
 export { SecurityEvents } from "./events/store";
 export { TokenFamily } from "./families/token-family";

@@ -136,6 +136,13 @@ export const AUDIT_EVENTS = [
   "resource.updated",
   "resource.deleted",
   "signing_key.created",
+  "administrator.created",
+  "administrator.updated",
+  "administrator.password_set",
+  "administrator.deleted",
+  "administrator.signed_in",
+  "administrator.login_failed",
+  "administrator.locked_out",
 ] as const;
 
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];

@@ -7,11 +7,11 @@ import { nowSeconds } from "../lib/time";
 import type { ResourceRecord } from "../resources/model";
 import { findResource } from "../resources/registry";
 import { clearSession, type LoginSession, readSession } from "../sessions/login-session";
+import { renderPage } from "../ui/render";
 import { type AuthorizationRequest, redirectWith } from "./authorization-request";
 import { csrfToken, sealInteraction } from "./interaction";
 import { ConsentPage } from "./pages/consent";
 import { LoginPage } from "./pages/login";
-import { renderPage } from "./pages/render";
 
 /**
  * What happens once an authorization request is valid: sign the user in

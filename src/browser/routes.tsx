@@ -14,13 +14,13 @@ import { currentRequestId, logError } from "../log";
 import { Params } from "../params";
 import { PATHS } from "../paths";
 import { readSession, writeSession } from "../sessions/login-session";
+import { renderPage } from "../ui/render";
 import { normalizeUsername, USERNAME } from "../users/model";
 import { addressKey, usernameObject } from "../users/username";
 import { stillAllowed, validateAuthorizationRequest } from "./authorization-request";
 import { consentItems, continueAuthorization, redirectError, renderLogin } from "./flow";
 import { csrfValid, openInteraction } from "./interaction";
 import { ErrorPage } from "./pages/error";
-import { renderPage } from "./pages/render";
 import { StartPage } from "./pages/start";
 
 /**

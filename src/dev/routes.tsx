@@ -1,10 +1,10 @@
 import type { Hono } from "hono";
-import { DEVELOPMENT_ADMIN_TOKEN } from "../admin/auth";
-import { Layout } from "../browser/pages/layout";
-import { renderPage } from "../browser/pages/render";
+import { DEVELOPMENT_ADMIN_TOKEN } from "../administrators/admin-token";
 import type { AppEnv } from "../http/context";
 import { endpoint } from "../http/endpoint";
 import { randomBytes, sha256, toBase64Url } from "../lib/bytes";
+import { Layout } from "../ui/card-layout";
+import { renderPage } from "../ui/render";
 import { DEMO } from "./seed";
 
 /**
@@ -48,6 +48,11 @@ export function devRoutes(app: Hono<AppEnv>): void {
           </li>
           <li>
             admin API token <code>{DEVELOPMENT_ADMIN_TOKEN}</code>
+          </li>
+          <li>
+            <a href="/console">admin console</a>: administrator{" "}
+            <code>{DEMO.administrator.username}</code> / <code>{DEMO.administrator.password}</code>,
+            viewer <code>{DEMO.viewer.username}</code> / <code>{DEMO.viewer.password}</code>
           </li>
         </ul>
         <p>

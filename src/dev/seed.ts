@@ -1,14 +1,16 @@
+import { administrators } from "../administrators/administrators";
 import type { ClientRecord } from "../clients/model";
 import { readClient, saveClient } from "../clients/registry";
 import { hashClientSecret } from "../clients/secrets";
 import { nowSeconds } from "../lib/time";
-import { logError } from "../log";
+import { currentRequestId, logError } from "../log";
 import { createUser } from "../users/accounts";
 import { hashPassword } from "../users/passwords";
 import { usernameObject } from "../users/username";
 
 /**
- * The development seed: two demo clients and a demo user, created on the
+ * The development seed: two demo clients, a demo user and two demo
+ * administrators (an admin and a viewer), created on the
  * first request under `wrangler dev` (ENVIRONMENT=development) and never in a
  * deployed worker. Their credentials are fixed and public (README, "Quick
  * start"); real clients get server-generated secrets from the admin API.
@@ -17,6 +19,9 @@ export const DEMO = {
   confidential: { clientId: "demo-confidential", secret: "demo-confidential-secret" },
   public: { clientId: "demo-public" },
   user: { username: "demo", password: "demo-password" },
+  /** The console's (and admin API's Basic) demo administrators: one may change, one may look. */
+  administrator: { username: "operator", password: "operator-password" },
+  viewer: { username: "auditor", password: "auditor-password" },
 } as const;
 
 const redirectUris = (origin: string) => [
@@ -80,5 +85,16 @@ async function seed(env: Env, origin: string, scopes: readonly string[]): Promis
       email: "demo@example.com",
       email_verified: true,
     });
+  }
+  const team = administrators(env);
+  if ((await team.count()) === 0) {
+    const requestId = currentRequestId();
+    const { administrator, viewer } = DEMO;
+    await team.bootstrap(
+      administrator.username,
+      await hashPassword(administrator.password),
+      requestId,
+    );
+    await team.create(viewer.username, "viewer", await hashPassword(viewer.password), requestId);
   }
 }

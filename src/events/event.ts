@@ -5,8 +5,9 @@ import type { AuditEvent, AuditRecord, Fields } from "../log";
  * becomes (pure: no storage). The store answers "what happened to this
  * user's tokens, this client's?", so it keeps what an operator looks for
  * after the fact: reuse detections and the revocations they cause, grace
- * answers, failed and locked-out sign-ins, failed client, admin and
- * registration authentications, self-registrations, and every admin action.
+ * answers, failed and locked-out sign-ins (users' and administrators'),
+ * administrators' sign-ins, failed client, admin and registration
+ * authentications, self-registrations, and every admin action.
  * Routine traffic (tokens issued and refreshed, grants expiring) stays in the
  * log only: it would fill the store's bound with noise.
  */
@@ -22,6 +23,9 @@ const STORED: ReadonlySet<AuditEvent> = new Set<AuditEvent>([
   "admin.auth_failed",
   "registration.auth_failed",
   "client.registered",
+  "administrator.signed_in",
+  "administrator.login_failed",
+  "administrator.locked_out",
 ]);
 
 /** An event's fields other than its columns. */

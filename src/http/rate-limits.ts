@@ -10,7 +10,7 @@ import { cachePerBinding } from "../lib/isolate-cache";
  */
 
 // biome-ignore lint/suspicious/noExplicitAny: any surface's context has env and config.
-type AnyContext = Context<{ Bindings: Env; Variables: any }>;
+export type AnyContext = Context<{ Bindings: Env; Variables: any }>;
 
 /**
  * The client's address as Cloudflare's edge reports it, and what the limits

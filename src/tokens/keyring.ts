@@ -3,6 +3,7 @@ import { isolateCacheSettings, type ProviderConfig } from "../config";
 import { nowSeconds } from "../lib/time";
 import { currentRequestId, logError } from "../log";
 import { readRevokedSigningKeys } from "../revocation/lists";
+import type { SigningKeyState } from "./key-state";
 import { ACCESS_TOKEN_ALG, SIGNING_ALGS, type SigningAlg } from "./signing-keys";
 
 /**
@@ -140,6 +141,15 @@ export async function verificationKey(
   if (now - lastForcedRefresh < 30) return undefined;
   lastForcedRefresh = now;
   return (await refresh(env, config)).verificationKeys.get(kid);
+}
+
+/** The keys and their states, for the admin API and the console. */
+export async function signingKeyInventory(
+  env: Env,
+  config: ProviderConfig,
+): Promise<SigningKeyState[]> {
+  const policy = { rotationSeconds: config.signingKeyRotationSeconds };
+  return stub(env).inventory(policy, currentRequestId());
 }
 
 export async function rotateSigningKey(env: Env, config: ProviderConfig): Promise<KeyRing> {

@@ -7,6 +7,9 @@ import { nowSeconds } from "../lib/time";
 import { audit, logError, type RequestId } from "../log";
 import { publishRevokedSigningKeys } from "../revocation/lists";
 import { serverKeys } from "../server-keys";
+import { SIGNING_ALGS, type SigningAlg, type SigningKeyState } from "./key-state";
+
+export { ACCESS_TOKEN_ALG, SIGNING_ALGS, type SigningAlg } from "./key-state";
 
 /**
  * The signing keys, generated and kept by the service itself (one instance,
@@ -25,11 +28,6 @@ import { serverKeys } from "../server-keys";
  * kept wrapped (AES-GCM under a key derived from SERVER_SECRET), never in
  * clear in storage.
  */
-
-/** Access tokens are always ES256; ID tokens are RS256 (the interoperable default) or ES256. */
-export const SIGNING_ALGS = ["ES256", "RS256"] as const;
-export type SigningAlg = (typeof SIGNING_ALGS)[number];
-export const ACCESS_TOKEN_ALG: SigningAlg = "ES256";
 
 interface StoredKey {
   kid: string;
@@ -177,6 +175,44 @@ export class SigningKeys extends DurableObject<Env> {
         return true;
       }),
     );
+  }
+
+  /**
+   * Every key an operator should know of, newest first: the next key of each
+   * algorithm (published, not yet signing), the current one, the retiring
+   * ones (no longer signing, published until their tokens have all expired)
+   * and the revoked ones (listed until a token they signed could be alive).
+   */
+  inventory(policy: KeyPolicy, requestId: RequestId): Promise<SigningKeyState[]> {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
+      await this.currentKeySet(policy); // maintenance first: the list is what signs now
+      const now = nowSeconds();
+      const keys = this.load();
+      const states: SigningKeyState[] = SIGNING_ALGS.flatMap((alg) => {
+        const own = line(keys, alg);
+        const active = this.activeKey(keys, now, alg);
+        return own.map((key, i) => ({
+          kid: key.kid,
+          alg,
+          state: key.activatesAt > now ? "next" : key === active ? "current" : "retiring",
+          created_at: key.createdAt,
+          activates_at: key.activatesAt,
+          published_until:
+            supersededAt(own, i) === Number.POSITIVE_INFINITY
+              ? null
+              : supersededAt(own, i) + KEY_RETENTION_SECONDS,
+        }));
+      });
+      const revoked: SigningKeyState[] = this.revokedKids(now).map((k) => ({
+        kid: k.kid,
+        alg: null,
+        state: "revoked",
+        created_at: null,
+        activates_at: null,
+        published_until: null,
+      }));
+      return [...states.sort((a, b) => (b.activates_at ?? 0) - (a.activates_at ?? 0)), ...revoked];
+    });
   }
 
   private revokedKids(now: number): RevokedKid[] {

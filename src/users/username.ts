@@ -23,7 +23,7 @@ import type { PasswordCheck } from "./model";
 export const FREE_ATTEMPTS = 5;
 const BASE_LOCK_MS = 30_000;
 const MAX_LOCK_MS = 15 * 60_000;
-const RESET_AFTER_MS = 60 * 60_000;
+export const RESET_AFTER_MS = 60 * 60_000;
 /** One failure counter per (name, address key): `attempts:<address key>`. */
 const ATTEMPTS = "attempts:";
 /** The name's failures from every address together. */

@@ -25,6 +25,9 @@ describe("securityEventOf", () => {
     "admin.auth_failed",
     "registration.auth_failed",
     "client.registered",
+    "administrator.signed_in",
+    "administrator.login_failed",
+    "administrator.locked_out",
   ] as const)("keeps %s", (event) => {
     expect(securityEventOf(record({ event }))?.type).toBe(event);
   });

@@ -3,7 +3,7 @@ import { FREE_ATTEMPTS } from "../../src/users/username";
 import { loginPage } from "../support/authorize";
 import { eventsOnceStored } from "../support/events";
 import { type RegisteredClient, registerClient, registerUser } from "../support/fixtures";
-import { adminCall, basic, postForm } from "../support/http";
+import { adminCall, basic, call, postForm } from "../support/http";
 import { grantWithRefresh, refreshOk, refreshRefused } from "../support/refresh";
 
 /**
@@ -113,5 +113,26 @@ describe("security events recorded", () => {
     expect(refused.status).toBe(401);
     const failures = await eventsOnceStored({ type: "admin.auth_failed" });
     expect(failures.map((e) => e.request_id)).toContain(refused.headers.get("X-Request-Id"));
+  });
+
+  it("an administrator's failed sign-in (HTTP Basic, in the Administrators object) is administrator.login_failed", async () => {
+    const username = `events-admin-${crypto.randomUUID().slice(0, 8)}`;
+    const password = "a long administrator passphrase";
+    const created = await adminCall("POST", "/admin/administrators", {
+      username,
+      password,
+      role: "admin",
+    });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const refused = await call("/admin/keys", {
+      headers: {
+        Authorization: basic(username, "not the passphrase"),
+        "CF-Connecting-IP": "203.0.113.77",
+      },
+    });
+    expect(refused.status).toBe(401);
+    const failures = await eventsOnceStored({ type: "administrator.login_failed" });
+    expect(failures.map((e) => e.request_id)).toContain(refused.headers.get("X-Request-Id"));
+    expect(JSON.stringify(failures)).not.toContain("not the passphrase");
   });
 });

@@ -196,6 +196,7 @@ export const DURABLE_OBJECT_BINDINGS = [
   "SIGNING_KEYS",
   "REPLAY_GUARD",
   "USER_DIRECTORY",
+  "ADMINISTRATORS",
 ] as const;
 
 export interface DurableObjectUse {

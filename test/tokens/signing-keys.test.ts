@@ -109,6 +109,37 @@ describe("signing keys", () => {
     expect((await adminCall("POST", `/admin/keys/${kid}/revoke`)).status).toBe(404);
   });
 
+  it("list every key with its state: next, current, retiring after a rotation, revoked after a revocation", async () => {
+    type Listed = {
+      kid: string;
+      alg: string | null;
+      state: string;
+      activates_at: number;
+      published_until: number | null;
+    };
+    const list = async () =>
+      (await json<{ keys: Listed[] }>(await adminCall("GET", "/admin/keys"))).keys;
+    const before = await list();
+    const current = before.find((k) => k.alg === "ES256" && k.state === "current") as Listed;
+    const next = before.find((k) => k.alg === "ES256" && k.state === "next") as Listed;
+    // Published until the tokens it signs before its successor takes over have all expired.
+    expect(current.published_until).toBeGreaterThan(next.activates_at);
+    expect(next.published_until).toBeNull();
+    expect(before.find((k) => k.alg === "RS256" && k.state === "current")).toBeDefined();
+
+    await adminCall("POST", "/admin/keys/rotate");
+    const rotated = await list();
+    const byKid = (kid: string) => rotated.find((k) => k.kid === kid);
+    expect(byKid(current.kid)).toMatchObject({ state: "retiring" });
+    expect(byKid(current.kid)?.published_until).toBeGreaterThan(Date.now() / 1000);
+    expect(byKid(next.kid)).toMatchObject({ state: "current" });
+
+    expect((await adminCall("POST", `/admin/keys/${current.kid}/revoke`)).status).toBe(200);
+    const revoked = (await list()).filter((k) => k.kid === current.kid);
+    expect(revoked).toEqual([expect.objectContaining({ state: "revoked", alg: null })]);
+    expect(JSON.stringify(await list())).not.toMatch(/"d"|sealed/);
+  });
+
   it("keep private keys wrapped at rest: nothing in storage is a private JWK", async () => {
     await jwks();
     const stored = await runInDurableObject(

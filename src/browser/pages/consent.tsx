@@ -1,5 +1,5 @@
 import { PATHS } from "../../paths";
-import { Layout } from "./layout";
+import { Layout } from "../../ui/card-layout";
 
 /** What each scope lets the application do, in the words the consent page uses. */
 const SCOPE_TEXT: Record<string, { title: string; detail: string }> = {

@@ -1,4 +1,4 @@
-import { Layout } from "./layout";
+import { Layout } from "../../ui/card-layout";
 
 export function ErrorPage(props: { title: string; description: string }) {
   return (

@@ -1,5 +1,5 @@
 import { PATHS } from "../../paths";
-import { Layout } from "./layout";
+import { Layout } from "../../ui/card-layout";
 
 export interface LoginPageProps {
   clientName: string;

@@ -1,5 +1,5 @@
 import { PATHS } from "../../paths";
-import { Layout } from "./layout";
+import { Layout } from "../../ui/card-layout";
 
 /** GET / in a deployment: what this host is, and where a client starts (discovery). */
 export function StartPage(props: { issuer: string }) {

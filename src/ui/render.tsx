@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { JSX } from "hono/jsx/jsx-runtime";
-import { NO_STORE_HEADERS } from "../../http/no-store";
+import { NO_STORE_HEADERS } from "../http/no-store";
 
 /** Headers for every page: never cached, never framed (clickjacking), no referrer leak. */
 export const PAGE_HEADERS: Record<string, string> = {
