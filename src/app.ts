@@ -4,6 +4,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { adminAdministratorRoutes } from "./admin/administrators";
 import { requireAdmin } from "./admin/auth";
 import { adminClientRoutes } from "./admin/clients";
+import { adminEventRoutes } from "./admin/events";
 import { adminKeyRoutes } from "./admin/keys";
 import { adminResourceRoutes } from "./admin/resources";
 import { adminUserRoutes } from "./admin/users";
@@ -98,6 +99,7 @@ export function createApp(): Hono<AppEnv> {
   adminUserRoutes(app);
   adminKeyRoutes(app);
   adminResourceRoutes(app);
+  adminEventRoutes(app);
   adminAdministratorRoutes(app);
 
   app.notFound((c) => errorResponse(notFound(), c));

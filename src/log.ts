@@ -25,7 +25,19 @@ import { AsyncLocalStorage } from "node:async_hooks";
  * inside `withRequestId` or passes it on. An alarm, which no request caused,
  * uses `alarmRequestId`.
  */
-const requestScope = new AsyncLocalStorage<RequestId>();
+const requestScope = new AsyncLocalStorage<Scope>();
+
+/**
+ * What the scope of a request carries besides its id, for the same reason:
+ * an `AuditSink`, which keeps the security events of the request in the
+ * queryable store (src/events/recorder.ts installs it: this file, below every
+ * layer, cannot know the store), and the `actor` of an admin request.
+ */
+interface Scope {
+  readonly id: RequestId;
+  readonly sink?: AuditSink;
+  readonly actor?: string;
+}
 
 /** A request's id: the `cf-ray` of the request, a fresh id, or an alarm's. */
 export type RequestId = string;
@@ -35,13 +47,33 @@ export const NO_REQUEST_ID = "none";
 
 /** Runs `work` (and everything it awaits or starts) as part of request `id`. */
 export function withRequestId<T>(id: RequestId, work: () => T): T {
-  return requestScope.run(id, work);
+  return requestScope.run({ id }, work);
 }
 
 /** The id of the request being handled here, to pass on to a Durable Object. */
 export function currentRequestId(): RequestId {
-  return requestScope.getStore() ?? NO_REQUEST_ID;
+  return requestScope.getStore()?.id ?? NO_REQUEST_ID;
 }
+
+/** Runs `work` with every audit event it writes also handed to `sink` (same request id). */
+export function withAuditSink<T>(sink: AuditSink, work: () => T): T {
+  return requestScope.run({ ...currentScope(), sink }, work);
+}
+
+/**
+ * Runs `work` on behalf of `actor` (an administrator's name or id): the
+ * admin actions it logs name them (`adminAction`).
+ */
+export function withActor<T>(actor: string, work: () => T): T {
+  return requestScope.run({ ...currentScope(), actor }, work);
+}
+
+/** Who the current request acts for, if an admin request said so (`withActor`). */
+export function currentActor(): string | undefined {
+  return requestScope.getStore()?.actor;
+}
+
+const currentScope = (): Scope => requestScope.getStore() ?? { id: NO_REQUEST_ID };
 
 /** The id of the lines an alarm writes (no request caused them): `alarm:<class>:<object id>`. */
 export function alarmRequestId(className: string, id: DurableObjectId): RequestId {
@@ -70,47 +102,69 @@ function redactFrame(line: string): string {
   return `${redact(head)}${open}${location}${close}`;
 }
 
-export type AuditEvent =
-  | "token.issued"
-  | "token.refreshed"
-  | "refresh.reuse_detected"
-  | "refresh.grace_used"
-  | "code.reuse_detected"
-  | "family.revoked"
-  | "family.expired"
-  | "access_token.revoked"
-  | "user.created"
-  | "user.updated"
-  | "user.deleted"
-  | "user.password_set"
-  | "user.blocked"
-  | "user.unblocked"
-  | "grant.revoked"
-  | "grants.revoked"
-  | "signing_key.rotated"
-  | "signing_key.revoked"
-  | "admin.auth_failed"
-  | "user.login_failed"
-  | "user.locked_out"
-  | "client.created"
-  | "client.registered"
-  | "registration.auth_failed"
-  | "client.updated"
-  | "client.deleted"
-  | "client.secret_rotated"
-  | "resource.created"
-  | "resource.updated"
-  | "resource.deleted"
-  | "signing_key.created"
-  | "administrator.created"
-  | "administrator.updated"
-  | "administrator.password_set"
-  | "administrator.deleted"
-  | "administrator.signed_in"
-  | "administrator.login_failed"
-  | "administrator.locked_out";
+/** Every audit event's name (the `type` of a stored security event, too). */
+export const AUDIT_EVENTS = [
+  "token.issued",
+  "token.refreshed",
+  "refresh.reuse_detected",
+  "refresh.grace_used",
+  "code.reuse_detected",
+  "family.revoked",
+  "family.expired",
+  "access_token.revoked",
+  "user.created",
+  "user.updated",
+  "user.deleted",
+  "user.password_set",
+  "user.blocked",
+  "user.unblocked",
+  "grant.revoked",
+  "grants.revoked",
+  "signing_key.rotated",
+  "signing_key.revoked",
+  "admin.auth_failed",
+  "user.login_failed",
+  "user.locked_out",
+  "client.created",
+  "client.registered",
+  "registration.auth_failed",
+  "client.auth_failed",
+  "client.updated",
+  "client.deleted",
+  "client.secret_rotated",
+  "resource.created",
+  "resource.updated",
+  "resource.deleted",
+  "signing_key.created",
+  "administrator.created",
+  "administrator.updated",
+  "administrator.password_set",
+  "administrator.deleted",
+  "administrator.signed_in",
+  "administrator.login_failed",
+  "administrator.locked_out",
+] as const;
 
-type Fields = Record<string, string | number | boolean | undefined | readonly string[]>;
+export type AuditEvent = (typeof AUDIT_EVENTS)[number];
+
+export type Fields = Record<string, string | number | boolean | undefined | readonly string[]>;
+
+/** An audit event as an `AuditSink` receives it: what its log line says. */
+export interface AuditRecord {
+  event: AuditEvent;
+  level: "info" | "warn";
+  /** Milliseconds since the epoch. */
+  time: number;
+  requestId: RequestId;
+  fields: Fields;
+}
+
+/**
+ * Where the audit events of a scope also go. It must return at once and
+ * never throw (the recorder queues the record and writes it off the
+ * request's path); `audit` guards against a sink that throws all the same.
+ */
+export type AuditSink = (record: AuditRecord) => void;
 
 function write(level: "info" | "warn" | "error", record: Record<string, unknown>): void {
   const line = JSON.stringify({
@@ -127,15 +181,26 @@ function write(level: "info" | "warn" | "error", record: Record<string, unknown>
 /** An audit event: what happened to which grant, client or user; never a token. */
 export function audit(event: AuditEvent, fields: Fields, level: "info" | "warn" = "info"): void {
   write(level, { type: "audit", event, ...fields });
+  const scope = requestScope.getStore();
+  if (!scope?.sink) return;
+  try {
+    scope.sink({ event, level, time: Date.now(), requestId: scope.id, fields });
+  } catch (error) {
+    // Recording is a copy for queries: the line above is written, the caller goes on.
+    logError("audit_sink_failed", error, { audit: event });
+  }
 }
 
+/** The actor of an admin action when the request named none (the one ADMIN_TOKEN credential). */
+export const DEFAULT_ACTOR = "admin";
+
 /**
- * What an operator did through the admin API, with who did it. The admin API
- * has one credential (ADMIN_TOKEN), so the actor is "admin"; the event and
- * ids say what was done to which object.
+ * What an operator did through the admin API, with who did it: the actor the
+ * request runs as (`withActor`), else "admin" (the ADMIN_TOKEN credential);
+ * the event and ids say what was done to which object.
  */
 export function adminAction(event: AuditEvent, fields: Fields): void {
-  audit(event, { actor: "admin", ...fields });
+  audit(event, { actor: currentActor() ?? DEFAULT_ACTOR, ...fields });
 }
 
 /** A security event is an audit event worth an alert (reuse, lock-out). */

@@ -65,6 +65,10 @@ const AUDIT_FIELDS = new Set([
   // A self-registered client's authentication method and the REGISTRATION mode it came in by.
   "method",
   "via",
+  // Where a client failed to authenticate (token, revocation, introspection), and
+  // "unknown" for a client_id that names no client (it is not written down).
+  "endpoint",
+  "client",
 ]);
 
 const FAMILY_ID = /^[0-9a-f]{64}$/;
@@ -271,7 +275,7 @@ describe("audit events (src/log.ts)", () => {
       ]),
     );
     for (const line of lines) {
-      expect(line.actor).toBe("admin");
+      expect(line.actor).toBe("admin-token");
       expectIdsOnly(line);
     }
     expectNoSecrets(logs.raw(), [client.client_secret, user.password, "a new passphrase 1"]);

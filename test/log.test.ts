@@ -1,6 +1,15 @@
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { audit, currentRequestId, logError, NO_REQUEST_ID, withRequestId } from "../src/log";
+import {
+  adminAction,
+  audit,
+  currentActor,
+  currentRequestId,
+  logError,
+  NO_REQUEST_ID,
+  withActor,
+  withRequestId,
+} from "../src/log";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -84,5 +93,37 @@ describe("request ids (src/log.ts)", () => {
     await withRequestId("some-request", async () => {});
     audit("token.issued", {});
     expect(written(spy)[0]?.requestId).toBe(NO_REQUEST_ID);
+  });
+});
+
+describe("actors (src/log.ts)", () => {
+  /** The actor field of the one line adminAction writes. */
+  function actorLogged(work: () => void): unknown {
+    const spy = vi.spyOn(console, "log").mockImplementation(() => {});
+    work();
+    return JSON.parse(String(spy.mock.calls.at(-1)?.[0])).actor;
+  }
+
+  it("an admin action names the actor its request runs as, else the admin token's holder", () => {
+    expect(actorLogged(() => adminAction("user.blocked", { sub: "u" }))).toBe("admin");
+    expect(
+      actorLogged(() => withActor("alice", () => adminAction("user.blocked", { sub: "u" }))),
+    ).toBe("alice");
+  });
+
+  it("withActor keeps the request's id, and parallel requests keep their own actors", async () => {
+    expect(currentActor()).toBeUndefined();
+    const seen = await Promise.all(
+      ["alice", "bob", "carol"].map((actor, i) =>
+        withRequestId(`req-${i}`, () =>
+          withActor(actor, async () => {
+            await new Promise((r) => setTimeout(r, 10 * (3 - i)));
+            return `${currentRequestId()}:${currentActor()}`;
+          }),
+        ),
+      ),
+    );
+    expect(seen).toEqual(["req-0:alice", "req-1:bob", "req-2:carol"]);
+    expect(currentActor()).toBeUndefined();
   });
 });

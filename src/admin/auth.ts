@@ -5,7 +5,7 @@ import { OAuthError } from "../errors";
 import { signInAdministrator } from "../http/administrator-sign-in";
 import type { AppEnv } from "../http/context";
 import { clientAuthBlocked, noteClientAuthFailure, tooManyFailures } from "../http/rate-limits";
-import { securityEvent } from "../log";
+import { securityEvent, withActor } from "../log";
 
 /** RFC 9110 §11.6.1: both schemes this API takes, each with its realm. */
 const challenge = {
@@ -30,7 +30,8 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
       { status: 403 },
     );
   }
-  await next();
+  // Every admin action of the request names who did it (src/log.ts, the security events).
+  await withActor(who.username, next);
 };
 
 async function tokenHolder(c: Parameters<typeof requireAdmin>[0], header: string) {

@@ -6,7 +6,7 @@ import {
   optionalString,
   rejectUnknown,
 } from "../lib/json-fields";
-import { currentRequestId } from "../log";
+import { adminAction, currentRequestId } from "../log";
 import { hashPassword, passwordProblem } from "../users/passwords";
 import { type AdministratorChange, administrators } from "./administrators";
 import {
@@ -77,6 +77,7 @@ export async function createAdministrator(env: Env, body: unknown): Promise<Admi
   );
   if (created === "taken")
     throw new OAuthError("invalid_request", "username: is already taken.", { status: 409 });
+  adminAction("administrator.created", { administrator: username, role });
   return created;
 }
 
@@ -100,6 +101,7 @@ export async function createFirstAdministrator(
     throw new OAuthError("access_denied", "The first administrator exists already.", {
       status: 403,
     });
+  adminAction("administrator.created", { administrator: username, role: "admin" });
   return created;
 }
 
@@ -125,12 +127,16 @@ export async function setAdministratorPassword(
   const input = asObject(body);
   rejectUnknown(input, ["password"]);
   const hash = await password(input);
-  if (!(await administrators(env).setPassword(existingName(rawName), hash, currentRequestId())))
+  const username = existingName(rawName);
+  if (!(await administrators(env).setPassword(username, hash, currentRequestId())))
     throw notFound();
+  adminAction("administrator.password_set", { administrator: username });
 }
 
 export async function removeAdministrator(env: Env, rawName: string): Promise<void> {
-  const result = await administrators(env).remove(existingName(rawName), currentRequestId());
+  const username = existingName(rawName);
+  const result = await administrators(env).remove(username, currentRequestId());
   if (result === "not_found") throw notFound();
   if (result === "last_admin") throw lastAdmin();
+  adminAction("administrator.deleted", { administrator: username });
 }

@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
+import { inObjectCall } from "../events/recorder";
 import { randomToken, sha256, toHex } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
-import { adminAction, audit, type RequestId, securityEvent, withRequestId } from "../log";
+import { audit, type RequestId, securityEvent } from "../log";
 import { burnPasswordCheck, type PasswordHash, verifyPassword } from "../users/passwords";
 import { lockDuration, nameLockDuration, RESET_AFTER_MS } from "../users/username";
 import type {
@@ -107,7 +108,7 @@ export class Administrators extends DurableObject<Env> {
     password: PasswordHash,
     requestId: RequestId,
   ): AdministratorView | "exists" {
-    return withRequestId(requestId, () => {
+    return inObjectCall(this.ctx, this.env, requestId, () => {
       if (this.count() > 0) return "exists";
       return this.insert(username, "admin", password);
     });
@@ -119,7 +120,7 @@ export class Administrators extends DurableObject<Env> {
     password: PasswordHash,
     requestId: RequestId,
   ): AdministratorView | "taken" {
-    return withRequestId(requestId, () =>
+    return inObjectCall(this.ctx, this.env, requestId, () =>
       this.row(username) ? "taken" : this.insert(username, role, password),
     );
   }
@@ -134,7 +135,6 @@ export class Administrators extends DurableObject<Env> {
       now,
       now,
     );
-    adminAction("administrator.created", { administrator: username, role });
     return view(this.row(username) as Row);
   }
 
@@ -147,7 +147,7 @@ export class Administrators extends DurableObject<Env> {
   }
 
   setRole(username: string, role: AdministratorRole, requestId: RequestId): AdministratorChange {
-    return withRequestId(requestId, () => {
+    return inObjectCall(this.ctx, this.env, requestId, () => {
       const row = this.row(username);
       if (!row) return "not_found";
       if (role !== "admin" && this.lastAdmin(username)) return "last_admin";
@@ -159,14 +159,13 @@ export class Administrators extends DurableObject<Env> {
           username,
         );
         this.endSessionsOf(username);
-        adminAction("administrator.updated", { administrator: username, role });
       }
       return view(this.row(username) as Row);
     });
   }
 
   setPassword(username: string, password: PasswordHash, requestId: RequestId): boolean {
-    return withRequestId(requestId, () => {
+    return inObjectCall(this.ctx, this.env, requestId, () => {
       if (!this.row(username)) return false;
       this.sql(
         "UPDATE administrators SET password = ?, updated_at = ? WHERE username = ?",
@@ -175,20 +174,18 @@ export class Administrators extends DurableObject<Env> {
         username,
       );
       this.endSessionsOf(username);
-      adminAction("administrator.password_set", { administrator: username });
       return true;
     });
   }
 
   remove(username: string, requestId: RequestId): "removed" | "not_found" | "last_admin" {
-    return withRequestId(requestId, () => {
+    return inObjectCall(this.ctx, this.env, requestId, () => {
       if (!this.row(username)) return "not_found";
       if (this.lastAdmin(username)) return "last_admin";
       this.sql("DELETE FROM administrators WHERE username = ?", username);
       this.sql("DELETE FROM attempts WHERE username = ?", username);
       this.sql("DELETE FROM known WHERE username = ?", username);
       this.endSessionsOf(username);
-      adminAction("administrator.deleted", { administrator: username });
       return "removed";
     });
   }
@@ -205,7 +202,9 @@ export class Administrators extends DurableObject<Env> {
     openSession: boolean,
     requestId: RequestId,
   ): Promise<SignInResult & { session?: { id: string; csrf: string } }> {
-    return withRequestId(requestId, () => this.attempt(username, password, address, openSession));
+    return inObjectCall(this.ctx, this.env, requestId, () =>
+      this.attempt(username, password, address, openSession),
+    );
   }
 
   private async attempt(username: string, password: string, address: string, openSession: boolean) {

@@ -175,8 +175,16 @@ export interface AuthenticationContext {
   certificate: ClientCertificate | undefined;
 }
 
+/** What a failed attempt had found out: the registered client it named, if any (for the log). */
+export interface Attempt {
+  client?: ClientRecord;
+}
+
 /** Authenticates the calling client, or throws 401 invalid_client. */
-export async function authenticateClient(ctx: AuthenticationContext): Promise<ClientRecord> {
+export async function authenticateClient(
+  ctx: AuthenticationContext,
+  attempt: Attempt = {},
+): Promise<ClientRecord> {
   const presented = presentedCredentials(ctx.request, ctx.params);
   // RFC 8705 §2: a client_id with a certificate may be a mutual-TLS client;
   // without one, it is a public client, refused before any lookup.
@@ -192,6 +200,7 @@ export async function authenticateClient(ctx: AuthenticationContext): Promise<Cl
     );
   const client = await lookUpClient(ctx.env, ctx.config, presented.clientId);
   if (!client) throw failure("Client authentication failed.", presented.viaHeader);
+  attempt.client = client;
   // Not naming the registered method: an unauthenticated caller learns nothing about the client.
   const wrongMethod = () =>
     failure(

@@ -6,6 +6,7 @@ import { consoleAdministratorRoutes } from "./administrators";
 import { applicationRoutes } from "./applications";
 import { consoleAuth, consoleSignInRoutes } from "./auth";
 import { CONSOLE, type ConsoleContext, type ConsoleEnv } from "./context";
+import { eventRoutes } from "./events";
 import { keyRoutes } from "./keys";
 import { PAGES } from "./paths";
 import { renderConsole } from "./render";
@@ -76,6 +77,7 @@ export function consoleApp(): Hono<ConsoleEnv> {
   applicationRoutes(app);
   userRoutes(app);
   keyRoutes(app);
+  eventRoutes(app);
   app.all(`${CONSOLE}/*`, () => {
     throw new OAuthError("not_found", "There is no console page at this address.");
   });

@@ -5,14 +5,14 @@ import { createMiddleware } from "hono/factory";
 import { administratorCount, createFirstAdministrator } from "../administrators/accounts";
 import { adminToken, isAdminToken } from "../administrators/admin-token";
 import { ABSOLUTE_SECONDS, administrators } from "../administrators/administrators";
-import { mayChange } from "../administrators/model";
+import { ADMIN_TOKEN_ACTOR, mayChange } from "../administrators/model";
 import { OAuthError } from "../errors";
 import { signInAdministrator } from "../http/administrator-sign-in";
 import { readForm } from "../http/form";
 import { clientAuthBlocked, noteClientAuthFailure, tooManyFailures } from "../http/rate-limits";
 import { sha256, timingSafeEqual } from "../lib/bytes";
 import { FieldError } from "../lib/json-fields";
-import { securityEvent } from "../log";
+import { securityEvent, withActor } from "../log";
 import { renderPage } from "../ui/render";
 import { CONSOLE, type ConsoleContext, type ConsoleEnv } from "./context";
 import { SetupPage, SignInPage } from "./sign-in-pages";
@@ -82,7 +82,8 @@ export const consoleAuth = createMiddleware<ConsoleEnv>(async (c, next) => {
     if (!mayChange(session.administrator) && c.req.path !== SIGN_OUT)
       throw refused("Your role is viewer: you may look at everything here, and change nothing.");
   }
-  await next();
+  // Every admin action of the request names who did it (src/log.ts, the security events).
+  await withActor(session.administrator.username, next);
 });
 
 function openSession(c: ConsoleContext, id: string): void {
@@ -138,7 +139,10 @@ async function setUp(c: ConsoleContext): Promise<Response> {
   }
   const password = form.get("password") ?? "";
   try {
-    await createFirstAdministrator(c.env, { username, password });
+    // Proven by the ADMIN_TOKEN: its holder is who acted.
+    await withActor(ADMIN_TOKEN_ACTOR.username, () =>
+      createFirstAdministrator(c.env, { username, password }),
+    );
   } catch (error) {
     if (error instanceof FieldError) return again(error.description, 400);
     throw error;

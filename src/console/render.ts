@@ -36,12 +36,17 @@ export function renderConsole(
 }
 
 /**
- * A list page's query without the console's own `done` (the notice after a
- * change): what the listing itself is asked, as the admin API would be.
+ * A list page's query as the listing (the admin API's) is asked: without the
+ * console's own `done` (the notice after a change), and without the search
+ * and filter fields the operator left empty (a form sends them all).
  */
 export function listingQuery(c: Context): Record<string, string[]> {
   const { done: _notice, ...query } = c.req.queries();
-  return query;
+  return Object.fromEntries(
+    Object.entries(query)
+      .map(([name, values]) => [name, values.filter((value) => value !== "")] as const)
+      .filter(([, values]) => values.length > 0),
+  );
 }
 
 /** After a change: 303 to the page that shows it, with what was done, so a reload repeats nothing. */

@@ -1,13 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { clientDirectory } from "../clients/directory";
-import {
-  alarmRequestId,
-  audit,
-  logError,
-  type RequestId,
-  securityEvent,
-  withRequestId,
-} from "../log";
+import { inObjectCall } from "../events/recorder";
+import { alarmRequestId, audit, logError, type RequestId, securityEvent } from "../log";
 import { publishFamilyRevocation } from "../revocation/lists";
 import { type GrantNote, grantNote } from "./grant-note";
 import { type Inspection, inspect } from "./inspection";
@@ -104,7 +98,7 @@ export class TokenFamily extends DurableObject<Env> {
   // it travels in the one call, and every line they write carries it.
 
   redeem(input: RedeemInput, requestId: RequestId): Promise<RedeemResult> {
-    return withRequestId(requestId, async () => {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
       const step = this.apply((s, now) => redeem(s, input, now));
       if (step.revoked) await this.revoked(step.revoked);
       return step.result;
@@ -112,7 +106,7 @@ export class TokenFamily extends DurableObject<Env> {
   }
 
   refresh(input: RefreshInput, requestId: RequestId): Promise<RefreshResult> {
-    return withRequestId(requestId, async () => {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
       const step = this.apply((s, now) => refresh(s, input, now));
       if (step.revoked) await this.revoked(step.revoked);
       const { result } = step;
@@ -132,7 +126,7 @@ export class TokenFamily extends DurableObject<Env> {
   }
 
   revokeWithToken(input: RevokeWithTokenInput, requestId: RequestId): Promise<boolean> {
-    return withRequestId(requestId, async () => {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
       const step = this.apply((s, now) => revokeWithToken(s, input, now));
       if (step.revoked) await this.revoked(step.revoked);
       return step.result.revoked;
@@ -140,7 +134,7 @@ export class TokenFamily extends DurableObject<Env> {
   }
 
   revoke(reason: RevocationReason, requestId: RequestId): Promise<boolean> {
-    return withRequestId(requestId, async () => {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
       const familyId = this.ctx.id.toString();
       const step = this.apply((s, now) => revokeFamily(s, { familyId, reason }, now));
       if (step.revoked) await this.revoked(step.revoked);
@@ -197,11 +191,16 @@ export class TokenFamily extends DurableObject<Env> {
   }
 
   override alarm(): Promise<void> {
-    return withRequestId(alarmRequestId("TokenFamily", this.ctx.id), async () => {
-      await this.sendGrantNote();
-      await this.onAlarm();
-      await this.retryGrantNote();
-    });
+    return inObjectCall(
+      this.ctx,
+      this.env,
+      alarmRequestId("TokenFamily", this.ctx.id),
+      async () => {
+        await this.sendGrantNote();
+        await this.onAlarm();
+        await this.retryGrantNote();
+      },
+    );
   }
 
   /**

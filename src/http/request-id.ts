@@ -1,4 +1,6 @@
+import { waitUntil } from "cloudflare:workers";
 import type { MiddlewareHandler } from "hono";
+import { recordSecurityEvents, storeSender } from "../events/recorder";
 import { type RequestId, withRequestId } from "../log";
 import type { AppEnv } from "./context";
 
@@ -24,11 +26,16 @@ function requestIdOf(request: Request): RequestId {
  * for every log line written while it is handled, in the Worker and in the
  * Durable Objects it calls (src/log.ts), and in `X-Request-Id` on the
  * response, errors and 404s included (they are answered inside this step).
+ * The same scope records the request's security events in the store
+ * (src/events/recorder.ts), in one batch sent after the answer is made,
+ * through `waitUntil`: the answer never waits for the store.
  */
 export const requestId: MiddlewareHandler<AppEnv> = (c, next) => {
   const id = requestIdOf(c.req.raw);
-  return withRequestId(id, async () => {
-    await next();
-    c.header(REQUEST_ID_HEADER, id);
-  });
+  return withRequestId(id, () =>
+    recordSecurityEvents(storeSender(c.env), waitUntil, async () => {
+      await next();
+      c.header(REQUEST_ID_HEADER, id);
+    }),
+  );
 };

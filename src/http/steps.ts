@@ -1,8 +1,9 @@
 import { createMiddleware } from "hono/factory";
-import { authenticateClient as verifyClient } from "../clients/authentication";
+import { type Attempt, authenticateClient as verifyClient } from "../clients/authentication";
 import type { ClientRecord } from "../clients/model";
 import { LIMITS } from "../config";
 import { OAuthError } from "../errors";
+import { securityEvent } from "../log";
 import { presentedCertificate } from "../mtls/certificate";
 import type { Params } from "../params";
 import { type ClientEndpoint, PATHS } from "../paths";
@@ -33,24 +34,37 @@ export const parseForm = () =>
  * client assertion may name this endpoint's URL as its audience (the alias,
  * when the request came there); a mutual-TLS client's credential is the TLS
  * client certificate Cloudflare reports.
+ *
+ * A failure is a security event, `client.auth_failed`, naming the endpoint,
+ * and the client only if the client_id named a registered one: any other
+ * client_id is whatever the caller typed (perhaps a secret in the wrong
+ * field), so it is not written down.
  */
 export const authenticateClient = (endpoint: ClientEndpoint) =>
   createMiddleware<StepEnv<WithClient>>(async (c, next) => {
     const config = c.get("config");
     if (clientAuthBlocked(c)) throw tooManyFailures();
     let client: ClientRecord;
+    const attempt: Attempt = {};
     try {
-      client = await verifyClient({
-        endpoint,
-        env: c.env,
-        config,
-        request: c.req.raw,
-        params: c.get("params"),
-        endpointUrl: endpointUrl(config, c.req.url, PATHS[endpoint]),
-        certificate: presentedCertificate(c.req.raw),
-      });
+      client = await verifyClient(
+        {
+          endpoint,
+          env: c.env,
+          config,
+          request: c.req.raw,
+          params: c.get("params"),
+          endpointUrl: endpointUrl(config, c.req.url, PATHS[endpoint]),
+          certificate: presentedCertificate(c.req.raw),
+        },
+        attempt,
+      );
     } catch (error) {
       if (error instanceof OAuthError && error.code === "invalid_client") {
+        const named = attempt.client
+          ? { clientId: attempt.client.client_id }
+          : { client: "unknown" };
+        securityEvent("client.auth_failed", { endpoint, ...named });
         if (await noteClientAuthFailure(c)) throw tooManyFailures();
       }
       throw error;

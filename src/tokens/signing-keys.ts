@@ -1,9 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { calculateJwkThumbprint, type JWK } from "jose";
 import { LIMITS } from "../config";
+import { inObjectCall } from "../events/recorder";
 import { concatBytes, fromBase64Url, randomBytes, toBase64Url, utf8 } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
-import { audit, logError, type RequestId, withRequestId } from "../log";
+import { audit, logError, type RequestId } from "../log";
 import { publishRevokedSigningKeys } from "../revocation/lists";
 import { serverKeys } from "../server-keys";
 import { SIGNING_ALGS, type SigningAlg, type SigningKeyState } from "./key-state";
@@ -85,7 +86,7 @@ export class SigningKeys extends DurableObject<Env> {
   // request id last, for those lines (src/log.ts).
 
   keySet(policy: KeyPolicy, requestId: RequestId): Promise<KeySetView> {
-    return withRequestId(requestId, () => this.currentKeySet(policy));
+    return inObjectCall(this.ctx, this.env, requestId, () => this.currentKeySet(policy));
   }
 
   private async currentKeySet(policy: KeyPolicy): Promise<KeySetView> {
@@ -131,7 +132,7 @@ export class SigningKeys extends DurableObject<Env> {
    * the schedule, so caches already have them; new next keys are published.
    */
   rotateNow(policy: KeyPolicy, requestId: RequestId): Promise<KeySetView> {
-    return withRequestId(requestId, async () => {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
       const now = nowSeconds();
       await this.ctx.blockConcurrencyWhile(async () => {
         await this.maintain(now, policy);
@@ -152,7 +153,7 @@ export class SigningKeys extends DurableObject<Env> {
    */
   revoke(kid: string, policy: KeyPolicy, requestId: RequestId): Promise<boolean> {
     const now = nowSeconds();
-    return withRequestId(requestId, () =>
+    return inObjectCall(this.ctx, this.env, requestId, () =>
       this.ctx.blockConcurrencyWhile(async () => {
         await this.maintain(now, policy);
         const key = this.load().find((k) => k.kid === kid);
@@ -183,7 +184,7 @@ export class SigningKeys extends DurableObject<Env> {
    * and the revoked ones (listed until a token they signed could be alive).
    */
   inventory(policy: KeyPolicy, requestId: RequestId): Promise<SigningKeyState[]> {
-    return withRequestId(requestId, async () => {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
       await this.currentKeySet(policy); // maintenance first: the list is what signs now
       const now = nowSeconds();
       const keys = this.load();

@@ -1,8 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
+import { inObjectCall } from "../events/recorder";
 import { familyObject } from "../families/gateway";
 import type { RevocationReason } from "../families/model";
 import type { FamilySummary } from "../families/token-family";
-import { alarmRequestId, currentRequestId, type RequestId, withRequestId } from "../log";
+import { alarmRequestId, currentRequestId, type RequestId } from "../log";
 import { DirectoryOutbox } from "./directory-outbox";
 import {
   claimsFor,
@@ -115,7 +116,7 @@ export class User extends DurableObject<Env> {
   }
 
   create(user: UserRecord, requestId: RequestId): Promise<boolean> {
-    return withRequestId(requestId, async () => {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
       if (this.stored()) return false;
       this.save(user);
       await this.directory.flush();
@@ -129,7 +130,7 @@ export class User extends DurableObject<Env> {
   }
 
   update(patch: UserPatch, requestId: RequestId): Promise<UserView | undefined> {
-    return withRequestId(requestId, () => this.updated(patch));
+    return inObjectCall(this.ctx, this.env, requestId, () => this.updated(patch));
   }
 
   private async updated(patch: UserPatch): Promise<UserView | undefined> {
@@ -161,7 +162,7 @@ export class User extends DurableObject<Env> {
     revokeGrants: boolean,
     requestId: RequestId,
   ): Promise<boolean> {
-    return withRequestId(requestId, async () => {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
       const user = this.record();
       if (!user) return false;
       this.save({
@@ -176,7 +177,7 @@ export class User extends DurableObject<Env> {
   }
 
   block(requestId: RequestId): Promise<UserView | undefined> {
-    return withRequestId(requestId, async () => {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
       const user = this.record();
       if (!user) return undefined;
       const blocked = { ...user, blocked: true, session_version: user.session_version + 1 };
@@ -190,7 +191,7 @@ export class User extends DurableObject<Env> {
   }
 
   unblock(requestId: RequestId): Promise<UserView | undefined> {
-    return withRequestId(requestId, async () => {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
       const user = this.record();
       if (!user) return undefined;
       const next = { ...user, blocked: false };
@@ -206,7 +207,7 @@ export class User extends DurableObject<Env> {
    * asking again (the account is gone to everything else meanwhile).
    */
   remove(requestId: RequestId): Promise<UserRecord | undefined> {
-    return withRequestId(requestId, async () => {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
       const user = this.stored();
       if (!user) return undefined;
       this.save({ ...user, blocked: true, session_version: user.session_version + 1 });
@@ -385,7 +386,7 @@ export class User extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     // No request caused an alarm: its lines carry its own id.
-    await withRequestId(alarmRequestId("User", this.ctx.id), async () => {
+    await inObjectCall(this.ctx, this.env, alarmRequestId("User", this.ctx.id), async () => {
       await this.directory.flush(); // the directory's row, if a send failed
       const pending = this.pending();
       if (pending) await this.pass(pending); // if this throws, the runtime retries the alarm

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
+import { inObjectCall } from "../events/recorder";
 import { toHex, utf8 } from "../lib/bytes";
-import { audit, type RequestId, securityEvent, withRequestId } from "../log";
+import { audit, type RequestId, securityEvent } from "../log";
 import { serverKeys } from "../server-keys";
 import type { PasswordCheck } from "./model";
 
@@ -102,7 +103,7 @@ export class Username extends DurableObject<Env> {
 
   /** A sign-in attempt; its lines carry the caller's request id (src/log.ts). */
   login(password: string, from: string, requestId: RequestId): Promise<LoginResult> {
-    return withRequestId(requestId, () => this.attempt(password, from));
+    return inObjectCall(this.ctx, this.env, requestId, () => this.attempt(password, from));
   }
 
   private async attempt(password: string, from: string): Promise<LoginResult> {

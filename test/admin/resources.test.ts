@@ -123,9 +123,9 @@ describe("create, read, list, update, delete", () => {
       })
       .filter((e) => e.resource === resource.identifier);
     expect(events.map((e) => [e.event, e.actor])).toEqual([
-      ["resource.created", "admin"],
-      ["resource.updated", "admin"],
-      ["resource.deleted", "admin"],
+      ["resource.created", "admin-token"],
+      ["resource.updated", "admin-token"],
+      ["resource.deleted", "admin-token"],
     ]);
   });
 });

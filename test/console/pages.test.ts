@@ -33,6 +33,7 @@ async function pagesFor() {
       "/console/users",
       `/console/users/${grant.user.id}`,
       "/console/keys",
+      "/console/events",
       "/console/administrators",
     ],
     changeOnly: [

@@ -1,6 +1,6 @@
 import { expect } from "vitest";
 import { type Browser, hiddenFields } from "../support/browser";
-import { consoleBrowser, newAdministrator } from "../support/console";
+import { type ConsoleAccount, consoleBrowser, newAdministrator } from "../support/console";
 import { formBody, ISSUER } from "../support/http";
 
 /**
@@ -9,12 +9,20 @@ import { formBody, ISSUER } from "../support/http";
  * redirect, and posts forms as the pages write them (with their `_csrf`).
  */
 export class ConsoleSession {
+  private account: Promise<ConsoleAccount> | undefined;
   private browser: Promise<Browser> | undefined;
 
   constructor(readonly role: "admin" | "viewer" = "admin") {}
 
+  /** The administrator's name (the actor of what they do). */
+  async username(): Promise<string> {
+    this.account ??= newAdministrator(this.role);
+    return (await this.account).username;
+  }
+
   async request(path: string, init: RequestInit = {}): Promise<Response> {
-    this.browser ??= newAdministrator(this.role).then((account) => consoleBrowser(account));
+    this.account ??= newAdministrator(this.role);
+    this.browser ??= this.account.then((account) => consoleBrowser(account));
     return (await this.browser).request(path, init);
   }
 
