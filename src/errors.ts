@@ -80,7 +80,13 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
 export interface RedirectTarget {
   redirectUri: string;
   state: string | undefined;
+  /** How the answer reaches the client (OAuth 2.0 Form Post Response Mode); absent: the query. */
+  responseMode?: ResponseMode;
 }
+
+/** OAuth 2.0 Multiple Response Type Encoding Practices §2.1 (query) and Form Post Response Mode §2. */
+export const RESPONSE_MODES = ["query", "form_post"] as const;
+export type ResponseMode = (typeof RESPONSE_MODES)[number];
 
 export interface OAuthErrorOptions {
   status?: number;

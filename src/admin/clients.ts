@@ -6,10 +6,10 @@ import {
   rotateClientSecret,
   updateClient,
 } from "../clients/administration";
+import { listClients } from "../clients/listing";
 import { type AppEnv, pathParam } from "../http/context";
 import { endpoint } from "../http/endpoint";
 import { readJson } from "../http/json-body";
-import { listClients } from "./client-list";
 
 /**
  * /admin/clients: create, read, list, update, delete, rotate secret. The
@@ -17,7 +17,7 @@ import { listClients } from "./client-list";
  */
 export function adminClientRoutes(app: Hono<AppEnv>): void {
   endpoint(app, "/admin/clients", {
-    GET: async (c) => c.json(await listClients(c)),
+    GET: async (c) => c.json(await listClients(c.env, c.req.queries())),
     POST: async (c) =>
       c.json(await createClient(c.env, c.get("config"), await readJson(c.req.raw)), 201),
   });

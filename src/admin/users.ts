@@ -16,10 +16,10 @@ import {
   updateUserProfile,
   userGrants,
 } from "../users/administration";
-import { listUsers } from "./user-list";
+import { listUsers } from "../users/listing";
 
 /**
- * /admin/users: list and search (user-list.ts), create, read, update,
+ * /admin/users: list and search (src/users/listing.ts), create, read, update,
  * delete, set password, block, unblock, and a user's grants (list, revoke
  * one, revoke all). The rules live in src/users/administration.ts, which
  * the console uses too.
@@ -28,7 +28,7 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
   endpoint(app, "/admin/users", {
     POST: async (c) => c.json(await createUserAccount(c.env, await readJson(c.req.raw)), 201),
     GET: async (c) => {
-      if (!("username" in c.req.queries())) return c.json(await listUsers(c));
+      if (!("username" in c.req.queries())) return c.json(await listUsers(c.env, c.req.queries()));
       const username = c.req.query("username");
       if (!username || Object.keys(c.req.queries()).length > 1)
         throw new OAuthError(

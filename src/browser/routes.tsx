@@ -46,7 +46,7 @@ const cannotContinue = "This sign-in request cannot continue";
  * a page, since the redirect URI is not known to be safe (or the problem is
  * ours to show). Server errors are logged with an id and never detailed.
  */
-function pageError(error: unknown, c: AppContext): Response {
+function pageError(error: unknown, c: AppContext): Response | Promise<Response> {
   if (error instanceof OAuthError && error.redirectTo)
     return redirectError(c, error.redirectTo, error.code, error.description);
   if (error instanceof OAuthError && error.status < 500) {

@@ -19,7 +19,7 @@ import type { AuthMethod, ClientRecord, GrantType } from "./model";
  * second, and deletes the record first and the row second, so a crash
  * between the two leaves at worst a row without a client, never a client
  * without a row; the admin listing finds such a row and repairs it
- * (src/admin/client-list.ts). Token requests never read it.
+ * (src/clients/listing.ts). Token requests never read it.
  *
  * It also counts each client's live grants (families holding refresh
  * tokens), from notes the TokenFamily objects send off the request path

@@ -74,7 +74,7 @@ function deepFreeze<T>(value: T): T {
  * Writes a client; this isolate forgets its old copy at once. The directory
  * row first, then the record: should the second write fail or never happen,
  * the row names a client KV does not have (or not in that version), which
- * the admin listing notices and repairs (src/admin/client-list.ts); the
+ * the admin listing notices and repairs (src/clients/listing.ts); the
  * other order could leave a client that no listing ever shows. If the
  * directory cannot be written, nothing is, and the caller is told to retry.
  */

@@ -8,9 +8,9 @@ import {
 } from "../administrators/accounts";
 import { ADMINISTRATOR_ROLES, type AdministratorView, mayChange } from "../administrators/model";
 import { OAuthError } from "../errors";
-import { Layout } from "../ui/card-layout";
-import { renderPage } from "../ui/render";
 import { CONSOLE, type ConsoleContext, type ConsoleEnv } from "./context";
+import { ActionButton, CsrfField, FormAlert } from "./views/controls";
+import { consolePage } from "./views/page";
 
 /**
  * The Administrators page: who may use the console and the admin API, and
@@ -26,8 +26,6 @@ const DONE: Record<string, string> = {
   deleted: "The administrator was removed.",
 };
 
-const Csrf = (props: { token: string }) => <input type="hidden" name="_csrf" value={props.token} />;
-
 function AdministratorsPage(props: {
   list: AdministratorView[];
   canChange: boolean;
@@ -36,89 +34,117 @@ function AdministratorsPage(props: {
   error?: string | undefined;
 }) {
   return (
-    <Layout title="Administrators">
+    <>
       <h1>Administrators</h1>
       <p class="lead">
         An admin may change anything here; a viewer may only look. The last admin cannot be demoted
         or removed.
       </p>
-      {props.notice ? <p role="status">{props.notice}</p> : null}
-      {props.error ? (
-        <p class="alert" role="alert">
-          {props.error}
+      {props.notice ? (
+        <p class="notice" role="status">
+          {props.notice}
         </p>
       ) : null}
-      <ul class="scopes" aria-label="Administrators">
-        {props.list.map((a) => (
-          <li>
-            <strong>{a.username}</strong>
-            <span>{a.role}</span>
-            {props.canChange ? (
-              <form method="post" action={`${PAGE}/${encodeURIComponent(a.username)}/role`}>
-                <Csrf token={props.csrf} />
-                <label for={`role-${a.username}`}>Role of {a.username}</label>
-                <select id={`role-${a.username}`} name="role">
-                  {ADMINISTRATOR_ROLES.map((role) => (
-                    <option value={role} selected={role === a.role}>
-                      {role}
-                    </option>
-                  ))}
-                </select>
-                <button type="submit" class="secondary">
-                  Change role
-                </button>
-              </form>
-            ) : null}
-            {props.canChange ? (
-              <form method="post" action={`${PAGE}/${encodeURIComponent(a.username)}/delete`}>
-                <Csrf token={props.csrf} />
-                <button type="submit" class="secondary">
-                  Remove {a.username}
-                </button>
-              </form>
-            ) : null}
-          </li>
-        ))}
-      </ul>
+      <FormAlert message={props.error} />
+      <div class="table-wrap">
+        <table id="administrators" aria-label="Administrators">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Role</th>
+              {props.canChange ? <th scope="col">Actions</th> : null}
+            </tr>
+          </thead>
+          <tbody>
+            {props.list.map((a) => (
+              <tr>
+                <td>
+                  <strong>{a.username}</strong>
+                </td>
+                <td>{a.role}</td>
+                {props.canChange ? (
+                  <td>
+                    <div class="actions">
+                      <form method="post" action={`${PAGE}/${encodeURIComponent(a.username)}/role`}>
+                        <CsrfField token={props.csrf} />
+                        <label for={`role-${a.username}`}>Role of {a.username}</label>
+                        <select id={`role-${a.username}`} name="role">
+                          {ADMINISTRATOR_ROLES.map((role) => (
+                            <option value={role} selected={role === a.role}>
+                              {role}
+                            </option>
+                          ))}
+                        </select>
+                        <button type="submit" class="secondary">
+                          Change role
+                        </button>
+                      </form>
+                      <ActionButton
+                        action={`${PAGE}/${encodeURIComponent(a.username)}/delete`}
+                        csrfToken={props.csrf}
+                        label={`Remove ${a.username}`}
+                        tone="secondary"
+                      />
+                    </div>
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       {props.canChange ? (
-        <form method="post" action={PAGE}>
-          <Csrf token={props.csrf} />
+        <form method="post" action={PAGE} class="panel" style="margin-top: 20px">
+          <CsrfField token={props.csrf} />
           <h2>Add an administrator</h2>
-          <label for="new-username">Name</label>
-          <input type="text" id="new-username" name="username" autocomplete="off" required />
-          <label for="new-password">Password (at least 8 characters)</label>
-          <input
-            type="password"
-            id="new-password"
-            name="password"
-            autocomplete="new-password"
-            required
-          />
-          <label for="new-role">Role</label>
-          <select id="new-role" name="role">
-            <option value="viewer">viewer: may look</option>
-            <option value="admin">admin: may change</option>
-          </select>
+          <div class="field">
+            <label for="new-username">Name</label>
+            <input type="text" id="new-username" name="username" autocomplete="off" required />
+          </div>
+          <div class="field">
+            <label for="new-password">Password (at least 8 characters)</label>
+            <input
+              type="password"
+              id="new-password"
+              name="password"
+              autocomplete="new-password"
+              required
+            />
+          </div>
+          <div class="field">
+            <label for="new-role">Role</label>
+            <select id="new-role" name="role">
+              <option value="viewer">viewer: may look</option>
+              <option value="admin">admin: may change</option>
+            </select>
+          </div>
           <div class="actions">
             <button type="submit">Add administrator</button>
           </div>
         </form>
       ) : null}
-    </Layout>
+    </>
   );
 }
 
 async function show(c: ConsoleContext, error?: string, status = 200): Promise<Response> {
-  return renderPage(
+  const list = await listAdministrators(c.env);
+  return consolePage(
     c,
-    <AdministratorsPage
-      list={await listAdministrators(c.env)}
-      canChange={mayChange(c.get("administrator"))}
-      csrf={c.get("csrfToken")}
-      notice={DONE[c.req.query("done") ?? ""]}
-      error={error}
-    />,
-    status,
+    {
+      title: "Administrators",
+      section: "administrators",
+      children: (
+        <AdministratorsPage
+          list={list}
+          canChange={mayChange(c.get("administrator"))}
+          csrf={c.get("csrfToken")}
+          notice={DONE[c.req.query("done") ?? ""]}
+          error={error}
+        />
+      ),
+    },
+    { status },
   );
 }
 

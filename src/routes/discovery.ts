@@ -6,6 +6,7 @@ import {
 } from "../clients/authentication";
 import type { ProviderConfig } from "../config";
 import { DPOP_ALGS } from "../dpop/proof";
+import { RESPONSE_MODES } from "../errors";
 import { GRANT_HANDLERS } from "../grants";
 import type { AppContext, AppEnv } from "../http/context";
 import { endpoint } from "../http/endpoint";
@@ -37,7 +38,7 @@ export function metadata(config: ProviderConfig): Record<string, unknown> {
     ...(config.registration !== "off" ? { registration_endpoint: url(PATHS.registration) } : {}),
     scopes_supported: config.scopes,
     response_types_supported: ["code"],
-    response_modes_supported: ["query"],
+    response_modes_supported: RESPONSE_MODES,
     grant_types_supported: [...GRANT_HANDLERS.keys()],
     subject_types_supported: ["public"],
     // OIDC Core §15.1 and Discovery §3: RS256 must be supported for ID tokens.

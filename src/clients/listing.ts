@@ -1,3 +1,6 @@
+import { encodeCursor, searchKey } from "../lib/directory-query";
+import { type Listing, listQuery, type QueryValues } from "../lib/list-query";
+import { logError } from "../log";
 import {
   CLIENT_ORDERS,
   type ClientEntry,
@@ -6,15 +9,12 @@ import {
   clientDirectory,
   clientEntry,
   type ListedClient,
-} from "../clients/directory";
-import { readClient } from "../clients/registry";
-import type { AppContext } from "../http/context";
-import { encodeCursor, searchKey } from "../lib/directory-query";
-import { logError } from "../log";
-import { type Listing, listQuery } from "./list-query";
+} from "./directory";
+import { readClient } from "./registry";
 
 /**
- * GET /admin/clients?q=&by=&limit=&cursor=: lists clients from the client
+ * The client list of GET /admin/clients?q=&by=&limit=&cursor= and of the
+ * console's Applications page: lists clients from the client
  * directory, in order of name (or of client_id, `by=client_id`), those whose
  * name starts with `q` in any case (a client_id prefix: exactly, ids are
  * case-sensitive), `limit` at a time, with `next_cursor` when more follow.
@@ -52,11 +52,12 @@ const sameEntry = (a: ClientEntry, b: ClientEntry): boolean =>
     field === "grant_types" ? a[field].join(" ") === b[field].join(" ") : a[field] === b[field],
   );
 
-export async function listClients(c: AppContext): Promise<ClientListPage> {
-  const query = listQuery(c, CLIENT_LISTING);
-  const directory = clientDirectory(c.env);
+/** `queries`: the listing's query string (`c.req.queries()`), checked by `listQuery`. */
+export async function listClients(env: Env, queries: QueryValues): Promise<ClientListPage> {
+  const query = listQuery(queries, CLIENT_LISTING);
+  const directory = clientDirectory(env);
   const page = await directory.page(query);
-  const records = await Promise.all(page.clients.map((row) => readClient(c.env, row.client_id)));
+  const records = await Promise.all(page.clients.map((row) => readClient(env, row.client_id)));
   const now = Date.now();
   const clients: ClientSummary[] = [];
   const gone: string[] = [];
@@ -91,3 +92,7 @@ export async function listClients(c: AppContext): Promise<ClientListPage> {
     ...(page.next ? { next_cursor: encodeCursor(query.by, page.next) } : {}),
   };
 }
+
+/** How many live grants (families holding refresh tokens) a client has, as its families last reported. */
+export const liveGrantsOf = (env: Env, clientId: string): Promise<number> =>
+  clientDirectory(env).liveGrants(clientId);

@@ -1,12 +1,15 @@
-import type { AppContext } from "../http/context";
-import { DEFAULT_PAGE, type DirectoryQuery, decodeCursor, MAX_PAGE } from "../lib/directory-query";
-import { fieldError } from "../lib/json-fields";
+import { DEFAULT_PAGE, type DirectoryQuery, decodeCursor, MAX_PAGE } from "./directory-query";
+import { fieldError } from "./json-fields";
 
 /**
- * The query string of a directory listing (GET /admin/users, GET
- * /admin/clients): `q` (a prefix), `by` (the order), `limit`, `cursor`.
- * Every refusal is a 400 invalid_request that names the parameter.
+ * The query string of a directory listing (GET /admin/users and GET
+ * /admin/clients, and the console's lists of users and applications, which
+ * read the same parameters): `q` (a prefix), `by` (the order), `limit`,
+ * `cursor`. Every refusal is a 400 invalid_request that names the parameter.
  */
+
+/** A query string as Hono's `c.req.queries()` gives it: every value of each name. */
+export type QueryValues = Record<string, string[]>;
 
 export interface Listing<Order extends string> {
   /** The orders `by` may name; the first is the default. */
@@ -21,10 +24,9 @@ const PARAMETERS = ["q", "by", "limit", "cursor"];
 const LIMIT = /^[0-9]{1,3}$/;
 
 export function listQuery<Order extends string>(
-  c: AppContext,
+  all: QueryValues,
   listing: Listing<Order>,
 ): DirectoryQuery<Order> {
-  const all = c.req.queries();
   for (const [name, values] of Object.entries(all)) {
     const shown = /^[A-Za-z_]{1,40}$/.test(name) ? name : "(a parameter)";
     if (!PARAMETERS.includes(name)) throw fieldError(shown, "is not a parameter of this listing");
