@@ -15,6 +15,7 @@ import type { AuditEvent, AuditRecord, Fields } from "../log";
 const STORED: ReadonlySet<AuditEvent> = new Set<AuditEvent>([
   "refresh.reuse_detected",
   "code.reuse_detected",
+  "device_code.reuse_detected",
   "refresh.grace_used",
   "family.revoked",
   "user.login_failed",
