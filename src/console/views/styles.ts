@@ -2,8 +2,11 @@
  * The console's stylesheet, inline in every page (no external assets). The
  * palette is the sign-in pages' (src/browser/pages/layout.tsx), whose pairs
  * meet WCAG AA in light and dark; the console adds a success tone and a
- * solid danger button, chosen to meet it too (4.5:1 for text). Tables scroll
- * inside their own box, so a phone never scrolls the whole page sideways.
+ * solid danger button, chosen to meet it too (4.5:1 for text; 3:1 for a
+ * focus ring against what is behind it, so in the dark header the ring takes
+ * the header's text colour). Tables scroll inside their own box, so a phone
+ * never scrolls the whole page sideways; there they keep a desktop's width
+ * rather than squeeze a column to a few characters a line.
  */
 export const CONSOLE_STYLES = `
 :root { color-scheme: light dark; --bg: #f3f4f6; --card: #ffffff; --field: #ffffff; --text: #1b1f24;
@@ -58,6 +61,7 @@ textarea { min-height: 88px; font-family: ui-monospace, SFMono-Regular, Menlo, m
 [aria-invalid=true] { border-color: var(--danger); border-width: 2px; }
 input:focus-visible, select:focus-visible, textarea:focus-visible, button:focus-visible, a:focus-visible,
 summary:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+header.top :focus-visible { outline-color: var(--header-text); }
 .check { display: flex; gap: 8px; align-items: flex-start; font-weight: 400; margin: 0 0 6px; }
 .check input { width: 18px; height: 18px; margin: 2px 0 0; flex: none; }
 fieldset { border: 1px solid var(--border); border-radius: 10px; padding: 12px 16px 4px; margin: 0 0 16px;
@@ -100,5 +104,6 @@ dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .secret-box input { max-width: 640px; flex: 1 1 260px; font-family: ui-monospace, monospace; }
 .empty { color: var(--muted); padding: 12px; margin: 0; }
 @media (max-width: 640px) { main { padding: 16px 12px 40px; } .panel { padding: 14px; }
+  .table-wrap table { min-width: 640px; } #keys td:first-child { min-width: 15ch; }
   dl.facts { grid-template-columns: 1fr; gap: 0 0; } dl.facts dd { margin-bottom: 8px; } }
 `;
