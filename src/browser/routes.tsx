@@ -151,12 +151,15 @@ async function login(c: AppContext): Promise<Response> {
     }
   }
   const now = nowSeconds();
-  const session = {
-    sub: result.sub,
-    version: result.sessionVersion,
-    authTime: now,
-    expiresAt: now + c.get("config").loginSessionLifetime,
-  };
+  const expiresAt = now + c.get("config").loginSessionLifetime;
+  // The session is a record in the account's object first (logout ends it there), then a cookie.
+  const sid = await c.env.USER.getByName(result.sub).openSession(
+    result.sessionVersion,
+    now,
+    expiresAt * 1000,
+  );
+  if (!sid) return again("The account changed while you signed in. Sign in again.", 409);
+  const session = { sub: result.sub, sid, version: result.sessionVersion, authTime: now, expiresAt };
   await writeSession(c, session);
   return continueAuthorization(c, client, request, { freshSession: session });
 }
@@ -171,7 +174,7 @@ async function consent(c: AppContext): Promise<Response> {
   if (!session) return renderLogin(c, client, request);
   const user = c.env.USER.getByName(session.sub);
   const allowed = consentItems(client, c.get("config"), request);
-  if (!(await user.grantConsent(session.version, client.client_id, allowed)))
+  if (!(await user.grantConsent(session, client.client_id, allowed)))
     return renderLogin(c, client, request);
   return continueAuthorization(c, client, request, { consented: true });
 }
