@@ -6,12 +6,11 @@ import { LIMITS } from "../config";
 import { invalidRequest, OAuthError } from "../errors";
 import type { AppContext, AppEnv } from "../http/context";
 import { endpoint } from "../http/endpoint";
-import { mediaType, readForm, readLimitedText } from "../http/form";
+import { readForm } from "../http/form";
 import { clientAddress, limitedSignIn } from "../http/rate-limits";
 import { randomBytes, toHex } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
 import { currentRequestId, logError } from "../log";
-import { Params } from "../params";
 import { PATHS } from "../paths";
 import { readSession, writeSession } from "../sessions/login-session";
 import { renderPage } from "../ui/render";
@@ -20,8 +19,10 @@ import { addressKey, usernameObject } from "../users/username";
 import { stillAllowed, validateAuthorizationRequest } from "./authorization-request";
 import { consentItems, continueAuthorization, redirectError, renderLogin } from "./flow";
 import { csrfValid, openInteraction } from "./interaction";
+import { endSession } from "./logout";
 import { ErrorPage } from "./pages/error";
 import { StartPage } from "./pages/start";
+import { browserRequestParams } from "./request-params";
 
 /**
  * The browser side: /authorize (GET and POST, OIDC Core §3.1.2.1), and the
@@ -60,27 +61,10 @@ function pageError(error: unknown, c: AppContext): Response | Promise<Response> 
 }
 
 async function authorizeRequest(c: AppContext): Promise<Response> {
-  let raw: string;
-  if (c.req.method === "GET") {
-    raw = new URL(c.req.url).search.slice(1);
-    // A query is a GET's form: the same bound as a posted one (414 URI Too Long).
-    if (raw.length > LIMITS.maxFormBytes) {
-      throw new OAuthError(
-        "invalid_request",
-        `The request is larger than ${LIMITS.maxFormBytes} bytes.`,
-        { status: 414 },
-      );
-    }
-  } else {
-    if (mediaType(c.req.raw) !== "application/x-www-form-urlencoded") {
-      throw invalidRequest("The authorization request must be a query string or a form.");
-    }
-    raw = await readLimitedText(c.req.raw, LIMITS.maxFormBytes);
-  }
   const { client, request } = await validateAuthorizationRequest(
     c.env,
     c.get("config"),
-    Params.parse(raw),
+    await browserRequestParams(c),
   );
   return continueAuthorization(c, client, request);
 }
@@ -159,7 +143,13 @@ async function login(c: AppContext): Promise<Response> {
     expiresAt * 1000,
   );
   if (!sid) return again("The account changed while you signed in. Sign in again.", 409);
-  const session = { sub: result.sub, sid, version: result.sessionVersion, authTime: now, expiresAt };
+  const session = {
+    sub: result.sub,
+    sid,
+    version: result.sessionVersion,
+    authTime: now,
+    expiresAt,
+  };
   await writeSession(c, session);
   return continueAuthorization(c, client, request, { freshSession: session });
 }
@@ -203,6 +193,9 @@ export function browserApp(): Hono<AppEnv> {
   // Form posts must come from our own pages (Origin check), on top of the CSRF token.
   endpoint(app, PATHS.login, { POST: [fromOurPages, login] });
   endpoint(app, PATHS.consent, { POST: [fromOurPages, consent] });
+  // RP-Initiated Logout §2: GET and POST, the POST from the client's own page (no Origin check:
+  // a logout is carried out only when tied to the session, or after the user's confirmation).
+  endpoint(app, PATHS.endSession, { GET: endSession, POST: endSession });
   app.onError(pageError);
   return app;
 }

@@ -24,7 +24,6 @@ import {
   ID_TOKEN_ALGS,
   type IdTokenAlg,
   type RefreshSettings,
-  type SelfRegistration,
 } from "./model";
 import { redirectUriProblem } from "./redirect-uris";
 import { type SessionSettings, validateSessionSettings } from "./session-settings";

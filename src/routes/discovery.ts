@@ -32,6 +32,8 @@ export function metadata(config: ProviderConfig): Record<string, unknown> {
     jwks_uri: url(PATHS.jwks),
     revocation_endpoint: url(PATHS.revocation),
     introspection_endpoint: url(PATHS.introspection),
+    // OIDC RP-Initiated Logout 1.0 §2.1.
+    end_session_endpoint: url(PATHS.endSession),
     // RFC 8414 §2: named only when there is one to use (REGISTRATION open or token).
     ...(config.registration !== "off" ? { registration_endpoint: url(PATHS.registration) } : {}),
     scopes_supported: config.scopes,

@@ -33,6 +33,7 @@ import {
   request,
   type UserRevocation,
 } from "./pending-revocation";
+import { revokeSessionGrants, sessionGrantsOwed } from "./session-grants";
 import { usernameObject } from "./username";
 
 /**
@@ -60,8 +61,6 @@ const consentKey = (clientId: string) => `consent:${clientId}`;
 /** What the object still owes its families (see ./pending-revocation.ts). */
 const PENDING_REVOCATION = "revocation-pending";
 const REVOCATION_RETRY_MS = 5_000;
-/** Families owed a "session_ended" revocation that has not reached them yet. */
-const SESSION_REVOCATIONS = "session-revocations";
 
 export class User extends DurableObject<Env> {
   /** This account's row in the user directory, kept in step by every save. */
@@ -344,34 +343,9 @@ export class User extends DurableObject<Env> {
     return results.filter(Boolean).length;
   }
 
-  /**
-   * Revokes the grants of ended sessions (and any such revocation still
-   * owed): the ids are stored first, so that what a failed call leaves is
-   * finished by the alarm.
-   */
-  private async revokeSessionGrants(sids: readonly string[]): Promise<void> {
-    const kv = this.ctx.storage.kv;
-    const owed = [
-      ...new Set([
-        ...(kv.get<string[]>(SESSION_REVOCATIONS) ?? []),
-        ...sids.flatMap((sid) => this.families.ofSession(sid)),
-      ]),
-    ];
-    if (owed.length === 0) return;
-    kv.put(SESSION_REVOCATIONS, owed);
-    const retryAt = Date.now() + REVOCATION_RETRY_MS;
-    const alarm = await this.ctx.storage.getAlarm();
-    if (alarm === null || alarm > retryAt) await this.ctx.storage.setAlarm(retryAt);
-    const requestId = currentRequestId();
-    const done = await fanOut(owed, (id) =>
-      familyOf(this.env, id)
-        .revoke("session_ended", requestId)
-        .then(() => true)
-        .catch(() => false),
-    );
-    const left = owed.filter((_, i) => !done[i]);
-    if (left.length > 0) kv.put(SESSION_REVOCATIONS, left);
-    else kv.delete(SESSION_REVOCATIONS);
+  /** Revokes the grants of ended sessions, and any such revocation still owed (./session-grants.ts). */
+  private revokeSessionGrants(sids: readonly string[]): Promise<void> {
+    return revokeSessionGrants(this.ctx.storage, this.env, this.families, sids);
   }
 
   /**
@@ -405,7 +379,7 @@ export class User extends DurableObject<Env> {
       await this.directory.erase(); // deleteAll, but an unsent directory removal stays to be retried
     } else {
       this.ctx.storage.kv.delete(PENDING_REVOCATION);
-      if (this.directory.settled() && !this.ctx.storage.kv.get(SESSION_REVOCATIONS))
+      if (this.directory.settled() && !sessionGrantsOwed(this.ctx.storage))
         await this.ctx.storage.deleteAlarm();
     }
   }
