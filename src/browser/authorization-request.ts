@@ -76,6 +76,15 @@ export async function validateAuthorizationRequest(
       redirectTo: { redirectUri: presented, state, responseMode: responseMode ?? "query" },
     });
   if (!responseMode) throw fail("invalid_request", "response_mode may be query or form_post only.");
+  // A form can be posted only to a web origin; a native app's private-use
+  // scheme has none (and its page could not be restricted to it).
+  if (responseMode === "form_post" && !/^https?:/i.test(presented)) {
+    throw new OAuthError(
+      "invalid_request",
+      "response_mode=form_post needs an http or https redirect_uri.",
+      { redirectTo: { redirectUri: presented, state, responseMode: "query" } },
+    );
+  }
 
   const responseType = params.get("response_type");
   if (!responseType) throw fail("invalid_request", "The response_type parameter is missing.");

@@ -9,7 +9,7 @@ import { findResource } from "../resources/registry";
 import { clearSession, type LoginSession, readSession } from "../sessions/login-session";
 import { renderPage } from "../ui/render";
 import type { AuthorizationRequest } from "./authorization-request";
-import { csrfToken, sealInteraction } from "./interaction";
+import { csrfToken, type Interaction, sealInteraction } from "./interaction";
 import { ConsentPage } from "./pages/consent";
 import { LoginPage } from "./pages/login";
 import { answerClient } from "./response-mode";
@@ -127,6 +127,7 @@ export async function continueAuthorization(
     client,
     sub: session.sub,
     session: { sid: session.sid, version: session.version },
+    sessionEndsAt: session.expiresAt * 1000,
     authTime: session.authTime,
     scope: request.scope,
     redirectUri: request.redirectUri,
@@ -199,7 +200,7 @@ function signedIn(request: AuthorizationRequest): AuthorizationRequest {
 export async function renderLogin(
   c: AppContext,
   client: ClientRecord,
-  request: AuthorizationRequest,
+  request: Interaction,
   problem?: { error: string; username?: string; status: number },
 ): Promise<Response> {
   return renderPage(

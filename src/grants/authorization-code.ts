@@ -22,6 +22,8 @@ export interface CodeRequest {
   sub: string;
   /** The login session: the code is issued only while it stands. */
   session: SessionRef;
+  /** When that session ends by itself, milliseconds. */
+  sessionEndsAt: number;
   authTime: number;
   scope: readonly string[];
   redirectUri: string;
@@ -69,6 +71,7 @@ export async function issueAuthorizationCode(
   const familyId = newFamilyId(env);
   const clientId = request.client.client_id;
   const refreshAllowed = issuesRefreshToken(request.client, config, request.scope);
+  const endsWithSession = endsWithTheSession(request.client, request.scope);
   const code = await issueCode(env, {
     familyId,
     grant: {
@@ -77,6 +80,7 @@ export async function issueAuthorizationCode(
       scope: request.scope,
       authTime: request.authTime,
       sid: request.session.sid,
+      ...(endsWithSession ? { sessionEndsAt: request.sessionEndsAt } : {}),
       ...grantedResources(request.resources ?? []),
     },
     code: {
@@ -89,7 +93,6 @@ export async function issueAuthorizationCode(
     },
   });
   const user = env.USER.getByName(request.sub);
-  const endsWithSession = endsWithTheSession(request.client, request.scope);
   if (!code || !(await user.registerFamily(request.session, familyId, clientId, endsWithSession)))
     return undefined; // a family left pending, whose code nobody has, deletes itself when it expires
   return code;

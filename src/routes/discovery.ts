@@ -34,6 +34,8 @@ export function metadata(config: ProviderConfig): Record<string, unknown> {
     introspection_endpoint: url(PATHS.introspection),
     // OIDC RP-Initiated Logout 1.0 §2.1.
     end_session_endpoint: url(PATHS.endSession),
+    // RFC 8628 §4.
+    device_authorization_endpoint: url(PATHS.deviceAuthorization),
     // RFC 8414 §2: named only when there is one to use (REGISTRATION open or token).
     ...(config.registration !== "off" ? { registration_endpoint: url(PATHS.registration) } : {}),
     scopes_supported: config.scopes,

@@ -119,3 +119,25 @@ describe("response_mode=form_post", () => {
     expect(posted.fields.state).toBe(state);
   });
 });
+
+describe("response_mode=form_post for a native app", () => {
+  it("is refused for a private-use scheme redirect URI, answered in the query", async () => {
+    const client = await registerClient({
+      client_type: "public",
+      redirect_uris: ["com.example.app:/callback"],
+    });
+    const { challenge } = await pkce();
+    const res = await new Browser().get(
+      authorizeUrl(client, {
+        challenge,
+        redirectUri: "com.example.app:/callback",
+        extra: { response_mode: "form_post" },
+      }),
+    );
+    expect(res.status).toBe(302);
+    const location = new URL(res.headers.get("Location") as string);
+    expect(location.protocol).toBe("com.example.app:");
+    expect(location.searchParams.get("error")).toBe("invalid_request");
+    expect(location.searchParams.get("state")).toBe("state-123");
+  });
+});

@@ -292,6 +292,7 @@ describe("a code is issued only while the login session that asked for it stands
       client: (await findClient(env, client.client_id)) as ClientRecord,
       sub: user.id,
       session: { sid: sid as string, version: signedIn.sessionVersion },
+      sessionEndsAt: Date.now() + 3_600_000,
       authTime: 1,
       scope: ["openid"],
       redirectUri: client.redirect_uris[0] as string,
