@@ -138,6 +138,7 @@ export const AUDIT_EVENTS = [
   "resource.updated",
   "resource.deleted",
   "signing_key.created",
+  "session.ended",
   "administrator.created",
   "administrator.updated",
   "administrator.password_set",

@@ -8,6 +8,8 @@ export const PATHS = {
   introspection: "/introspect",
   login: "/login",
   consent: "/consent",
+  /** OIDC RP-Initiated Logout 1.0 §2: end_session_endpoint. */
+  endSession: "/logout",
   /** RFC 7591 §3: dynamic client registration (only when REGISTRATION is not off). */
   registration: "/register",
   /** RFC 8628 §3.1: where a device asks for its device code and user code. */

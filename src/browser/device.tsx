@@ -97,7 +97,7 @@ export async function continueDevice(
   const session = flow.freshSession ?? (await readSession(c));
   if (!session) return renderLogin(c, client, interaction);
   const account = await c.env.USER.getByName(session.sub).beginAuthorization(
-    session.version,
+    { sid: session.sid, version: session.version },
     client.client_id,
   );
   if (!account.ok) {
@@ -123,7 +123,7 @@ export async function continueDevice(
     client,
     familyId: interaction.familyId,
     sub: session.sub,
-    sessionVersion: session.version,
+    session: { sid: session.sid, version: session.version },
     authTime: session.authTime,
     scope: interaction.scope,
   });

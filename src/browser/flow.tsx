@@ -64,7 +64,10 @@ export async function continueAuthorization(
   }
 
   const user = c.env.USER.getByName(session.sub);
-  const account = await user.beginAuthorization(session.version, client.client_id);
+  const account = await user.beginAuthorization(
+    { sid: session.sid, version: session.version },
+    client.client_id,
+  );
   if (!account.ok) {
     clearSession(c);
     if (request.prompt.includes("none"))
@@ -123,7 +126,8 @@ export async function continueAuthorization(
   const code = await issueAuthorizationCode(c.env, config, {
     client,
     sub: session.sub,
-    sessionVersion: session.version,
+    session: { sid: session.sid, version: session.version },
+    sessionEndsAt: session.expiresAt * 1000,
     authTime: session.authTime,
     scope: request.scope,
     redirectUri: request.redirectUri,

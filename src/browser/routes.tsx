@@ -7,12 +7,11 @@ import { LIMITS } from "../config";
 import { invalidRequest, OAuthError } from "../errors";
 import type { AppContext, AppEnv } from "../http/context";
 import { endpoint } from "../http/endpoint";
-import { mediaType, readForm, readLimitedText } from "../http/form";
+import { readForm } from "../http/form";
 import { clientAddress, limitedSignIn } from "../http/rate-limits";
 import { randomBytes, toHex } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
 import { currentRequestId, logError } from "../log";
-import { Params } from "../params";
 import { PATHS } from "../paths";
 import { readSession, writeSession } from "../sessions/login-session";
 import { renderPage } from "../ui/render";
@@ -29,8 +28,10 @@ import {
   renderLogin,
 } from "./flow";
 import { csrfValid, type Interaction, isDeviceInteraction, openInteraction } from "./interaction";
+import { endSession } from "./logout";
 import { ErrorPage } from "./pages/error";
 import { StartPage } from "./pages/start";
+import { browserRequestParams } from "./request-params";
 
 /**
  * The browser side: /authorize (GET and POST, OIDC Core §3.1.2.1), and the
@@ -69,27 +70,10 @@ function pageError(error: unknown, c: AppContext): Response | Promise<Response> 
 }
 
 async function authorizeRequest(c: AppContext): Promise<Response> {
-  let raw: string;
-  if (c.req.method === "GET") {
-    raw = new URL(c.req.url).search.slice(1);
-    // A query is a GET's form: the same bound as a posted one (414 URI Too Long).
-    if (raw.length > LIMITS.maxFormBytes) {
-      throw new OAuthError(
-        "invalid_request",
-        `The request is larger than ${LIMITS.maxFormBytes} bytes.`,
-        { status: 414 },
-      );
-    }
-  } else {
-    if (mediaType(c.req.raw) !== "application/x-www-form-urlencoded") {
-      throw invalidRequest("The authorization request must be a query string or a form.");
-    }
-    raw = await readLimitedText(c.req.raw, LIMITS.maxFormBytes);
-  }
   const { client, request } = await validateAuthorizationRequest(
     c.env,
     c.get("config"),
-    Params.parse(raw),
+    await browserRequestParams(c),
   );
   return continueAuthorization(c, client, request);
 }
@@ -175,11 +159,20 @@ async function login(c: AppContext): Promise<Response> {
     }
   }
   const now = nowSeconds();
+  const expiresAt = now + c.get("config").loginSessionLifetime;
+  // The session is a record in the account's object first (logout ends it there), then a cookie.
+  const sid = await c.env.USER.getByName(result.sub).openSession(
+    result.sessionVersion,
+    now,
+    expiresAt * 1000,
+  );
+  if (!sid) return again("The account changed while you signed in. Sign in again.", 409);
   const session = {
     sub: result.sub,
+    sid,
     version: result.sessionVersion,
     authTime: now,
-    expiresAt: now + c.get("config").loginSessionLifetime,
+    expiresAt,
   };
   await writeSession(c, session);
   return continueFlow(c, client, request, { freshSession: session });
@@ -201,7 +194,7 @@ async function consent(c: AppContext): Promise<Response> {
   const allowed = isDeviceInteraction(request)
     ? consentScopes(client, config, request.scope)
     : consentItems(client, config, request);
-  if (!(await user.grantConsent(session.version, client.client_id, allowed)))
+  if (!(await user.grantConsent(session, client.client_id, allowed)))
     return renderLogin(c, client, request);
   return continueFlow(c, client, request, { consented: true });
 }
@@ -230,6 +223,9 @@ export function browserApp(): Hono<AppEnv> {
   // Form posts must come from our own pages (Origin check), on top of the CSRF token.
   endpoint(app, PATHS.login, { POST: [fromOurPages, login] });
   endpoint(app, PATHS.consent, { POST: [fromOurPages, consent] });
+  // RP-Initiated Logout §2: GET and POST, the POST from the client's own page (no Origin check:
+  // a logout is carried out only when tied to the session, or after the user's confirmation).
+  endpoint(app, PATHS.endSession, { GET: endSession, POST: endSession });
   // RFC 8628 §3.3: the verification page (the code, then this login and consent).
   endpoint(app, PATHS.deviceVerification, {
     GET: deviceEntry,

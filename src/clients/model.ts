@@ -84,6 +84,13 @@ export interface SelfRegistration {
   software_version?: string;
 }
 
+/**
+ * Which grants end with the login session they were made in: those made
+ * without offline_access (the default, OIDC Core §11), every one, or none.
+ */
+export const GRANTS_END_WITH_SESSION = ["unless_offline", "always", "never"] as const;
+export type GrantsEndWithSession = (typeof GRANTS_END_WITH_SESSION)[number];
+
 export interface ClientRecord {
   client_id: string;
   client_name: string;
@@ -119,6 +126,10 @@ export interface ClientRecord {
    * default audience.
    */
   resources?: string[];
+  /** OIDC RP-Initiated Logout 1.0 §3.1: exact URIs the client may be sent back to after logout. */
+  post_logout_redirect_uris?: string[];
+  /** Absent: "unless_offline". */
+  grants_end_with_session?: GrantsEndWithSession;
   created_at: number;
   updated_at: number;
 }

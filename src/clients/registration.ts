@@ -36,6 +36,8 @@ const SHARED_FIELDS = [
   "dpop_bound_access_tokens",
   "tls_client_auth_subject_dn",
   "tls_client_certificate_bound_access_tokens",
+  // OIDC RP-Initiated Logout 1.0 §3.1: registered client metadata.
+  "post_logout_redirect_uris",
 ] as const;
 
 /** Admin fields that are an administrator's choice; a client that registers itself gets the defaults. */
@@ -47,6 +49,8 @@ const ADMIN_ONLY_FIELDS = [
   "client_type",
   // RFC 8707 resources for client_credentials: which APIs trust a client without a user is an operator's call.
   "resources",
+  // Whether its users' grants outlive their sign-in is the operator's policy, not the app's.
+  "grants_end_with_session",
 ] as const;
 
 /** RFC 7591 §2 URLs a client may give about itself: https only (shown to people, never fetched). */

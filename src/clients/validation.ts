@@ -25,9 +25,12 @@ import {
   ID_TOKEN_ALGS,
   type IdTokenAlg,
   type RefreshSettings,
-  type SelfRegistration,
 } from "./model";
 import { redirectUriProblem } from "./redirect-uris";
+import { type SessionSettings, validateSessionSettings } from "./session-settings";
+import { type ClientView, clientView } from "./view";
+
+export { type ClientView, clientView };
 
 /**
  * Turns an admin request body into a client (create) or a changed client
@@ -56,6 +59,8 @@ const FIELDS = [
   "tls_client_auth_subject_dn",
   "tls_client_certificate_bound_access_tokens",
   "resources",
+  "post_logout_redirect_uris",
+  "grants_end_with_session",
 ] as const;
 
 /** The methods whose credential is a JWKS: its keys, or (self-signed mTLS) their certificates. */
@@ -75,61 +80,6 @@ const REFRESH_FIELDS = [
 ] as const;
 
 const TEN_YEARS = 10 * 365 * 86_400;
-
-/** The client as the admin API shows it (never a secret or its hash). */
-export interface ClientView {
-  client_id: string;
-  client_name: string;
-  client_type: "public" | "confidential";
-  token_endpoint_auth_method: AuthMethod;
-  redirect_uris: string[];
-  grant_types: GrantType[];
-  scope: string;
-  access_token_lifetime: number | null;
-  refresh_token: RefreshSettings;
-  jwks?: { keys: JWK[] };
-  consent: "required" | "implicit";
-  resource_server: boolean;
-  id_token_signed_response_alg: IdTokenAlg;
-  dpop_bound_access_tokens: boolean;
-  tls_client_auth_subject_dn?: string;
-  tls_client_certificate_bound_access_tokens: boolean;
-  /** RFC 7591: the client registered itself; `registration` says how and what it claimed. */
-  self_registered: boolean;
-  registration?: SelfRegistration;
-  resources: string[];
-  created_at: number;
-  updated_at: number;
-}
-
-export function clientView(client: ClientRecord): ClientView {
-  const { credential } = client;
-  const method = credential.method;
-  return {
-    client_id: client.client_id,
-    client_name: client.client_name,
-    client_type: method === "none" ? "public" : "confidential",
-    token_endpoint_auth_method: method,
-    redirect_uris: client.redirect_uris,
-    grant_types: client.grant_types,
-    scope: client.scopes.join(" "),
-    access_token_lifetime: client.access_token_lifetime ?? null,
-    refresh_token: client.refresh_token,
-    ...("jwks" in credential ? { jwks: credential.jwks } : {}),
-    ...("subjectDn" in credential ? { tls_client_auth_subject_dn: credential.subjectDn } : {}),
-    consent: client.consent,
-    resource_server: client.resource_server,
-    id_token_signed_response_alg: client.id_token_signed_response_alg ?? "ES256",
-    dpop_bound_access_tokens: client.dpop_bound_access_tokens ?? false,
-    tls_client_certificate_bound_access_tokens:
-      client.tls_client_certificate_bound_access_tokens ?? false,
-    self_registered: client.registration !== undefined,
-    ...(client.registration ? { registration: client.registration } : {}),
-    resources: client.resources ?? [],
-    created_at: client.created_at,
-    updated_at: client.updated_at,
-  };
-}
 
 /**
  * How a validated client will authenticate: a private_key_jwt client comes
@@ -161,7 +111,7 @@ export type ClientDraft = DraftAuth & {
   dpop_bound_access_tokens: boolean;
   tls_client_certificate_bound_access_tokens: boolean;
   resources: string[];
-};
+} & SessionSettings;
 
 /** Validates a create body, or an update body over the client it changes. */
 export function validateClient(
@@ -290,6 +240,7 @@ export function validateClient(
     const problem = identifierProblem(identifier);
     if (problem) throw fieldError(`resources[${i}]`, problem);
   });
+  const session = validateSessionSettings(merged);
   if (resource_server && type === "public") {
     throw fieldError("resource_server", "a resource server must be a confidential client");
   }
@@ -308,6 +259,7 @@ export function validateClient(
     dpop_bound_access_tokens,
     tls_client_certificate_bound_access_tokens,
     resources,
+    ...session,
   };
 }
 

@@ -27,6 +27,7 @@ const STORED: ReadonlySet<AuditEvent> = new Set<AuditEvent>([
   "administrator.signed_in",
   "administrator.login_failed",
   "administrator.locked_out",
+  "session.ended",
 ]);
 
 /**

@@ -388,12 +388,11 @@ export async function inspectRefreshToken(
   if (!opened) return undefined;
   const inspection = await opened.family.inspect(await presentedRecord(opened.token));
   if (!inspection.active) return undefined;
+  const { grant, createdAt, lastUsedAt } = inspection;
   return {
-    grant: inspection.grant,
+    grant,
     issuedAt: inspection.issuedAt,
     expiresAt: (policy) =>
-      policy.issue
-        ? expiryOf(inspection.createdAt, inspection.lastUsedAt, familyPolicy(policy))
-        : 0,
+      policy.issue ? expiryOf(createdAt, lastUsedAt, familyPolicy(policy), grant) : 0,
   };
 }

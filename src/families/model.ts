@@ -28,6 +28,14 @@ export interface Grant {
   sub: string;
   scope: readonly string[];
   authTime: number;
+  /** The login session the grant was made in (OIDC: its ID tokens carry it as `sid`). */
+  sid?: string;
+  /**
+   * For a grant that belongs to its login session (README, "Sessions and
+   * logout"): when the session ends by itself, milliseconds. Its refresh
+   * tokens stop working then; a logout or password change revokes it sooner.
+   */
+  sessionEndsAt?: number;
   /**
    * RFC 8707 §2.1: the resources the authorization request named, which "the
    * requested resource is applicable to the full authorization grant": each
@@ -124,6 +132,8 @@ export type RevocationReason =
   | "user_blocked"
   | "password_changed"
   | "user_deleted"
+  /** A grant that belonged to a login session (OIDC Core §11), which ended: logout, password change. */
+  | "session_ended"
   | "admin";
 
 export type FamilyState =

@@ -59,8 +59,22 @@ export const refuse = <R>(
   result: { ok: false, reason },
 });
 
-export function expiryOf(createdAt: number, lastUsedAt: number, policy: FamilyPolicy): number {
-  const absolute = createdAt + policy.absoluteLifetime * 1000;
+/**
+ * When the refresh tokens of a family stop working: its absolute lifetime,
+ * its idle lifetime, and, for a grant that belongs to a login session, the
+ * session's own end (OIDC Core §11: such a grant is for while the user is
+ * signed in; an expired session ends it like a logout would).
+ */
+export function expiryOf(
+  createdAt: number,
+  lastUsedAt: number,
+  policy: FamilyPolicy,
+  grant?: Pick<Grant, "sessionEndsAt">,
+): number {
+  const absolute = Math.min(
+    createdAt + policy.absoluteLifetime * 1000,
+    grant?.sessionEndsAt ?? Number.POSITIVE_INFINITY,
+  );
   return policy.idleLifetime > 0
     ? Math.min(absolute, lastUsedAt + policy.idleLifetime * 1000)
     : absolute;
@@ -169,7 +183,7 @@ export function redeem(
     codeHash: code.hash,
     createdAt: now,
     lastUsedAt: now,
-    expiresAt: refresh ? expiryOf(now, now, input.policy) : input.accessTokenExpiresAt,
+    expiresAt: refresh ? expiryOf(now, now, input.policy, grant) : input.accessTokenExpiresAt,
     accessTokensUntil: input.accessTokenExpiresAt,
     ...(refresh ? { refresh } : {}),
     ...(refresh && input.bindRefreshToProof ? bindingFrom(input) : {}),
@@ -240,7 +254,7 @@ export function refresh(
   if (state.grant.clientId !== input.clientId) return refuse(state, "wrong_client");
   const chain = state.refresh;
   if (!chain) return refuse(state, "no_refresh_token");
-  if (now >= expiryOf(state.createdAt, state.lastUsedAt, input.policy))
+  if (now >= expiryOf(state.createdAt, state.lastUsedAt, input.policy, state.grant))
     return refuse(state, "expired");
 
   const { presented } = input;
@@ -269,7 +283,7 @@ export function refresh(
     ...s,
     ...bindTo,
     lastUsedAt: now,
-    expiresAt: expiryOf(s.createdAt, now, input.policy),
+    expiresAt: expiryOf(s.createdAt, now, input.policy, s.grant),
     accessTokensUntil: Math.max(s.accessTokensUntil, input.accessTokenExpiresAt),
   });
 

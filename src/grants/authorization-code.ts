@@ -5,6 +5,7 @@ import { invalidRequest } from "../errors";
 import { issueCode, newFamilyId, redeemCode } from "../families/gateway";
 import { audit } from "../log";
 import type { ResourceRecord } from "../resources/model";
+import type { SessionRef } from "../users/login-sessions";
 import { downscoped, registeredResource, targetAfter, windowFor } from "./audience";
 import { defineGrant, presentedProofs, provenBy } from "./grant";
 import { readyToSign, tokenResponse } from "./response";
@@ -19,8 +20,10 @@ import { readyToSign, tokenResponse } from "./response";
 export interface CodeRequest {
   client: ClientRecord;
   sub: string;
-  /** The login session's version: the code is issued only while it stands. */
-  sessionVersion: number;
+  /** The login session: the code is issued only while it stands. */
+  session: SessionRef;
+  /** When that session ends by itself, milliseconds. */
+  sessionEndsAt: number;
   authTime: number;
   scope: readonly string[];
   redirectUri: string;
@@ -68,6 +71,7 @@ export async function issueAuthorizationCode(
   const familyId = newFamilyId(env);
   const clientId = request.client.client_id;
   const refreshAllowed = issuesRefreshToken(request.client, config, request.scope);
+  const endsWithSession = endsWithTheSession(request.client, request.scope);
   const code = await issueCode(env, {
     familyId,
     grant: {
@@ -75,6 +79,8 @@ export async function issueAuthorizationCode(
       sub: request.sub,
       scope: request.scope,
       authTime: request.authTime,
+      sid: request.session.sid,
+      ...(endsWithSession ? { sessionEndsAt: request.sessionEndsAt } : {}),
       ...grantedResources(request.resources ?? []),
     },
     code: {
@@ -87,9 +93,22 @@ export async function issueAuthorizationCode(
     },
   });
   const user = env.USER.getByName(request.sub);
-  if (!code || !(await user.registerFamily(request.sessionVersion, familyId, clientId)))
+  if (!code || !(await user.registerFamily(request.session, familyId, clientId, endsWithSession)))
     return undefined; // a family left pending, whose code nobody has, deletes itself when it expires
   return code;
+}
+
+/**
+ * OIDC Core §11: "the use of Refresh Tokens is not exclusive to the
+ * offline_access use case". A grant made without offline_access is for while
+ * the user is signed in: it belongs to the login session and ends with it
+ * (logout, the session's expiry, a password change). One made with
+ * offline_access outlives it. The client's `grants_end_with_session` may
+ * make every grant end with the session ("always") or none ("never").
+ */
+export function endsWithTheSession(client: ClientRecord, scope: readonly string[]): boolean {
+  const rule = client.grants_end_with_session ?? "unless_offline";
+  return rule === "always" || (rule === "unless_offline" && !scope.includes("offline_access"));
 }
 
 /** What the grant remembers of its resources (src/families/model.ts, Grant). */
@@ -153,6 +172,7 @@ export const authorizationCodeGrant = defineGrant({
       window: target.window,
       familyId: redeemed.familyId,
       authTime: grant.authTime,
+      ...(grant.sid !== undefined ? { sid: grant.sid } : {}),
       ...(redeemed.refreshToken ? { refreshToken: redeemed.refreshToken } : {}),
       ...(redeemed.nonce !== undefined ? { nonce: redeemed.nonce } : {}),
       ...proven,

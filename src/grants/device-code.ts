@@ -3,6 +3,7 @@ import { refreshPolicy } from "../clients/policy";
 import type { ProviderConfig } from "../config";
 import { answerDeviceRequest, pollDeviceCode } from "../families/device-gateway";
 import { audit } from "../log";
+import type { SessionRef } from "../users/login-sessions";
 import { windowFor } from "./audience";
 import { issuesRefreshToken } from "./authorization-code";
 import { defineGrant, presentedProofs, provenBy } from "./grant";
@@ -21,8 +22,8 @@ export interface DeviceApproval {
   /** The family the user code named. */
   familyId: string;
   sub: string;
-  /** The login session's version: the approval is recorded only while it stands. */
-  sessionVersion: number;
+  /** The approving browser's login session: the approval counts only while it stands. */
+  session: SessionRef;
   authTime: number;
   scope: readonly string[];
 }
@@ -48,7 +49,8 @@ export async function approveDeviceRequest(
   if (!(await answerDeviceRequest(env, familyId, { clientId, answer: "claim", sub }))) return false;
   const user = env.USER.getByName(sub);
   // Not entered: the claimed family expires unused, and an entry without a grant is dropped when it is gone.
-  if (!(await user.registerFamily(approval.sessionVersion, familyId, clientId))) return false;
+  // A device's grant does not end with the approving browser's session: it is the device's.
+  if (!(await user.registerFamily(approval.session, familyId, clientId, false))) return false;
   return answerDeviceRequest(env, familyId, {
     clientId,
     answer: "approve",

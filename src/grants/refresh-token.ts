@@ -80,6 +80,7 @@ export const refreshTokenGrant = defineGrant({
       window: target.window,
       familyId: refreshed.familyId,
       authTime: grant.authTime,
+      ...(grant.sid !== undefined ? { sid: grant.sid } : {}),
       ...(refreshed.refreshToken ? { refreshToken: refreshed.refreshToken } : {}),
       ...proven,
     });

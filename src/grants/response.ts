@@ -44,6 +44,8 @@ export interface Issuance {
   familyId?: string;
   /** When the user signed in; present for user grants, and so the ID token. */
   authTime?: number;
+  /** The login session the grant was made in: its ID tokens carry it. */
+  sid?: string;
   refreshToken?: string;
   /** OIDC Core §3.1.3.6: the ID token of a code response repeats the request's nonce; §12.2: never on refresh. */
   nonce?: string;
@@ -93,6 +95,7 @@ export async function tokenResponse(
       iat: window.iat,
       alg: client.id_token_signed_response_alg ?? "ES256",
       ...(issuance.nonce !== undefined ? { nonce: issuance.nonce } : {}),
+      ...(issuance.sid !== undefined ? { sid: issuance.sid } : {}),
     });
   }
   return { response, jti: accessToken.jti };

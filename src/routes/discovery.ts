@@ -32,6 +32,8 @@ export function metadata(config: ProviderConfig): Record<string, unknown> {
     jwks_uri: url(PATHS.jwks),
     revocation_endpoint: url(PATHS.revocation),
     introspection_endpoint: url(PATHS.introspection),
+    // OIDC RP-Initiated Logout 1.0 §2.1.
+    end_session_endpoint: url(PATHS.endSession),
     // RFC 8628 §4.
     device_authorization_endpoint: url(PATHS.deviceAuthorization),
     // RFC 8414 §2: named only when there is one to use (REGISTRATION open or token).

@@ -6,11 +6,17 @@ import { serverKeys } from "../server-keys";
 /**
  * The login session: a signed cookie (HttpOnly, SameSite=Lax, Secure outside
  * localhost) so that a second authorization skips the password. It names the
- * account and the account's session version: a password change, block or
- * deletion bumps the version and so ends every session at once.
+ * account, the session (its `sid`, kept by the account's User object, which
+ * logout ends) and the account's session version: a password change, block
+ * or deletion bumps the version and so ends every session at once.
  */
 export interface LoginSession {
   sub: string;
+  /**
+   * The session's id: the User object keeps the session under it, and the
+   * session stands only while that record does (logout ends it there).
+   */
+  sid: string;
   /** The account's session_version when the user signed in. */
   version: number;
   /** When the user entered their password (OIDC auth_time), seconds. */
@@ -34,6 +40,8 @@ export async function readSession(c: AnyContext): Promise<LoginSession | undefin
   if (!bytes) return undefined;
   try {
     const session = JSON.parse(new TextDecoder().decode(bytes)) as LoginSession;
+    // A cookie from before sessions had ids names no session: sign in again.
+    if (typeof session.sid !== "string") return undefined;
     return session.expiresAt > Date.now() / 1000 ? session : undefined;
   } catch {
     return undefined;

@@ -61,6 +61,12 @@ export interface IdTokenInput {
   clientId: string;
   sub: string;
   authTime: number;
+  /**
+   * The login session's id (OpenID Connect Front-Channel and Back-Channel
+   * Logout: "sid ... Session ID - String identifier for a Session"), so that
+   * a relying party can match a logout to this sign-in.
+   */
+  sid?: string;
   /** Only in the ID token of the authorization code response (OIDC Core §12.2: not on refresh). */
   nonce?: string;
   accessToken: string;
@@ -85,6 +91,7 @@ export async function issueIdToken(
     at_hash: await atHash(input.accessToken),
     jti: toBase64Url(randomBytes(16)),
     ...(input.nonce !== undefined ? { nonce: input.nonce } : {}),
+    ...(input.sid !== undefined ? { sid: input.sid } : {}),
   };
   return signJwt(await keyRing(env, config), "JWT", claims, input.alg);
 }

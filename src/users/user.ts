@@ -1,10 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
 import { inObjectCall } from "../events/recorder";
-import { familyObject } from "../families/gateway";
 import type { RevocationReason } from "../families/model";
-import type { FamilySummary } from "../families/token-family";
 import { alarmRequestId, currentRequestId, type RequestId } from "../log";
 import { DirectoryOutbox } from "./directory-outbox";
+import { familyOf, fanOut, type GrantView, grantViews } from "./family-fan-out";
+
+export type { GrantView };
+
+import { FamilyIndex } from "./family-index";
+import { SessionBook, type SessionRecord, type SessionRef } from "./login-sessions";
 import {
   claimsFor,
   type PasswordCheck,
@@ -29,6 +33,7 @@ import {
   request,
   type UserRevocation,
 } from "./pending-revocation";
+import { revokeSessionGrants, sessionGrantsOwed } from "./session-grants";
 import { usernameObject } from "./username";
 
 /**
@@ -45,21 +50,6 @@ export type AccountCheck =
   | { ok: true; user: UserRecord }
   | { ok: false; reason: "unknown" | "blocked" | "session_ended" };
 
-interface FamilyEntry {
-  clientId: string;
-  createdAt: number;
-}
-
-export interface GrantView {
-  grant_id: string;
-  client_id: string;
-  scope: string;
-  created_at: number;
-  last_refresh_at: number | null;
-  expires_at: number | null;
-  refresh_token: boolean;
-}
-
 export interface UserPatch {
   name?: string | null;
   email?: string | null;
@@ -68,21 +58,9 @@ export interface UserPatch {
 
 const USER = "user";
 const consentKey = (clientId: string) => `consent:${clientId}`;
-const FAMILY_PREFIX = "family:";
-const familyKey = (familyId: string) => `${FAMILY_PREFIX}${familyId}`;
 /** What the object still owes its families (see ./pending-revocation.ts). */
 const PENDING_REVOCATION = "revocation-pending";
 const REVOCATION_RETRY_MS = 5_000;
-
-/** A family in this user's index (its id came from this namespace, so it resolves). */
-function familyOf(env: Env, familyId: string) {
-  const family = familyObject(env, familyId);
-  if (!family) throw new Error("a family id in the index does not resolve");
-  return family;
-}
-
-/** How many family Durable Objects a fan-out calls at once. */
-const FAN_OUT = 25;
 
 export class User extends DurableObject<Env> {
   /** This account's row in the user directory, kept in step by every save. */
@@ -91,6 +69,9 @@ export class User extends DurableObject<Env> {
     () => this.record(),
     () => this.env,
   );
+
+  private readonly families = new FamilyIndex(this.ctx.storage.kv);
+  private readonly sessions = new SessionBook(this.ctx.storage.kv);
 
   private stored(): UserRecord | undefined {
     return this.ctx.storage.kv.get<UserRecord>(USER);
@@ -171,7 +152,10 @@ export class User extends DurableObject<Env> {
         session_version: user.session_version + 1,
         updated_at: Math.floor(Date.now() / 1000),
       });
+      // Every session ends with the old password, and the grants that belong to them.
+      const ended = this.sessions.endAll(Date.now()).map((session) => session.sid);
       if (revokeGrants) await this.revokeEverything("password_changed");
+      else await this.revokeSessionGrants(ended);
       return true;
     });
   }
@@ -182,6 +166,7 @@ export class User extends DurableObject<Env> {
       if (!user) return undefined;
       const blocked = { ...user, blocked: true, session_version: user.session_version + 1 };
       this.save(blocked);
+      this.sessions.endAll(Date.now()); // their grants go with every other, below
       // The flag is written first: from here on no new family can be registered,
       // so revoking the ones in the index leaves none alive.
       await this.revokeEverything("user_blocked");
@@ -239,22 +224,55 @@ export class User extends DurableObject<Env> {
     return { ok: true, sub: now.sub, sessionVersion: now.session_version };
   }
 
-  /** Whether a login session of this version still stands, with the account. */
-  account(sessionVersion: number): AccountCheck {
+  /**
+   * Whether a login session stands, with the account: the account usable,
+   * the session's version current (a password change, block or deletion
+   * bumps it) and the session itself not ended (logout) or expired.
+   */
+  private account(session: SessionRef): AccountCheck {
     const user = this.record();
     if (!user) return { ok: false, reason: "unknown" };
     if (user.blocked) return { ok: false, reason: "blocked" };
-    if (user.session_version !== sessionVersion) return { ok: false, reason: "session_ended" };
+    if (user.session_version !== session.version || !this.sessions.alive(session.sid, Date.now()))
+      return { ok: false, reason: "session_ended" };
     return { ok: true, user };
   }
 
-  /** A login session's account, with what the user already allowed this client. */
+  /** A new login session after a sign-in checked against `version`; undefined if that no longer stands. */
+  openSession(version: number, authTime: number, expiresAt: number): string | undefined {
+    const user = this.record();
+    if (!user || user.blocked || user.session_version !== version) return undefined;
+    return this.sessions.open(authTime, expiresAt, Date.now()).sid;
+  }
+
+  /** The standing login sessions, newest first (the account page). */
+  loginSessions(): SessionRecord[] {
+    return this.sessions.all(Date.now()).sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  /**
+   * Ends a login session (logout, or the user signing one out): the grants
+   * that belong to it are revoked (README, "Sessions and logout"); what it
+   * was is returned (its clients are told at logout), undefined if it had
+   * already ended.
+   */
+  endSession(sid: string, requestId: RequestId): Promise<SessionRecord | undefined> {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
+      const ended = this.sessions.end(sid);
+      if (ended) await this.revokeSessionGrants([sid]);
+      return ended;
+    });
+  }
+
+  /** A login session's account, with what the user already allowed this client; the client is noted. */
   beginAuthorization(
-    sessionVersion: number,
+    session: SessionRef,
     clientId: string,
   ): { ok: true; username: string; consented: string[] } | { ok: false; reason: string } {
-    const account = this.account(sessionVersion);
+    const account = this.account(session);
     if (!account.ok) return account;
+    const record = this.sessions.alive(session.sid, Date.now());
+    if (record) this.sessions.noteClient(record, clientId);
     return { ok: true, username: account.user.username, consented: this.consentedScopes(clientId) };
   }
 
@@ -263,8 +281,8 @@ export class User extends DurableObject<Env> {
   }
 
   /** Consent is remembered per client as the union of what the user allowed. */
-  grantConsent(sessionVersion: number, clientId: string, scopes: readonly string[]): boolean {
-    if (!this.account(sessionVersion).ok) return false;
+  grantConsent(session: SessionRef, clientId: string, scopes: readonly string[]): boolean {
+    if (!this.account(session).ok) return false;
     const merged = [...new Set([...this.consentedScopes(clientId), ...scopes])];
     this.ctx.storage.kv.put(consentKey(clientId), merged);
     return true;
@@ -275,15 +293,25 @@ export class User extends DurableObject<Env> {
    * session ended. The family is already created (pending) when it comes
    * here, so a revocation of every grant either refuses this entry (it runs
    * first) or finds the family and revokes it (see issueAuthorizationCode).
+   * `endsWithSession`: the grant belongs to the session and dies with it.
    */
-  registerFamily(sessionVersion: number, familyId: string, clientId: string): boolean {
-    if (!this.account(sessionVersion).ok) return false;
-    this.ctx.storage.kv.put<FamilyEntry>(familyKey(familyId), { clientId, createdAt: Date.now() });
+  registerFamily(
+    session: SessionRef,
+    familyId: string,
+    clientId: string,
+    endsWithSession: boolean,
+  ): boolean {
+    if (!this.account(session).ok) return false;
+    this.families.add(familyId, {
+      clientId,
+      createdAt: Date.now(),
+      ...(endsWithSession ? { sid: session.sid } : {}),
+    });
     return true;
   }
 
   forgetFamily(familyId: string): void {
-    this.ctx.storage.kv.delete(familyKey(familyId));
+    this.families.forget(familyId);
   }
 
   /** The claims the given scopes release (OIDC Core §5.4), for a usable account. */
@@ -294,59 +322,30 @@ export class User extends DurableObject<Env> {
   }
 
   private familyIds(): string[] {
-    return [...this.ctx.storage.kv.list({ prefix: FAMILY_PREFIX })].map(([key]) =>
-      key.slice(FAMILY_PREFIX.length),
-    );
-  }
-
-  private async fanOut<I, T>(items: I[], call: (item: I) => Promise<T>): Promise<T[]> {
-    const out: T[] = [];
-    for (let i = 0; i < items.length; i += FAN_OUT) {
-      out.push(...(await Promise.all(items.slice(i, i + FAN_OUT).map(call))));
-    }
-    return out;
+    return this.families.ids();
   }
 
   /** The grants that can still be used: live families, newest first. */
-  async grants(): Promise<GrantView[]> {
-    const ids = this.familyIds();
-    const summaries = await this.fanOut(ids, (id) => familyOf(this.env, id).summary());
-    const now = Date.now();
-    const views: GrantView[] = [];
-    summaries.forEach((summary: FamilySummary | undefined, i) => {
-      const id = ids[i] as string;
-      if (!summary) {
-        this.forgetFamily(id); // deleted by its own cleanup
-        return;
-      }
-      if (summary.status !== "active" || (summary.expiresAt ?? 0) <= now) return;
-      views.push({
-        grant_id: id,
-        client_id: summary.clientId,
-        scope: summary.scope.join(" "),
-        created_at: Math.floor(summary.createdAt / 1000),
-        last_refresh_at:
-          summary.lastUsedAt && summary.lastUsedAt !== summary.createdAt
-            ? Math.floor(summary.lastUsedAt / 1000)
-            : null,
-        expires_at: summary.expiresAt ? Math.floor(summary.expiresAt / 1000) : null,
-        refresh_token: summary.refreshToken,
-      });
-    });
-    return views.sort((a, b) => b.created_at - a.created_at);
+  grants(): Promise<GrantView[]> {
+    return grantViews(this.env, this.familyIds(), (id) => this.forgetFamily(id));
   }
 
   async revokeGrant(familyId: string, requestId: RequestId): Promise<boolean> {
-    if (!this.ctx.storage.kv.get(familyKey(familyId))) return false;
+    if (!this.families.get(familyId)) return false;
     return familyOf(this.env, familyId).revoke("admin", requestId);
   }
 
   /** Revokes every family in the index; returns how many were live. */
   async revokeAll(reason: RevocationReason, requestId: RequestId): Promise<number> {
-    const results = await this.fanOut(this.familyIds(), (id) =>
+    const results = await fanOut(this.familyIds(), (id) =>
       familyOf(this.env, id).revoke(reason, requestId),
     );
     return results.filter(Boolean).length;
+  }
+
+  /** Revokes the grants of ended sessions, and any such revocation still owed (./session-grants.ts). */
+  private revokeSessionGrants(sids: readonly string[]): Promise<void> {
+    return revokeSessionGrants(this.ctx.storage, this.env, this.families, sids);
   }
 
   /**
@@ -365,13 +364,13 @@ export class User extends DurableObject<Env> {
   /** Revokes every family `pending` covers, each for the strongest reason owed to it; then finishes. */
   private async pass(pending: PendingRevocations): Promise<void> {
     const owed = this.familyIds().flatMap((id) => {
-      const entry = this.ctx.storage.kv.get<FamilyEntry>(familyKey(id));
+      const entry = this.families.get(id);
       const reason = reasonFor(pending, entry?.createdAt ?? 0);
       return reason ? [{ id, reason }] : [];
     });
     // Runs inside the caller's (or the alarm's) request scope: the families log under its id.
     const requestId = currentRequestId();
-    await this.fanOut(owed, ({ id, reason }) => familyOf(this.env, id).revoke(reason, requestId));
+    await fanOut(owed, ({ id, reason }) => familyOf(this.env, id).revoke(reason, requestId));
     // Only what this pass ran is done: a request merged in meanwhile is finished by its own pass or the alarm.
     if (owedAfterPass(this.pending(), pending)) return;
     if (deletes(pending)) {
@@ -380,7 +379,8 @@ export class User extends DurableObject<Env> {
       await this.directory.erase(); // deleteAll, but an unsent directory removal stays to be retried
     } else {
       this.ctx.storage.kv.delete(PENDING_REVOCATION);
-      if (this.directory.settled()) await this.ctx.storage.deleteAlarm();
+      if (this.directory.settled() && !sessionGrantsOwed(this.ctx.storage))
+        await this.ctx.storage.deleteAlarm();
     }
   }
 
@@ -390,6 +390,7 @@ export class User extends DurableObject<Env> {
       await this.directory.flush(); // the directory's row, if a send failed
       const pending = this.pending();
       if (pending) await this.pass(pending); // if this throws, the runtime retries the alarm
+      await this.revokeSessionGrants([]); // what an ended session still owes
     });
   }
 }

@@ -492,6 +492,37 @@ describe("the token family state machine (examples)", () => {
     expect(late.revoked).toMatchObject({ status: "revoked", reason: "refresh_token_reuse" });
   });
 
+  it("ends a grant that belongs to a login session when the session ends, whatever its lifetimes say", () => {
+    const code = {
+      hash: "code-hash",
+      expiresAt: T0 + 60_000,
+      redirectUri: "https://app.example.test/cb",
+      refreshAllowed: true,
+    };
+    const grant = { ...GRANT, sid: "session-1", sessionEndsAt: T0 + 120_000 };
+    const pending = createPending(undefined, { familyId: "s".repeat(64), grant, code }, T0);
+    const first = { generation: 0, hash: "h0" };
+    const redeemed = redeem(
+      pending.state,
+      {
+        codeHash: "code-hash",
+        clientId: CLIENT,
+        redirectUri: code.redirectUri,
+        refresh: first,
+        bindRefreshToProof: false,
+        policy,
+        accessTokenExpiresAt: T0 + 900_000,
+      },
+      T0,
+    );
+    expect(redeemed.state).toMatchObject({ status: "active", expiresAt: T0 + 120_000 });
+    const state = redeemed.state as FamilyState;
+    const before = rotate(state, first, T0 + 119_999, { generation: 1, hash: "h1" });
+    expect(before.result).toMatchObject({ ok: true, outcome: "rotated" });
+    const after = rotate(state, first, T0 + 120_000, { generation: 1, hash: "h1" });
+    expect(after.result).toEqual({ ok: false, reason: "expired" });
+  });
+
   it("refuses a successor numbered other than the next generation as unknown, changing nothing", () => {
     const { state, first } = activeFamily(policy);
     for (const generation of [0, 2, 7]) {

@@ -277,6 +277,11 @@ describe("a code is issued only while the login session that asked for it stands
     const user = await registerUser();
     const signedIn = await env.USER.getByName(user.id).checkPassword(user.password);
     if (!signedIn.ok) throw new Error("the test user cannot sign in");
+    const sid = await env.USER.getByName(user.id).openSession(
+      signedIn.sessionVersion,
+      1,
+      Date.now() + 3_600_000,
+    );
     const change = await adminCall("PUT", `/admin/users/${user.id}/password`, {
       password: "an entirely new passphrase",
     });
@@ -286,7 +291,8 @@ describe("a code is issued only while the login session that asked for it stands
     const code = await issueAuthorizationCode(env, providerConfig(env, ISSUER), {
       client: (await findClient(env, client.client_id)) as ClientRecord,
       sub: user.id,
-      sessionVersion: signedIn.sessionVersion,
+      session: { sid: sid as string, version: signedIn.sessionVersion },
+      sessionEndsAt: Date.now() + 3_600_000,
       authTime: 1,
       scope: ["openid"],
       redirectUri: client.redirect_uris[0] as string,

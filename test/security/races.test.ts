@@ -328,13 +328,19 @@ describe("a code issued racing a password change (REVOKE_GRANTS_ON_PASSWORD_CHAN
     const account = env.USER.getByName(user.id);
     const signedIn = await account.checkPassword(user.password);
     if (!signedIn.ok) throw new Error("the test user cannot sign in");
+    const session = {
+      sid: (await account.openSession(
+        signedIn.sessionVersion,
+        1,
+        Date.now() + 3_600_000,
+      )) as string,
+      version: signedIn.sessionVersion,
+    };
     const familyId = env.TOKEN_FAMILY.newUniqueId().toString();
     const { verifier, challenge } = await pkce();
 
     // 1. The browser flow enters the new family in the user's index, under the old password's session...
-    expect(await account.registerFamily(signedIn.sessionVersion, familyId, client.client_id)).toBe(
-      true,
-    );
+    expect(await account.registerFamily(session, familyId, client.client_id, false)).toBe(true);
     // 2. ...the password change revokes every family in the index, this one still empty...
     const change = await adminCall("PUT", `/admin/users/${user.id}/password`, NEW_PASSWORD);
     expect(change.status).toBe(204);
@@ -406,6 +412,14 @@ describe("a code issued racing a password change (REVOKE_GRANTS_ON_PASSWORD_CHAN
     const account = env.USER.getByName(user.id);
     const signedIn = await account.checkPassword(user.password);
     if (!signedIn.ok) throw new Error("the test user cannot sign in");
+    const session = {
+      sid: (await account.openSession(
+        signedIn.sessionVersion,
+        1,
+        Date.now() + 3_600_000,
+      )) as string,
+      version: signedIn.sessionVersion,
+    };
     const hash = await hashPassword(NEW_PASSWORD.password);
     const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -428,8 +442,7 @@ describe("a code issued racing a password change (REVOKE_GRANTS_ON_PASSWORD_CHAN
             refreshAllowed: true,
           },
         });
-      const register = () =>
-        account.registerFamily(signedIn.sessionVersion, familyId, client.client_id);
+      const register = () => account.registerFamily(session, familyId, client.client_id, false);
       await pause(i % 7);
       let code: string | undefined;
       if (i % 2 === 0) {

@@ -52,6 +52,8 @@ export const CLIENT_CONTROLS = [
   "jwks",
   "resource_server",
   "resources",
+  "post_logout_redirect_uris",
+  "grants_end_with_session",
   "refresh_token",
   ...REFRESH_CONTROLS,
 ] as const;
@@ -102,6 +104,8 @@ export function clientBody(
       jwks: optionalJson(form, "jwks", "a JWK Set ({'keys': [...]})"),
       resource_server: checked(form, "resource_server"),
       resources: lines(form, "resources"),
+      post_logout_redirect_uris: lines(form, "post_logout_redirect_uris"),
+      grants_end_with_session: optionalText(form, "grants_end_with_session"),
     }),
     refresh_token: refreshBody(form),
   };
@@ -125,6 +129,8 @@ export function clientFormValues(client: ClientView): URLSearchParams {
     ["tls_client_auth_subject_dn", client.tls_client_auth_subject_dn ?? ""],
     ["jwks", client.jwks ? JSON.stringify(client.jwks, null, 2) : ""],
     ["resources", client.resources.join("\n")],
+    ["post_logout_redirect_uris", client.post_logout_redirect_uris.join("\n")],
+    ["grants_end_with_session", client.grants_end_with_session],
     ["refresh_token.issue", tri(refresh.issue)],
     ["refresh_token.rotation", refresh.rotation ?? ""],
     ["refresh_token.issue_on_refresh", tri(refresh.issue_on_refresh)],
@@ -152,6 +158,7 @@ export function newClientFormValues(): URLSearchParams {
     token_endpoint_auth_method: "client_secret_basic",
     consent: "required",
     id_token_signed_response_alg: "RS256",
+    grants_end_with_session: "unless_offline",
   });
   for (const grant of ["authorization_code", "refresh_token"])
     form.set(boxName("grant_types", grant), "on");

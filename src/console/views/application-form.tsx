@@ -110,6 +110,25 @@ export function ApplicationForm(props: ApplicationFormProps) {
       </fieldset>
       <RefreshPolicyFields values={values} defaults={config.refresh} problem={problem} />
       <fieldset>
+        <legend>Sessions and logout</legend>
+        <Select
+          {...field("grants_end_with_session")}
+          label="Grants that end when the user signs out"
+          options={[
+            { value: "unless_offline", label: "Those made without offline_access (default)" },
+            { value: "always", label: "All of them, offline_access too" },
+            { value: "never", label: "None: grants outlive the sign-in session" },
+          ]}
+          hint="A session ends at logout, when it expires, and when the password changes (OIDC Core section 11)."
+        />
+        <TextArea
+          {...field("post_logout_redirect_uris")}
+          label="Post-logout redirect URIs"
+          rows={2}
+          hint="One per line. Where the application may send users back after logout; compared exactly."
+        />
+      </fieldset>
+      <fieldset>
         <legend>Tokens and credentials</legend>
         <TextField
           {...field("access_token_lifetime")}

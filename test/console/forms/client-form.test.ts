@@ -34,6 +34,8 @@ const view: ClientView = {
   tls_client_certificate_bound_access_tokens: false,
   self_registered: false,
   resources: ["https://api.example/"],
+  post_logout_redirect_uris: [],
+  grants_end_with_session: "unless_offline",
   created_at: 1,
   updated_at: 2,
 };
@@ -165,6 +167,8 @@ describe("the application form", () => {
       tls_client_certificate_bound_access_tokens: false,
       resource_server: false,
       resources: view.resources,
+      post_logout_redirect_uris: view.post_logout_redirect_uris,
+      grants_end_with_session: view.grants_end_with_session,
       refresh_token: view.refresh_token,
     });
   });
