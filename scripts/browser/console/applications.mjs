@@ -33,7 +33,7 @@ export async function applicationWalk(browser, origin, session) {
     "new application: name, redirect URI and refresh policy filled in by label",
     async () => {
       await page.getByLabel("Name", { exact: true }).fill(name);
-      await page.getByLabel("Redirect URIs").fill(`${origin}/dev/callback`);
+      await page.getByLabel("Redirect URIs", { exact: true }).fill(`${origin}/dev/callback`);
       await page
         .getByLabel("Rotation")
         .selectOption({ label: "Rotate: a new refresh token on every refresh" });
