@@ -106,15 +106,19 @@ describe("a user's grants (admin API)", () => {
       for (const g of grants) {
         expect(g.created_at).toBeGreaterThanOrEqual(before - 1);
         expect(g.created_at).toBeLessThanOrEqual(nowSeconds());
-        // Provider defaults: idle 7 days within an absolute 30 days.
-        expect(g.expires_at).toBe(g.created_at + 7 * 86_400);
+        // Made without offline_access, each belongs to its login session (README, "Sessions and
+        // logout") and ends with it: LOGIN_SESSION_LIFETIME (8 hours) after the sign-in, well
+        // before the provider's idle 7 days.
+        expect(g.expires_at).toBeLessThanOrEqual(g.created_at + 8 * 3600);
+        expect(g.expires_at).toBeGreaterThan(g.created_at + 8 * 3600 - 60);
       }
       const created = grants.map((g) => g.created_at);
       expect(created).toStrictEqual([...created].sort((a, b) => b - a));
     });
 
     it("shows the last refresh, and the idle expiry it pushed forward", async () => {
-      const grant = await issueGrant();
+      // With offline_access: the grant outlives the login session, so only its lifetimes count.
+      const grant = await issueGrant({ scope: "openid offline_access api:read" });
       const [initial] = await listGrants(grant.user.id);
       await new Promise((r) => setTimeout(r, 1100));
       await refreshed(grant.client, grant.refreshToken);

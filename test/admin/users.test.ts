@@ -346,8 +346,14 @@ describe("PUT /admin/users/:id/password and the user's grants", () => {
     });
   });
 
-  it("keeps them when the provider turns that off", async () => {
-    const { client, user, refreshToken } = await grantWithRefresh();
+  it("keeps those with offline_access when the provider turns that off; the session's own grants still end", async () => {
+    const { client, user, refreshToken } = await grantWithRefresh({
+      scope: "openid offline_access api:read",
+    });
+    // Made without offline_access: it belongs to the login session, which the change ends.
+    const online = await grantWithRefresh({ scope: "openid api:read" });
+    await setPassword(online.user.id, { REVOKE_GRANTS_ON_PASSWORD_CHANGE: "false" });
+    await refreshRefused(online.client, online.refreshToken);
     const res = await setPassword(user.id, { REVOKE_GRANTS_ON_PASSWORD_CHANGE: "false" });
     expect(res.status).toBe(204);
     await refreshOk(client, refreshToken);

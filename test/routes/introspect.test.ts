@@ -63,13 +63,14 @@ describe("POST /introspect (RFC 7662)", () => {
 
     it("describes a refresh token: scope, client_id, sub, exp, iat, token_type, iss", async () => {
       const before = nowSeconds();
-      const grant = await issueGrant({ scope: "openid api:read" });
+      // With offline_access, so that its lifetimes alone decide exp (not its login session's end).
+      const grant = await issueGrant({ scope: "openid offline_access api:read" });
 
       const answer = await expectActive(grant.client, grant.refreshToken);
 
       expect(answer).toStrictEqual({
         active: true,
-        scope: "openid api:read",
+        scope: "openid offline_access api:read",
         client_id: grant.client.client_id,
         sub: grant.user.id,
         exp: expect.any(Number),
