@@ -127,6 +127,9 @@ export const AUDIT_EVENTS = [
   "user.locked_out",
   "client.created",
   "client.registered",
+  /** RFC 7592: a self-registered client changed or deleted its own registration. */
+  "client.registration_updated",
+  "client.registration_deleted",
   "registration.auth_failed",
   "client.auth_failed",
   "client.updated",

@@ -74,6 +74,25 @@ export interface SelfRegistration {
   contacts?: string[];
   software_id?: string;
   software_version?: string;
+  /**
+   * RFC 7592 §3: the SHA-256 (base64url) of the client's registration access
+   * token, which authenticates it at its client configuration endpoint
+   * (/register/<client_id>). Never the token: it is shown once, in the
+   * registration response. Only a client that came through /register has
+   * one (absent in records made before RFC 7592 was served): an
+   * administrator's client, or a metadata-document client, cannot manage
+   * itself.
+   */
+  accessTokenHash?: string;
+}
+
+/** What a self-registered client said about itself and how it came in: all of it but the token's hash. */
+export type RegistrationClaims = Omit<SelfRegistration, "accessTokenHash">;
+
+/** The registration as it may be shown (admin API, RFC 7591/7592 responses): never the token's hash. */
+export function registrationClaims(registration: SelfRegistration): RegistrationClaims {
+  const { accessTokenHash: _hash, ...claims } = registration;
+  return claims;
 }
 
 export interface ClientRecord {

@@ -24,7 +24,8 @@ import {
   ID_TOKEN_ALGS,
   type IdTokenAlg,
   type RefreshSettings,
-  type SelfRegistration,
+  type RegistrationClaims,
+  registrationClaims,
 } from "./model";
 import { redirectUriProblem } from "./redirect-uris";
 
@@ -95,7 +96,7 @@ export interface ClientView {
   tls_client_certificate_bound_access_tokens: boolean;
   /** RFC 7591: the client registered itself; `registration` says how and what it claimed. */
   self_registered: boolean;
-  registration?: SelfRegistration;
+  registration?: RegistrationClaims;
   resources: string[];
   created_at: number;
   updated_at: number;
@@ -123,7 +124,7 @@ export function clientView(client: ClientRecord): ClientView {
     tls_client_certificate_bound_access_tokens:
       client.tls_client_certificate_bound_access_tokens ?? false,
     self_registered: client.registration !== undefined,
-    ...(client.registration ? { registration: client.registration } : {}),
+    ...(client.registration ? { registration: registrationClaims(client.registration) } : {}),
     resources: client.resources ?? [],
     created_at: client.created_at,
     updated_at: client.updated_at,

@@ -23,6 +23,8 @@ const STORED: ReadonlySet<AuditEvent> = new Set<AuditEvent>([
   "admin.auth_failed",
   "registration.auth_failed",
   "client.registered",
+  "client.registration_updated",
+  "client.registration_deleted",
   "administrator.signed_in",
   "administrator.login_failed",
   "administrator.locked_out",
