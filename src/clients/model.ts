@@ -134,5 +134,8 @@ export interface ClientRecord {
   updated_at: number;
 }
 
+/** The KV key of a client's record (the registry, ./registry.ts, and the expiry sweep, ./expiry.ts). */
+export const clientKey = (clientId: string): string => `client:${clientId}`;
+
 export const allowsGrant = (client: ClientRecord, grant: GrantType): boolean =>
   client.grant_types.includes(grant);

@@ -25,6 +25,7 @@ const STORED: ReadonlySet<AuditEvent> = new Set<AuditEvent>([
   "client.registered",
   "client.registration_updated",
   "client.registration_deleted",
+  "client.expired",
   "administrator.signed_in",
   "administrator.login_failed",
   "administrator.locked_out",
