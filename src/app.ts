@@ -19,6 +19,7 @@ import { headerLimits, mtlsAliasScope, withConfig } from "./http/guards";
 import { noStore } from "./http/no-store";
 import { REQUEST_ID_HEADER, requestId } from "./http/request-id";
 import { PATHS } from "./paths";
+import { deviceAuthorizationRoutes } from "./routes/device-authorization";
 import { discoveryRoutes } from "./routes/discovery";
 import { introspectRoutes } from "./routes/introspect";
 import { jwksRoutes } from "./routes/jwks";
@@ -91,6 +92,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", browserApp());
   app.route("/", consoleApp());
   tokenRoutes(app);
+  deviceAuthorizationRoutes(app);
   revokeRoutes(app);
   introspectRoutes(app);
   userinfoRoutes(app);

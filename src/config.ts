@@ -38,6 +38,10 @@ export interface ProviderConfig {
   idTokenLifetime: number;
   authorizationCodeLifetime: number;
   loginSessionLifetime: number;
+  /** RFC 8628 §3.2 expires_in: how long a device code and its user code live, seconds. */
+  deviceCodeLifetime: number;
+  /** RFC 8628 §3.2 interval: the seconds a device waits between polls, before any slow_down. */
+  deviceCodeInterval: number;
   refresh: RefreshDefaults;
   signingKeyRotationSeconds: number;
   /** A password set through the admin API revokes the user's grants too. */
@@ -317,6 +321,10 @@ export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
         1,
       ),
       loginSessionLifetime: seconds(env, "LOGIN_SESSION_LIFETIME", 28_800, 30 * 86_400, 60),
+      // RFC 8628 §3.2: its example is 1800 s; 10 minutes is enough to walk to
+      // a phone, and bounds the guesses any one code must survive (README).
+      deviceCodeLifetime: seconds(env, "DEVICE_CODE_LIFETIME", 600, 1800, 60),
+      deviceCodeInterval: seconds(env, "DEVICE_CODE_INTERVAL", 5, 60, 1),
       refresh: {
         issue: flag(env, "REFRESH_TOKEN_ISSUE", true),
         rotation,
@@ -342,7 +350,10 @@ export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
     };
     if (
       base.rateLimits &&
-      (!env.SIGN_IN_LIMITER || !env.CLIENT_AUTH_LIMITER || !env.REGISTRATION_LIMITER)
+      (!env.SIGN_IN_LIMITER ||
+        !env.CLIENT_AUTH_LIMITER ||
+        !env.REGISTRATION_LIMITER ||
+        !env.DEVICE_CODE_LIMITER)
     ) {
       throw configError(
         "RATE_LIMITS",

@@ -37,6 +37,10 @@ export type OAuthErrorCode =
   | "unapproved_software_statement"
   // RFC 8707 §2: "The requested resource is invalid, missing, unknown, or malformed."
   | "invalid_target"
+  // RFC 8628 §3.5 (the device authorization grant, at the token endpoint).
+  | "authorization_pending"
+  | "slow_down"
+  | "expired_token"
   // Not an OAuth code, but the same shape keeps every error body uniform.
   | "not_found";
 
@@ -66,6 +70,9 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   invalid_software_statement: 400,
   unapproved_software_statement: 400,
   invalid_target: 400,
+  authorization_pending: 400,
+  slow_down: 400,
+  expired_token: 400,
   not_found: 404,
 };
 
@@ -73,7 +80,13 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
 export interface RedirectTarget {
   redirectUri: string;
   state: string | undefined;
+  /** How the answer reaches the client (OAuth 2.0 Form Post Response Mode); absent: the query. */
+  responseMode?: ResponseMode;
 }
+
+/** OAuth 2.0 Multiple Response Type Encoding Practices §2.1 (query) and Form Post Response Mode §2. */
+export const RESPONSE_MODES = ["query", "form_post"] as const;
+export type ResponseMode = (typeof RESPONSE_MODES)[number];
 
 export interface OAuthErrorOptions {
   status?: number;

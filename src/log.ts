@@ -109,6 +109,8 @@ export const AUDIT_EVENTS = [
   "refresh.reuse_detected",
   "refresh.grace_used",
   "code.reuse_detected",
+  "device_code.reuse_detected",
+  "device.authorization_started",
   "family.revoked",
   "family.expired",
   "access_token.revoked",

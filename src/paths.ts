@@ -10,10 +10,14 @@ export const PATHS = {
   consent: "/consent",
   /** RFC 7591 §3: dynamic client registration (only when REGISTRATION is not off). */
   registration: "/register",
+  /** RFC 8628 §3.1: where a device asks for its device code and user code. */
+  deviceAuthorization: "/device_authorization",
+  /** RFC 8628 §3.2 verification_uri: "should be short and easy to remember". */
+  deviceVerification: "/device",
 } as const;
 
-/** The endpoints at which a client authenticates (RFC 6749 §2.3, RFC 7009 §2.1, RFC 7662 §2.1). */
-export type ClientEndpoint = "token" | "revocation" | "introspection";
+/** The endpoints at which a client authenticates (RFC 6749 §2.3, RFC 7009 §2.1, RFC 7662 §2.1, RFC 8628 §3.1). */
+export type ClientEndpoint = "token" | "revocation" | "introspection" | "deviceAuthorization";
 
 /**
  * RFC 8705 §5 mtls_endpoint_aliases: the endpoints a client doing mutual TLS

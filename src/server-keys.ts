@@ -17,6 +17,8 @@ export interface ServerKeys {
   clientSecret: CryptoKey;
   /** HMAC that names a username's object, so no typed name is ever an object's name. */
   usernameIndex: CryptoKey;
+  /** HMAC that names the family of an RFC 8628 user code, so no typed code is ever an object's name. */
+  userCodeIndex: CryptoKey;
   /** AES-GCM key that wraps the signing keys' private halves at rest. */
   signingKeyWrap: CryptoKey;
   /** HMAC that makes the DPoP nonces (src/dpop/nonce.ts). */
@@ -71,6 +73,7 @@ async function derive(secret: string): Promise<ServerKeys> {
     session: await bits("login-session"),
     csrf: await hmac("csrf"),
     usernameIndex: await hmac("username-index"),
+    userCodeIndex: await hmac("user-code-index"),
     signingKeyWrap: await aesGcm("signing-key-wrap"),
     clientSecret: await aesGcm("client-secret-encryption"),
     dpopNonce: await hmac("dpop-nonce"),

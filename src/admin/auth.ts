@@ -7,10 +7,12 @@ import type { AppEnv } from "../http/context";
 import { clientAuthBlocked, noteClientAuthFailure, tooManyFailures } from "../http/rate-limits";
 import { securityEvent, withActor } from "../log";
 
-/** RFC 9110 §11.6.1: both schemes this API takes, each with its realm. */
-const challenge = {
-  "WWW-Authenticate": 'Bearer realm="admin", Basic realm="admin", charset="UTF-8"',
-};
+/**
+ * RFC 6750 §3. Basic (RFC 7617) is taken too, but never asked for: a Basic
+ * challenge makes a browser prompt for a password and then send it by itself
+ * with every later request to this path, which a cross-site form could ride.
+ */
+const challenge = { "WWW-Authenticate": 'Bearer realm="admin"' };
 
 /**
  * Who may call the admin API (README, "Administrators"): an administrator
@@ -20,6 +22,7 @@ const challenge = {
  * authority: a viewer, whichever way it signed in, may only read (GET, HEAD).
  */
 export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.req.method !== "GET" && c.req.method !== "HEAD") refuseCrossSite(c);
   const header = c.req.header("authorization") ?? "";
   const basic = /^Basic ([A-Za-z0-9+/=]{1,2000})$/i.exec(header)?.[1];
   const who = basic ? await administratorFrom(c, basic) : await tokenHolder(c, header);
@@ -33,6 +36,24 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   // Every admin action of the request names who did it (src/log.ts, the security events).
   await withActor(who.username, next);
 };
+
+/**
+ * A change is never made for another site's page: a browser names where a
+ * request comes from (Fetch Metadata's Sec-Fetch-Site, and Origin on every
+ * cross-origin POST), and a script or curl sends neither. So even credentials
+ * a browser holds (Basic, once typed) cannot be ridden by a cross-site form.
+ */
+function refuseCrossSite(c: Parameters<typeof requireAdmin>[0]): void {
+  const site = c.req.header("sec-fetch-site");
+  const origin = c.req.header("origin");
+  const foreign =
+    (site !== undefined && site !== "same-origin" && site !== "none") ||
+    (origin !== undefined && origin !== new URL(c.req.url).origin);
+  if (foreign)
+    throw new OAuthError("access_denied", "The admin API takes no changes from another site.", {
+      status: 403,
+    });
+}
 
 async function tokenHolder(c: Parameters<typeof requireAdmin>[0], header: string) {
   const expected = adminToken(c.env);

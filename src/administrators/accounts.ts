@@ -10,6 +10,7 @@ import { adminAction, currentRequestId } from "../log";
 import { hashPassword, passwordProblem } from "../users/passwords";
 import { type AdministratorChange, administrators } from "./administrators";
 import {
+  ADMIN_TOKEN_ACTOR,
   ADMINISTRATOR_NAME,
   ADMINISTRATOR_ROLES,
   type AdministratorView,
@@ -22,6 +23,8 @@ import {
  * console's first-run setup): bodies in the admin API's JSON shape, checked
  * here once.
  */
+
+const RESERVED_ACTORS: readonly string[] = [ADMIN_TOKEN_ACTOR.username, "admin"];
 
 const notFound = () => new OAuthError("not_found", "There is no administrator with this name.");
 const lastAdmin = () =>
@@ -36,6 +39,9 @@ function name(raw: string | undefined): string {
   const username = normalizeAdministratorName(raw);
   if (!ADMINISTRATOR_NAME.test(username))
     throw fieldError("username", "may contain letters, digits and . _ @ + - only");
+  // The actors the audit trail names for the ADMIN_TOKEN and for no one in particular.
+  if (RESERVED_ACTORS.includes(username))
+    throw fieldError("username", "is the name the audit trail uses for the ADMIN_TOKEN");
   return username;
 }
 
@@ -114,9 +120,11 @@ export async function changeAdministratorRole(
   rejectUnknown(input, ["role"]);
   const role = optionalEnum(input, "role", ADMINISTRATOR_ROLES);
   if (!role) throw fieldError("role", `is required: one of ${ADMINISTRATOR_ROLES.join(", ")}`);
-  return settled(
+  const changed = settled(
     await administrators(env).setRole(existingName(rawName), role, currentRequestId()),
   );
+  adminAction("administrator.updated", { administrator: changed.username, role });
+  return changed;
 }
 
 export async function setAdministratorPassword(

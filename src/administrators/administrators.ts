@@ -2,8 +2,8 @@ import { DurableObject } from "cloudflare:workers";
 import { inObjectCall } from "../events/recorder";
 import { randomToken, sha256, toHex } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
-import { audit, type RequestId, securityEvent } from "../log";
-import { burnPasswordCheck, type PasswordHash, verifyPassword } from "../users/passwords";
+import { audit, type RequestId } from "../log";
+import type { PasswordHash } from "../users/passwords";
 import { lockDuration, nameLockDuration, RESET_AFTER_MS } from "../users/username";
 import type {
   Administrator,
@@ -65,6 +65,15 @@ interface Row {
 }
 
 export type AdministratorChange = AdministratorView | "not_found" | "last_admin";
+
+/**
+ * A sign-in's first half: locked out, or counted with the stored hash to
+ * check (null: no such administrator), how many failures in a row this
+ * address now has, and whether this one, if wrong, locks the name.
+ */
+export type SignInStart =
+  | { ok: false; reason: "locked"; retryAfter: number }
+  | { ok: true; hash: string | null; failures: number; locks: boolean };
 
 const view = (row: Row): AdministratorView => ({
   username: row.username,
@@ -191,23 +200,16 @@ export class Administrators extends DurableObject<Env> {
   }
 
   /**
-   * A sign-in attempt from `address` (an HMAC of the client address, never
-   * the address). With `openSession`, a success also opens a console session:
-   * the id to put in the cookie is returned once and stored only hashed.
+   * The first half of a sign-in from `address` (an HMAC of the client
+   * address, never the address): refused while the name is locked for it;
+   * else the attempt is counted as a failure before any password is checked
+   * (so parallel guesses cannot slip past the count), and the stored hash is
+   * handed out for the Worker to check (null: no such administrator, and the
+   * Worker spends a full hash all the same). The hashing runs in the Worker,
+   * not here: this one object serves every console request, and a flood of
+   * sign-ins must not hold it up for seconds of PBKDF2.
    */
-  signIn(
-    username: string,
-    password: string,
-    address: string,
-    openSession: boolean,
-    requestId: RequestId,
-  ): Promise<SignInResult & { session?: { id: string; csrf: string } }> {
-    return inObjectCall(this.ctx, this.env, requestId, () =>
-      this.attempt(username, password, address, openSession),
-    );
-  }
-
-  private async attempt(username: string, password: string, address: string, openSession: boolean) {
+  beginSignIn(username: string, address: string): SignInStart {
     const now = Date.now();
     const current = (from: string) =>
       this.sql<{ failures: number; last_failure_at: number; locked_until: number }>(
@@ -221,48 +223,72 @@ export class Administrators extends DurableObject<Env> {
       this.sql("SELECT 1 FROM known WHERE username = ? AND address = ?", username, address).length >
       0;
     const lockedUntil = Math.max(mine?.locked_until ?? 0, known ? 0 : (all?.locked_until ?? 0));
-    if (lockedUntil > now) {
-      audit("administrator.login_failed", { reason: "locked" });
-      return {
-        ok: false as const,
-        reason: "locked" as const,
-        retryAfter: Math.ceil((lockedUntil - now) / 1000),
-      };
-    }
-    // Counted before the hash, so parallel guesses cannot slip past the count.
+    if (lockedUntil > now)
+      return { ok: false, reason: "locked", retryAfter: Math.ceil((lockedUntil - now) / 1000) };
     const failures = (mine?.failures ?? 0) + 1;
     const nameFailures = (all?.failures ?? 0) + 1;
     this.countFailure(username, address, failures, now, lockDuration(failures));
     this.countFailure(username, NAME_WIDE, nameFailures, now, nameLockDuration(nameFailures));
     void this.ctx.storage.setAlarm(now + RESET_AFTER_MS + 1000);
+    return {
+      ok: true,
+      failures,
+      locks: lockDuration(failures) > 0,
+      hash: this.row(username)?.password ?? null,
+    };
+  }
 
-    const row = this.row(username);
-    let ok = false;
-    if (row) ok = await verifyPassword(password, JSON.parse(row.password) as PasswordHash);
-    else await burnPasswordCheck(password);
-    // The account may have gone while the hash ran: read it again.
-    const still = ok ? this.row(username) : undefined;
-    if (!still) {
-      audit("administrator.login_failed", { reason: "invalid", failures });
-      if (lockDuration(failures) > 0) securityEvent("administrator.locked_out", { failures });
-      return { ok: false as const, reason: "invalid" as const };
+  /**
+   * The second half, once the Worker found the password right for `hash`:
+   * it counts only if the account still has that very hash (a password
+   * changed while the check ran makes the old one useless at once). Then the
+   * attempt's failure is taken back, the address is known, and with
+   * `openSession` a console session opens: its id is returned once and
+   * stored only hashed.
+   */
+  async completeSignIn(
+    username: string,
+    address: string,
+    hash: string,
+    openSession: boolean,
+    requestId: RequestId,
+  ): Promise<SignInResult & { session?: { id: string; csrf: string } }> {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
+      const row = this.row(username);
+      if (!row || row.password !== hash) return { ok: false as const, reason: "invalid" as const };
+      this.sql("DELETE FROM attempts WHERE username = ? AND address = ?", username, address);
+      this.forgetOneNameFailure(username);
+      this.sql("INSERT OR REPLACE INTO known VALUES (?, ?, ?)", username, address, Date.now());
+      const administrator: Administrator = { username: row.username, role: row.role };
+      audit("administrator.signed_in", { administrator: row.username, console: openSession });
+      return {
+        ok: true as const,
+        administrator,
+        ...(openSession ? { session: await this.open(username) } : {}),
+      };
+    });
+  }
+
+  /** A success gives back the name-wide failure its attempt reserved; its time stays, so it ages out. */
+  private forgetOneNameFailure(username: string): void {
+    const all = this.sql<{ failures: number; last_failure_at: number }>(
+      "SELECT failures, last_failure_at FROM attempts WHERE username = ? AND address = ?",
+      username,
+      NAME_WIDE,
+    )[0];
+    if (!all) return;
+    const failures = all.failures - 1;
+    if (failures <= 0) {
+      this.sql("DELETE FROM attempts WHERE username = ? AND address = ?", username, NAME_WIDE);
+      return;
     }
-    this.sql("DELETE FROM attempts WHERE username = ? AND address = ?", username, address);
     this.countFailure(
       username,
       NAME_WIDE,
-      nameFailures - 1,
-      now,
-      nameLockDuration(nameFailures - 1),
+      failures,
+      all.last_failure_at,
+      nameLockDuration(failures),
     );
-    this.sql("INSERT OR REPLACE INTO known VALUES (?, ?, ?)", username, address, now);
-    const administrator: Administrator = { username: still.username, role: still.role };
-    audit("administrator.signed_in", { administrator: still.username, console: openSession });
-    return {
-      ok: true as const,
-      administrator,
-      ...(openSession ? { session: await this.open(username) } : {}),
-    };
   }
 
   private countFailure(

@@ -2,7 +2,13 @@ import { lookUpClient } from "../clients/lookup";
 import { allowsGrant, type ClientRecord } from "../clients/model";
 import { matchRedirectUri } from "../clients/redirect-uris";
 import type { ProviderConfig } from "../config";
-import { invalidRequest, OAuthError, type OAuthErrorCode } from "../errors";
+import {
+  invalidRequest,
+  OAuthError,
+  type OAuthErrorCode,
+  RESPONSE_MODES,
+  type ResponseMode,
+} from "../errors";
 import type { Params } from "../params";
 import { findResource } from "../resources/registry";
 import { parseScope } from "../scope";
@@ -21,6 +27,8 @@ export type Prompt = "none" | "login" | "consent";
 export interface AuthorizationRequest {
   clientId: string;
   redirectUri: string;
+  /** query (the default for response_type=code) or form_post. */
+  responseMode: ResponseMode;
   scope: string[];
   state?: string;
   nonce?: string;
@@ -59,17 +67,29 @@ export async function validateAuthorizationRequest(
   // and one that long would make the redirect itself unusable.
   if (state !== undefined && state.length > 2048)
     throw invalidRequest("The state is longer than 2048 characters.");
+  // Read first, so that every later error goes back the way the client asked.
+  // An unknown mode cannot be honoured: its error goes back in the query.
+  const mode = params.get("response_mode") ?? "query";
+  const responseMode: ResponseMode | undefined = RESPONSE_MODES.find((m) => m === mode);
   const fail = (code: OAuthErrorCode, description: string) =>
-    new OAuthError(code, description, { redirectTo: { redirectUri: presented, state } });
+    new OAuthError(code, description, {
+      redirectTo: { redirectUri: presented, state, responseMode: responseMode ?? "query" },
+    });
+  if (!responseMode) throw fail("invalid_request", "response_mode may be query or form_post only.");
+  // A form can be posted only to a web origin; a native app's private-use
+  // scheme has none (and its page could not be restricted to it).
+  if (responseMode === "form_post" && !/^https?:/i.test(presented)) {
+    throw new OAuthError(
+      "invalid_request",
+      "response_mode=form_post needs an http or https redirect_uri.",
+      { redirectTo: { redirectUri: presented, state, responseMode: "query" } },
+    );
+  }
 
   const responseType = params.get("response_type");
   if (!responseType) throw fail("invalid_request", "The response_type parameter is missing.");
   if (responseType !== "code")
     throw fail("unsupported_response_type", "Only response_type=code is supported.");
-  const responseMode = params.get("response_mode");
-  if (responseMode !== undefined && responseMode !== "query") {
-    throw fail("invalid_request", "Only response_mode=query is supported.");
-  }
   if (!allowsGrant(client, "authorization_code")) {
     throw fail(
       "unauthorized_client",
@@ -153,6 +173,7 @@ export async function validateAuthorizationRequest(
     request: {
       clientId: client.client_id,
       redirectUri: presented,
+      responseMode,
       scope,
       prompt,
       ...(state !== undefined ? { state } : {}),

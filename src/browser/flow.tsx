@@ -1,6 +1,6 @@
 import type { ClientRecord } from "../clients/model";
 import type { ProviderConfig } from "../config";
-import type { OAuthErrorCode } from "../errors";
+import type { OAuthErrorCode, RedirectTarget } from "../errors";
 import { issueAuthorizationCode, issuesRefreshToken } from "../grants/authorization-code";
 import type { AppContext } from "../http/context";
 import { nowSeconds } from "../lib/time";
@@ -8,10 +8,11 @@ import type { ResourceRecord } from "../resources/model";
 import { findResource } from "../resources/registry";
 import { clearSession, type LoginSession, readSession } from "../sessions/login-session";
 import { renderPage } from "../ui/render";
-import { type AuthorizationRequest, redirectWith } from "./authorization-request";
-import { csrfToken, sealInteraction } from "./interaction";
+import type { AuthorizationRequest } from "./authorization-request";
+import { csrfToken, type Interaction, sealInteraction } from "./interaction";
 import { ConsentPage } from "./pages/consent";
 import { LoginPage } from "./pages/login";
+import { answerClient } from "./response-mode";
 
 /**
  * What happens once an authorization request is valid: sign the user in
@@ -33,7 +34,6 @@ export async function continueAuthorization(
   flow: FlowState = {},
 ): Promise<Response> {
   const session = flow.freshSession ?? (await readSession(c));
-  const status = c.req.method === "GET" ? 302 : 303;
   // OIDC Core §3.1.2.1: prompt=login, and max_age once exceeded (max_age=0 is
   // prompt=login), ask for a sign-in; one made for this very request satisfies them.
   // OIDC Core §3.1.2.1: with an id_token_hint, a session of another user does
@@ -137,10 +137,7 @@ export async function continueAuthorization(
     clearSession(c);
     return renderLogin(c, client, request);
   }
-  return c.redirect(
-    redirectWith(request.redirectUri, config.issuer, { code, state: request.state }),
-    status,
-  );
+  return answerClient(c, request, { code, state: request.state });
 }
 
 /**
@@ -199,7 +196,7 @@ function signedIn(request: AuthorizationRequest): AuthorizationRequest {
 export async function renderLogin(
   c: AppContext,
   client: ClientRecord,
-  request: AuthorizationRequest,
+  request: Interaction,
   problem?: { error: string; username?: string; status: number },
 ): Promise<Response> {
   return renderPage(
@@ -218,16 +215,11 @@ export async function renderLogin(
 /** RFC 6749 §4.1.2.1: the error goes back to the (already validated) redirect URI. */
 export function redirectError(
   c: AppContext,
-  target: Pick<AuthorizationRequest, "redirectUri" | "state">,
+  target: Pick<AuthorizationRequest, "redirectUri" | "state"> & Partial<RedirectTarget>,
   error: OAuthErrorCode,
   description: string,
-): Response {
-  const to = redirectWith(target.redirectUri, c.get("config").issuer, {
-    error,
-    error_description: description,
-    state: target.state,
-  });
-  return c.redirect(to, c.req.method === "GET" ? 302 : 303);
+): Promise<Response> {
+  return answerClient(c, target, { error, error_description: description, state: target.state });
 }
 
 /** A redirect URI as a person can check it: its host, or a native app's private-use scheme. */

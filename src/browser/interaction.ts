@@ -5,6 +5,26 @@ import { serverKeys } from "../server-keys";
 import type { AuthorizationRequest } from "./authorization-request";
 
 /**
+ * RFC 8628 §3.3: a device authorization the user is answering, as the login
+ * and consent forms carry it (the same forms as an authorization request's).
+ */
+export interface DeviceInteraction {
+  kind: "device";
+  /** The family the user code named. */
+  familyId: string;
+  clientId: string;
+  scope: string[];
+  /** As typed, normalized: the consent page shows it to be checked against the device (§3.3.1). */
+  userCode: string;
+}
+
+/** What the login and consent forms carry: an authorization request, or a device authorization. */
+export type Interaction = AuthorizationRequest | DeviceInteraction;
+
+export const isDeviceInteraction = (i: Interaction): i is DeviceInteraction =>
+  "kind" in i && i.kind === "device";
+
+/**
  * State carried by the login and consent forms.
  *
  * - The authorization request travels in a hidden field, HMAC-signed with an
@@ -39,7 +59,7 @@ async function macMatches(
   return timingSafeEqual(utf8(await mac(env, purpose, data)), utf8(presented));
 }
 
-export async function sealInteraction(env: Env, request: AuthorizationRequest): Promise<string> {
+export async function sealInteraction(env: Env, request: Interaction): Promise<string> {
   const body = toBase64Url(
     utf8(JSON.stringify({ r: request, exp: Date.now() + INTERACTION_LIFETIME_MS })),
   );
@@ -49,7 +69,7 @@ export async function sealInteraction(env: Env, request: AuthorizationRequest): 
 export async function openInteraction(
   env: Env,
   sealed: string | undefined,
-): Promise<AuthorizationRequest | undefined> {
+): Promise<Interaction | undefined> {
   if (!sealed || sealed.length > 16_384) return undefined;
   const [body, tag, extra] = sealed.split(".");
   if (!body || !tag || extra !== undefined || !(await macMatches(env, "interaction", body, tag)))
@@ -57,7 +77,7 @@ export async function openInteraction(
   const bytes = fromBase64Url(body);
   if (!bytes) return undefined;
   const { r, exp } = JSON.parse(new TextDecoder().decode(bytes)) as {
-    r: AuthorizationRequest;
+    r: Interaction;
     exp: number;
   };
   return exp > Date.now() ? r : undefined;

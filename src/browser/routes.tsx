@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { csrf } from "hono/csrf";
 import { createMiddleware } from "hono/factory";
 import { lookUpClient } from "../clients/lookup";
+import { allowsGrant, type ClientRecord, DEVICE_CODE_GRANT } from "../clients/model";
 import { LIMITS } from "../config";
 import { invalidRequest, OAuthError } from "../errors";
 import type { AppContext, AppEnv } from "../http/context";
@@ -18,8 +19,16 @@ import { renderPage } from "../ui/render";
 import { normalizeUsername, USERNAME } from "../users/model";
 import { addressKey, usernameObject } from "../users/username";
 import { stillAllowed, validateAuthorizationRequest } from "./authorization-request";
-import { consentItems, continueAuthorization, redirectError, renderLogin } from "./flow";
-import { csrfValid, openInteraction } from "./interaction";
+import { continueDevice, deviceDenied, deviceEntered, deviceEntry } from "./device";
+import {
+  consentItems,
+  consentScopes,
+  continueAuthorization,
+  type FlowState,
+  redirectError,
+  renderLogin,
+} from "./flow";
+import { csrfValid, type Interaction, isDeviceInteraction, openInteraction } from "./interaction";
 import { ErrorPage } from "./pages/error";
 import { StartPage } from "./pages/start";
 
@@ -37,7 +46,7 @@ const cannotContinue = "This sign-in request cannot continue";
  * a page, since the redirect URI is not known to be safe (or the problem is
  * ours to show). Server errors are logged with an id and never detailed.
  */
-function pageError(error: unknown, c: AppContext): Response {
+function pageError(error: unknown, c: AppContext): Response | Promise<Response> {
   if (error instanceof OAuthError && error.redirectTo)
     return redirectError(c, error.redirectTo, error.code, error.description);
   if (error instanceof OAuthError && error.status < 500) {
@@ -105,13 +114,28 @@ async function resumed(c: AppContext) {
   const request = await openInteraction(c.env, form.get("interaction"));
   const client = request && (await lookUpClient(c.env, c.get("config"), request.clientId));
   if (!request || !client) throw expired();
-  if (!stillAllowed(client, request)) {
+  const allowed = isDeviceInteraction(request)
+    ? allowsGrant(client, DEVICE_CODE_GRANT) &&
+      request.scope.every((s) => client.scopes.includes(s))
+    : stillAllowed(client, request);
+  if (!allowed) {
     throw invalidRequest(
       "The application's registration has changed since this page was opened. Go back to the application and start again.",
     );
   }
   return { form, request, client };
 }
+
+/** The next step of whichever flow the form belongs to: a redirect's, or a device's (./device.tsx). */
+const continueFlow = (
+  c: AppContext,
+  client: ClientRecord,
+  request: Interaction,
+  flow: FlowState,
+) =>
+  isDeviceInteraction(request)
+    ? continueDevice(c, client, request, flow)
+    : continueAuthorization(c, client, request, flow);
 
 async function login(c: AppContext): Promise<Response> {
   const { form, request, client } = await resumed(c);
@@ -158,22 +182,28 @@ async function login(c: AppContext): Promise<Response> {
     expiresAt: now + c.get("config").loginSessionLifetime,
   };
   await writeSession(c, session);
-  return continueAuthorization(c, client, request, { freshSession: session });
+  return continueFlow(c, client, request, { freshSession: session });
 }
 
 async function consent(c: AppContext): Promise<Response> {
   const { form, request, client } = await resumed(c);
   const decision = form.get("decision");
-  if (decision === "deny")
-    return redirectError(c, request, "access_denied", "The user denied the request.");
+  if (decision === "deny") {
+    return isDeviceInteraction(request)
+      ? deviceDenied(c, client, request)
+      : redirectError(c, request, "access_denied", "The user denied the request.");
+  }
   if (decision !== "allow") throw invalidRequest("The consent form was not answered.");
   const session = await readSession(c);
   if (!session) return renderLogin(c, client, request);
   const user = c.env.USER.getByName(session.sub);
-  const allowed = consentItems(client, c.get("config"), request);
+  const config = c.get("config");
+  const allowed = isDeviceInteraction(request)
+    ? consentScopes(client, config, request.scope)
+    : consentItems(client, config, request);
   if (!(await user.grantConsent(session.version, client.client_id, allowed)))
     return renderLogin(c, client, request);
-  return continueAuthorization(c, client, request, { consented: true });
+  return continueFlow(c, client, request, { consented: true });
 }
 
 /** Hono's Origin / Sec-Fetch-Site check: a refusal is this surface's error, so a page. */
@@ -200,6 +230,11 @@ export function browserApp(): Hono<AppEnv> {
   // Form posts must come from our own pages (Origin check), on top of the CSRF token.
   endpoint(app, PATHS.login, { POST: [fromOurPages, login] });
   endpoint(app, PATHS.consent, { POST: [fromOurPages, consent] });
+  // RFC 8628 §3.3: the verification page (the code, then this login and consent).
+  endpoint(app, PATHS.deviceVerification, {
+    GET: deviceEntry,
+    POST: [fromOurPages, deviceEntered],
+  });
   app.onError(pageError);
   return app;
 }

@@ -19,7 +19,15 @@ export const AUTH_METHODS = [
 ] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 
-export const GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials"] as const;
+/** RFC 8628 §3.4: the grant_type of a device's token request. */
+export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+
+export const GRANT_TYPES = [
+  "authorization_code",
+  "refresh_token",
+  "client_credentials",
+  DEVICE_CODE_GRANT,
+] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 
 export type ClientCredential =

@@ -19,6 +19,7 @@ import {
   AUTH_METHODS,
   type AuthMethod,
   type ClientRecord,
+  DEVICE_CODE_GRANT,
   GRANT_TYPES,
   type GrantType,
   ID_TOKEN_ALGS,
@@ -222,7 +223,7 @@ export function validateClient(
     if (problem) throw fieldError(`redirect_uris[${i}]`, problem);
   });
 
-  const grantList = optionalStringArray(merged, "grant_types", 3) ?? [
+  const grantList = optionalStringArray(merged, "grant_types", GRANT_TYPES.length) ?? [
     "authorization_code",
     "refresh_token",
   ];
@@ -238,10 +239,14 @@ export function validateClient(
       "client_credentials needs a confidential client (RFC 6749 section 4.4)",
     );
   }
-  if (grant_types.includes("refresh_token") && !grant_types.includes("authorization_code")) {
+  if (
+    grant_types.includes("refresh_token") &&
+    !grant_types.includes("authorization_code") &&
+    !grant_types.includes(DEVICE_CODE_GRANT)
+  ) {
     throw fieldError(
       "grant_types",
-      "refresh_token needs authorization_code, the only grant that issues refresh tokens",
+      `refresh_token needs authorization_code or ${DEVICE_CODE_GRANT}, the grants that issue refresh tokens`,
     );
   }
   if (grant_types.includes("authorization_code") && redirect_uris.length === 0) {

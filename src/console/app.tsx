@@ -69,8 +69,8 @@ function consoleError(error: unknown, c: ConsoleContext): Response {
 /** The console as a sub-app; src/app.ts mounts it at the root (its paths are under CONSOLE). */
 export function consoleApp(): Hono<ConsoleEnv> {
   const app = new Hono<ConsoleEnv>();
+  // Hono's `/console/*` matches `/console` itself too: one registration, so it runs once.
   app.use(`${CONSOLE}/*`, consoleAuth);
-  app.use(CONSOLE, consoleAuth);
   consoleSignInRoutes(app);
   consoleAdministratorRoutes(app);
   app.get(CONSOLE, (c) => c.redirect(PAGES.applications, 303));

@@ -1,5 +1,5 @@
 import { administrators } from "../administrators/administrators";
-import type { ClientRecord } from "../clients/model";
+import { type ClientRecord, DEVICE_CODE_GRANT } from "../clients/model";
 import { readClient, saveClient } from "../clients/registry";
 import { hashClientSecret } from "../clients/secrets";
 import { nowSeconds } from "../lib/time";
@@ -68,7 +68,8 @@ async function seed(env: Env, origin: string, scopes: readonly string[]): Promis
       client_id: DEMO.public.clientId,
       client_name: "Demo Public App",
       credential: { method: "none" },
-      grant_types: ["authorization_code", "refresh_token"],
+      // The device flow too (README, "Devices without a browser"): a CLI or a TV is a public client.
+      grant_types: ["authorization_code", "refresh_token", DEVICE_CODE_GRANT],
     },
   ];
   for (const client of clients) {

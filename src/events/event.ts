@@ -15,6 +15,7 @@ import type { AuditEvent, AuditRecord, Fields } from "../log";
 const STORED: ReadonlySet<AuditEvent> = new Set<AuditEvent>([
   "refresh.reuse_detected",
   "code.reuse_detected",
+  "device_code.reuse_detected",
   "refresh.grace_used",
   "family.revoked",
   "user.login_failed",
@@ -30,6 +31,20 @@ const STORED: ReadonlySet<AuditEvent> = new Set<AuditEvent>([
   "administrator.login_failed",
   "administrator.locked_out",
 ]);
+
+/**
+ * The events anyone can cause without credentials (a wrong password, an
+ * unknown client), each at most the per-address rate limits allow: a flood
+ * of them must never push the rest (admin actions, reuse detections) out of
+ * the store, so the store's row bound takes them first (store.ts).
+ */
+export const UNAUTHENTICATED_FAILURES: readonly AuditEvent[] = [
+  "user.login_failed",
+  "client.auth_failed",
+  "admin.auth_failed",
+  "registration.auth_failed",
+  "administrator.login_failed",
+];
 
 /** An event's fields other than its columns. */
 export type EventDetails = Record<string, string | number | boolean | readonly string[]>;

@@ -1,6 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
 import type { AuditEvent } from "../log";
-import { type EventDetails, MAX_DETAILS_LENGTH, type SecurityEvent } from "./event";
+import {
+  type EventDetails,
+  MAX_DETAILS_LENGTH,
+  type SecurityEvent,
+  UNAUTHENTICATED_FAILURES,
+} from "./event";
 import { type EventQuery, pageStatement } from "./query";
 
 /**
@@ -18,13 +23,19 @@ import { type EventQuery, pageStatement } from "./query";
  * they are logged; a flood beyond the ceiling slows or fails the recording,
  * which is logged, never the requests.
  *
- * Bounded: at most MAX_ROWS rows and none older than MAX_AGE_MS. Every write
+ * Bounded: none older than MAX_AGE_MS; no unauthenticated failure (event.ts,
+ * UNAUTHENTICATED_FAILURES) beyond the newest MAX_ROWS events, and nothing at
+ * all beyond the newest HARD_MAX_ROWS: a flood of failures that anyone can
+ * cause pushes out the oldest failures, never an admin action or a reuse
+ * detection (those go by age, or past the hard bound). Every write
  * prunes up to PRUNE_BATCH of the oldest rows past either bound, in its own
  * transaction, and an alarm does the same on its own (hourly, or every
  * second while a backlog remains), so no single call does a large delete.
  */
 
 export const MAX_ROWS = 100_000;
+/** Rows other than unauthenticated failures may fill up to this many ids back. */
+export const HARD_MAX_ROWS = 2 * MAX_ROWS;
 export const MAX_AGE_MS = 90 * 86_400_000;
 /** The most rows one write or one alarm run deletes. */
 export const PRUNE_BATCH = 500;
@@ -168,27 +179,35 @@ export class SecurityEvents extends DurableObject<Env> {
   private prune(now: number): number {
     const sql = this.ctx.storage.sql;
     return this.ctx.storage.transactionSync(() => {
+      let deleted = 0;
       // RETURNING counts the rows (rowsWritten would count index entries too).
-      const overflow = sql
-        .exec(
+      const drop = (statement: string, ...bindings: (string | number)[]) => {
+        const room = PRUNE_BATCH - deleted;
+        if (room > 0) deleted += sql.exec(statement, ...bindings, room).toArray().length;
+      };
+      // Unauthenticated failures past the newest MAX_ROWS ids go first, one
+      // type at a time along its (type, id) index.
+      for (const type of UNAUTHENTICATED_FAILURES)
+        drop(
           `DELETE FROM events WHERE id IN (
-             SELECT id FROM events WHERE id <= (SELECT max(id) FROM events) - ? ORDER BY id LIMIT ?)
+             SELECT id FROM events WHERE type = ? AND id <= (SELECT max(id) FROM events) - ? ORDER BY id LIMIT ?)
            RETURNING id`,
+          type,
           MAX_ROWS,
-          PRUNE_BATCH,
-        )
-        .toArray().length;
-      const room = PRUNE_BATCH - overflow;
-      if (room <= 0) return overflow;
-      const aged = sql
-        .exec(
-          `DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?) AND time < ?
-           RETURNING id`,
-          room,
-          now - MAX_AGE_MS,
-        )
-        .toArray().length;
-      return overflow + aged;
+        );
+      // Any row past the newest 2 × MAX_ROWS ids: the hard bound.
+      drop(
+        `DELETE FROM events WHERE id IN (
+           SELECT id FROM events WHERE id <= (SELECT max(id) FROM events) - ? ORDER BY id LIMIT ?)
+         RETURNING id`,
+        HARD_MAX_ROWS,
+      );
+      drop(
+        `DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?2) AND time < ?1
+         RETURNING id`,
+        now - MAX_AGE_MS,
+      );
+      return deleted;
     });
   }
 

@@ -60,20 +60,20 @@ export function familyPolicy(policy: RefreshPolicy): FamilyPolicy {
 }
 
 /** A token of ours, opened (tag checked) and routed to its family. */
-async function open(env: Env, text: string, kind: FamilyTokenKind) {
+export async function open(env: Env, text: string, kind: FamilyTokenKind) {
   const tagKey = (await serverKeys(env)).tokenTag;
   const token = await decodeFamilyToken(text, kind, tagKey);
   const family = token && familyObject(env, token.familyId);
   return token && family ? { token, family, tagKey } : undefined;
 }
 
-const presentedRecord = async (token: FamilyToken) => ({
+export const presentedRecord = async (token: FamilyToken) => ({
   generation: token.generation,
   hash: await secretHash(token.secret),
 });
 
 /** The family refused: note a revocation here at once (KV carries it elsewhere), then the error. */
-function refused(
+export function refused(
   env: Env,
   familyId: string,
   reason: Refusal,

@@ -56,6 +56,45 @@ export interface PendingCode {
   dpopJkt?: string;
 }
 
+/**
+ * RFC 8628 §3.1, §3.2: a device authorization, from the device's request
+ * until the device redeems it. The family of a device authorization is named
+ * by its user code (families/device.ts), so the verification page finds it
+ * with no lookup table.
+ */
+export interface DeviceAuthorization {
+  /** SHA-256 of the device code's secret (never the code). */
+  hash: string;
+  clientId: string;
+  scope: readonly string[];
+  /** §3.2 expires_in: the device code and the user code die together. */
+  expiresAt: number;
+  /**
+   * §3.2 interval, in seconds; §3.5: "the interval MUST be increased by 5
+   * seconds for this and all subsequent requests" at each slow_down.
+   */
+  interval: number;
+  /** When the device last polled, to tell a poll that came too early (§3.5 slow_down). */
+  lastPolledAt?: number;
+}
+
+/** What the user answered on the verification page (RFC 8628 §3.3), if anything yet. */
+export type DeviceDecision =
+  | { kind: "waiting" }
+  /**
+   * A signed-in user is approving it (the first step of an approval): from
+   * here only this user can approve it, so only their grant index ever holds
+   * it (grants/device-code.ts).
+   */
+  | { kind: "claimed"; sub: string }
+  | {
+      kind: "approved";
+      grant: Grant;
+      /** Whether this grant may have refresh tokens (client policy and offline_access consent). */
+      refreshAllowed: boolean;
+    }
+  | { kind: "denied" };
+
 export interface TokenRecord {
   generation: number;
   hash: string;
@@ -80,6 +119,8 @@ export type RevocationReason =
   | "revoked_by_client"
   | "refresh_token_reuse"
   | "authorization_code_reuse"
+  /** A device code presented again after it was redeemed (RFC 8628 §3.4, read as RFC 6749 §4.1.2 reads a code). */
+  | "device_code_reuse"
   | "user_blocked"
   | "password_changed"
   | "user_deleted"
@@ -87,6 +128,14 @@ export type RevocationReason =
 
 export type FamilyState =
   | { status: "pending"; familyId: string; grant: Grant; code: PendingCode; createdAt: number }
+  | {
+      /** RFC 8628: created by the device's request, answered by the user, redeemed by a poll. */
+      status: "device";
+      familyId: string;
+      device: DeviceAuthorization;
+      decision: DeviceDecision;
+      createdAt: number;
+    }
   | {
       status: "active";
       familyId: string;
@@ -135,9 +184,12 @@ export type FamilyState =
     };
 
 export type ActiveFamily = Extract<FamilyState, { status: "active" }>;
+export type DeviceFamily = Extract<FamilyState, { status: "device" }>;
 export type RevokedFamily = Extract<FamilyState, { status: "revoked" }>;
 /** A family that exists: created by its code, whatever became of it since. */
 export type CreatedFamily = Exclude<FamilyState, { status: "tombstone" }>;
+/** A family that has a grant (a user and what they allowed): every created one but a device's before the user's answer. */
+export type GrantedFamily = Exclude<CreatedFamily, { status: "device" }>;
 
 export type Refusal =
   | "unknown"
@@ -164,4 +216,10 @@ export type Refusal =
    * so a resource deleted or made to require binding since the grant is
    * refused before anything rotates.
    */
-  | "target_unchecked";
+  | "target_unchecked"
+  /** RFC 8628 §3.5: the user has not answered yet; the device polls again after its interval. */
+  | "authorization_pending"
+  /** RFC 8628 §3.5: as authorization_pending, and the device polled too soon: its interval grew by 5 s. */
+  | "slow_down"
+  /** RFC 8628 §3.5: the user denied the device authorization. */
+  | "access_denied";

@@ -11,6 +11,10 @@
  *   pending | active ──revoke / reuse detected / code replayed──▶ revoked ──last access token expires──▶ (deleted)
  *   (none) ──revoke──▶ tombstone (refuses createPending and all else) ──TOMBSTONE_LIFETIME_MS──▶ (deleted)
  *
+ * The device authorization grant (RFC 8628) has its own transitions in
+ * ./device.ts (a "device" family becomes active as a pending one does), and
+ * revocation and cleanup, common to all, are in ./revocation.ts.
+ *
  * Every time here (`now`, `...At`) is in milliseconds since the epoch;
  * lifetimes in the policy are in seconds.
  *
@@ -23,10 +27,10 @@ import { audienceOf, audienceRefusalOf, resourceField } from "./audience";
 import { bindingFrom, bindingRefusal, isBound, type PresentedProofs } from "./binding";
 import type {
   ActiveFamily,
-  CreatedFamily,
   FamilyPolicy,
   FamilyState,
   Grant,
+  GrantedFamily,
   PendingCode,
   Refusal,
   RevocationReason,
@@ -47,7 +51,7 @@ export interface Step<R> {
   revoked?: RevokedFamily;
 }
 
-const refuse = <R>(
+export const refuse = <R>(
   state: FamilyState | undefined,
   reason: Refusal,
 ): Step<R | { ok: false; reason: Refusal }> => ({
@@ -70,7 +74,7 @@ export function expiryOf(createdAt: number, lastUsedAt: number, policy: FamilyPo
  */
 export const TOMBSTONE_LIFETIME_MS = 60 * 60_000;
 
-export function revoke(state: CreatedFamily, reason: RevocationReason, now: number): RevokedFamily {
+export function revoke(state: GrantedFamily, reason: RevocationReason, now: number): RevokedFamily {
   if (state.status === "revoked") return state;
   return {
     status: "revoked",
@@ -131,6 +135,7 @@ export function redeem(
 ): Step<RedeemResult> {
   if (!state) return refuse(state, "unknown");
   if (state.status === "tombstone") return refuse(state, "revoked");
+  if (state.status === "device") return refuse(state, "code_mismatch"); // a device code's family
   if (state.status !== "pending") {
     // RFC 6749 §4.1.2: a code used twice is refused, and what it issued is revoked.
     if (state.codeHash === input.codeHash && state.grant.clientId === input.clientId) {
@@ -229,7 +234,8 @@ export function refresh(
   input: RefreshInput,
   now: number,
 ): Step<RefreshResult> {
-  if (!state || state.status === "pending") return refuse(state, "unknown");
+  if (!state || state.status === "pending" || state.status === "device")
+    return refuse(state, "unknown");
   if (state.status === "revoked" || state.status === "tombstone") return refuse(state, "revoked");
   if (state.grant.clientId !== input.clientId) return refuse(state, "wrong_client");
   const chain = state.refresh;
@@ -326,75 +332,4 @@ export function refresh(
     return { state: revoked, result: { ok: false, reason: "reuse_detected" }, revoked };
   }
   return refuse(state, "unknown");
-}
-
-// ── revocation and inspection ─────────────────────────────────────────────
-
-export interface RevokeWithTokenInput {
-  clientId: string;
-  presented: TokenRecord;
-}
-
-/**
- * RFC 7009 with a refresh token: any genuine token of the family, presented
- * by the client it was issued to, revokes the family. Another client's
- * attempt changes nothing (and is answered like an unknown token).
- */
-export function revokeWithToken(
-  state: FamilyState | undefined,
-  input: RevokeWithTokenInput,
-  now: number,
-): Step<{ revoked: boolean }> {
-  if (state?.status !== "active" || !state.refresh) return { state, result: { revoked: false } };
-  if (state.grant.clientId !== input.clientId) return { state, result: { revoked: false } };
-  const { current } = state.refresh;
-  const genuine =
-    input.presented.generation < current.generation ||
-    (input.presented.generation === current.generation && input.presented.hash === current.hash);
-  if (!genuine) return { state, result: { revoked: false } };
-  const revoked = revoke(state, "revoked_by_client", now);
-  return { state: revoked, result: { revoked: true }, revoked };
-}
-
-export interface RevokeFamilyInput {
-  familyId: string;
-  reason: RevocationReason;
-}
-
-/**
- * Revokes the whole family (a user's grants revoked, an administrator's
- * revocation). A family not created yet is revoked too: the revocation of a
- * user's grants reaches every family in the user's index, and one entered
- * there may not have been created yet; a tombstone makes sure it never is,
- * so no code created after the revocation can outlive it. `revoked` says
- * whether a live grant was revoked.
- */
-export function revokeFamily(
-  state: FamilyState | undefined,
-  input: RevokeFamilyInput,
-  now: number,
-): Step<{ revoked: boolean }> {
-  const { familyId, reason } = input;
-  if (!state) {
-    const tombstone: FamilyState = { status: "tombstone", familyId, revokedAt: now, reason };
-    return { state: tombstone, result: { revoked: false } };
-  }
-  if (state.status === "revoked" || state.status === "tombstone")
-    return { state, result: { revoked: false } };
-  const revoked = revoke(state, reason, now);
-  return { state: revoked, result: { revoked: true }, revoked };
-}
-
-/** When the family's storage may be deleted; the alarm is set for this time. */
-export function cleanupAt(state: FamilyState): number {
-  switch (state.status) {
-    case "pending":
-      return state.code.expiresAt;
-    case "active":
-      return Math.max(state.expiresAt, state.accessTokensUntil);
-    case "revoked":
-      return state.accessTokensUntil;
-    case "tombstone":
-      return state.revokedAt + TOMBSTONE_LIFETIME_MS;
-  }
 }

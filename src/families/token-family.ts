@@ -3,22 +3,30 @@ import { clientDirectory } from "../clients/directory";
 import { inObjectCall } from "../events/recorder";
 import { alarmRequestId, audit, logError, type RequestId, securityEvent } from "../log";
 import { publishFamilyRevocation } from "../revocation/lists";
+import {
+  type AnswerDeviceInput,
+  answerDevice,
+  type CreateDeviceInput,
+  createDevice,
+  type DeviceRequestView,
+  deviceRequestOf,
+  type PollDeviceInput,
+  type PollDeviceResult,
+  pollDevice,
+} from "./device";
 import { type GrantNote, grantNote } from "./grant-note";
 import { type Inspection, inspect } from "./inspection";
 import type { FamilyState, RevocationReason, RevokedFamily, TokenRecord } from "./model";
+import { cleanupAt, type RevokeWithTokenInput, revokeFamily, revokeWithToken } from "./revocation";
 import {
   type CreatePendingInput,
-  cleanupAt,
   createPending,
   type RedeemInput,
   type RedeemResult,
   type RefreshInput,
   type RefreshResult,
-  type RevokeWithTokenInput,
   redeem,
   refresh,
-  revokeFamily,
-  revokeWithToken,
   type Step,
 } from "./state";
 
@@ -125,6 +133,29 @@ export class TokenFamily extends DurableObject<Env> {
     });
   }
 
+  // ── RFC 8628: the device authorization grant (./device.ts) ──
+
+  createDevice(input: Omit<CreateDeviceInput, "familyId">): boolean {
+    const familyId = this.ctx.id.toString();
+    return this.apply((s, now) => createDevice(s, { ...input, familyId }, now)).result.ok;
+  }
+
+  deviceRequest(): DeviceRequestView | undefined {
+    return deviceRequestOf(this.ctx.storage.kv.get<FamilyState>(KEY), Date.now());
+  }
+
+  answerDevice(input: AnswerDeviceInput): boolean {
+    return this.apply((s, now) => answerDevice(s, input, now)).result.ok;
+  }
+
+  pollDevice(input: PollDeviceInput, requestId: RequestId): Promise<PollDeviceResult> {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
+      const step = this.apply((s, now) => pollDevice(s, input, now));
+      if (step.revoked) await this.revoked(step.revoked);
+      return step.result;
+    });
+  }
+
   revokeWithToken(input: RevokeWithTokenInput, requestId: RequestId): Promise<boolean> {
     return inObjectCall(this.ctx, this.env, requestId, async () => {
       const step = this.apply((s, now) => revokeWithToken(s, input, now));
@@ -149,11 +180,14 @@ export class TokenFamily extends DurableObject<Env> {
   summary(): FamilySummary | undefined {
     const state = this.ctx.storage.kv.get<FamilyState>(KEY);
     if (!state || state.status === "tombstone") return undefined; // never a grant
+    // A device authorization not redeemed yet is listed too (not as a live
+    // grant), so the user's index keeps it until it is redeemed or gone.
+    const about = state.status === "device" ? state.device : state.grant;
     return {
       familyId: state.familyId,
       status: state.status,
-      clientId: state.grant.clientId,
-      scope: state.grant.scope,
+      clientId: about.clientId,
+      scope: about.scope,
       createdAt: state.createdAt,
       ...(state.status === "active"
         ? { lastUsedAt: state.lastUsedAt, expiresAt: state.expiresAt }
@@ -172,6 +206,7 @@ export class TokenFamily extends DurableObject<Env> {
     };
     if (family.reason === "refresh_token_reuse") securityEvent("refresh.reuse_detected", fields);
     if (family.reason === "authorization_code_reuse") securityEvent("code.reuse_detected", fields);
+    if (family.reason === "device_code_reuse") securityEvent("device_code.reuse_detected", fields);
     audit("family.revoked", fields);
     await this.publish(family);
   }
@@ -275,9 +310,19 @@ export class TokenFamily extends DurableObject<Env> {
       this.ctx.storage.kv.put(GRANT_NOTE, ended);
       await this.sendGrantNote();
     }
-    if (state.status === "tombstone") return; // a user's index drops it when it next lists it
+    // A user's index drops a tombstone when it next lists it; a device
+    // authorization is in one only once approved.
+    const grant =
+      state.status === "device"
+        ? state.decision.kind === "approved"
+          ? state.decision.grant
+          : undefined
+        : state.status !== "tombstone"
+          ? state.grant
+          : undefined;
+    if (!grant) return;
     try {
-      await this.env.USER.getByName(state.grant.sub).forgetFamily(state.familyId);
+      await this.env.USER.getByName(grant.sub).forgetFamily(state.familyId);
     } catch (error) {
       // The user's index drops unknown families when it next lists them.
       logError("family_forget_failed", error, { familyId: state.familyId });

@@ -71,7 +71,11 @@ async function noteFailure(c: AnyContext, limiter: RateLimit): Promise<boolean> 
  * of milliseconds, so honest sign-ins from one address rarely overlap.)
  */
 const SIGN_INS_AT_ONCE = 10;
+/** Attempts running per limiter and address (`<limiter>:<address>`). */
 const running = new Map<string, number>();
+
+/** The limits that count failed attempts of a person at a page: sign-ins, and user codes typed (RFC 8628 §5.1). */
+export type AttemptLimiter = "SIGN_IN_LIMITER" | "DEVICE_CODE_LIMITER";
 
 export type LimitedSignIn<T> =
   | { refused: true }
@@ -89,17 +93,25 @@ export type LimitedSignIn<T> =
  * name, a locked name, a blocked account, or an error: its outcome unknown).
  * A successful sign-in is never counted.
  */
-export async function limitedSignIn<T>(
+export const limitedSignIn = <T>(
   c: AnyContext,
+  attempt: () => Promise<T>,
+  succeeded: (result: T) => boolean,
+): Promise<LimitedSignIn<T>> => limitedAttempt(c, "SIGN_IN_LIMITER", attempt, succeeded);
+
+/** The same rule under another failure-counting limit (a user code entered at /device). */
+export async function limitedAttempt<T>(
+  c: AnyContext,
+  name: AttemptLimiter,
   attempt: () => Promise<T>,
   succeeded: (result: T) => boolean,
 ): Promise<LimitedSignIn<T>> {
   if (!enabled(c)) return { refused: false, result: await attempt(), overLimit: false };
-  const limiter = c.env.SIGN_IN_LIMITER;
-  const address = clientAddress(c.req.raw);
-  const now = running.get(address) ?? 0;
+  const limiter = c.env[name];
+  const key = `${name}:${clientAddress(c.req.raw)}`;
+  const now = running.get(key) ?? 0;
   if (isBlocked(c, limiter) || now >= SIGN_INS_AT_ONCE) return { refused: true };
-  running.set(address, now + 1);
+  running.set(key, now + 1);
   let result: T;
   try {
     result = await attempt();
@@ -107,9 +119,9 @@ export async function limitedSignIn<T>(
     await noteFailure(c, limiter);
     throw error;
   } finally {
-    const left = (running.get(address) ?? 1) - 1;
-    if (left > 0) running.set(address, left);
-    else running.delete(address);
+    const left = (running.get(key) ?? 1) - 1;
+    if (left > 0) running.set(key, left);
+    else running.delete(key);
   }
   const overLimit = !succeeded(result) && (await noteFailure(c, limiter));
   return { refused: false, result, overLimit };

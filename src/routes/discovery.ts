@@ -6,6 +6,7 @@ import {
 } from "../clients/authentication";
 import type { ProviderConfig } from "../config";
 import { DPOP_ALGS } from "../dpop/proof";
+import { RESPONSE_MODES } from "../errors";
 import { GRANT_HANDLERS } from "../grants";
 import type { AppContext, AppEnv } from "../http/context";
 import { endpoint } from "../http/endpoint";
@@ -31,11 +32,13 @@ export function metadata(config: ProviderConfig): Record<string, unknown> {
     jwks_uri: url(PATHS.jwks),
     revocation_endpoint: url(PATHS.revocation),
     introspection_endpoint: url(PATHS.introspection),
+    // RFC 8628 §4.
+    device_authorization_endpoint: url(PATHS.deviceAuthorization),
     // RFC 8414 §2: named only when there is one to use (REGISTRATION open or token).
     ...(config.registration !== "off" ? { registration_endpoint: url(PATHS.registration) } : {}),
     scopes_supported: config.scopes,
     response_types_supported: ["code"],
-    response_modes_supported: ["query"],
+    response_modes_supported: RESPONSE_MODES,
     grant_types_supported: [...GRANT_HANDLERS.keys()],
     subject_types_supported: ["public"],
     // OIDC Core §15.1 and Discovery §3: RS256 must be supported for ID tokens.

@@ -13,7 +13,8 @@ import {
  * their family's Durable Object, so the Worker routes them with no lookup.
  *
  *   rt1.<family id: 64 hex>.<base64url(generation:4 | secret:32 | tag:16)>
- *   ac1.<family id>.<same>
+ *   ac1.<family id>.<same>            (an authorization code)
+ *   dc1.<family id>.<same>            (an RFC 8628 device code, generation 0)
  *
  * - `secret` is 256 bits from the CSPRNG; the family stores only its SHA-256.
  * - `generation` counts rotations. With the tag it lets the family recognise
@@ -23,11 +24,12 @@ import {
  *   corrupted tokens are refused before any Durable Object is touched.
  */
 
-export type FamilyTokenKind = "refresh_token" | "authorization_code";
+export type FamilyTokenKind = "refresh_token" | "authorization_code" | "device_code";
 
 const PREFIX: Record<FamilyTokenKind, string> = {
   refresh_token: "rt1",
   authorization_code: "ac1",
+  device_code: "dc1",
 };
 
 const SECRET_BYTES = 32;
@@ -67,6 +69,7 @@ export function claimedKind(text: string): FamilyTokenKind | undefined {
   const prefix = text.slice(0, 4);
   if (prefix === "rt1.") return "refresh_token";
   if (prefix === "ac1.") return "authorization_code";
+  if (prefix === "dc1.") return "device_code";
   return undefined;
 }
 

@@ -60,7 +60,7 @@ describe("administrator accounts", () => {
     expect(created.status).toBe(201);
   });
 
-  it("names compare in any case, and a wrong password, an unknown name or garbage is 401 with both challenges", async () => {
+  it("names compare in any case, and a wrong password, an unknown name or garbage is 401 with a Bearer challenge only", async () => {
     const admin = await newAdministrator("admin");
     expect(
       (await as({ ...admin, username: admin.username.toUpperCase() }, "GET", "/admin/keys")).status,
@@ -72,9 +72,8 @@ describe("administrator accounts", () => {
     ]) {
       const res = await as(who, "GET", "/admin/keys");
       expect(res.status).toBe(401);
-      expect(res.headers.get("WWW-Authenticate")).toBe(
-        'Bearer realm="admin", Basic realm="admin", charset="UTF-8"',
-      );
+      // Basic is taken but never asked for: a browser must not be made to prompt and keep it.
+      expect(res.headers.get("WWW-Authenticate")).toBe('Bearer realm="admin"');
       expect(await json(res)).toMatchObject({ error: "invalid_token" });
     }
     const garbage = await call("/admin/keys", { headers: { Authorization: "Basic %%%" } });
@@ -247,5 +246,99 @@ describe("the ADMIN_TOKEN", () => {
       headers: { Authorization: basic(admin.username, admin.password) },
     });
     expect(basicAuth.status).toBe(200);
+  });
+});
+
+describe("the admin API and browsers", () => {
+  it("refuses a change sent from another site, even with an administrator's Basic credentials, and changes nothing", async () => {
+    const admin = await newAdministrator("admin");
+    const before = await json(await adminCall("GET", "/admin/administrators"));
+    const body = { username: someName("csrf"), password: "long-enough-password", role: "admin" };
+    for (const headers of [
+      { Origin: "https://evil.example" },
+      { "Sec-Fetch-Site": "cross-site" },
+      { "Sec-Fetch-Site": "same-site" },
+    ] as Record<string, string>[]) {
+      const res = await call("/admin/administrators", {
+        method: "POST",
+        headers: {
+          Authorization: basic(admin.username, admin.password),
+          "Content-Type": "application/json",
+          "CF-Connecting-IP": newAddress(),
+          ...headers,
+        },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(403);
+    }
+    expect(await json(await adminCall("GET", "/admin/administrators"))).toEqual(before);
+    // A read from a page of another site is no change; the same origin, or no browser at all, may change.
+    const read = await call("/admin/keys", {
+      headers: {
+        Authorization: basic(admin.username, admin.password),
+        Origin: "https://evil.example",
+      },
+    });
+    expect(read.status).toBe(200);
+    const sameOrigin = await call("/admin/administrators", {
+      method: "POST",
+      headers: {
+        Authorization: basic(admin.username, admin.password),
+        "Content-Type": "application/json",
+        Origin: "https://auth.example.test",
+        "Sec-Fetch-Site": "same-origin",
+      },
+      body: JSON.stringify(body),
+    });
+    expect(sameOrigin.status).toBe(201);
+  });
+
+  it("keeps the audit trail's own actor names for itself", async () => {
+    for (const username of ["admin-token", "ADMIN", "admin"]) {
+      const res = await adminCall("POST", "/admin/administrators", {
+        username,
+        password: "long-enough-password",
+        role: "viewer",
+      });
+      expect(res.status).toBe(400);
+    }
+  });
+
+  it("records a role change, with who made it, as a security event", async () => {
+    const admin = await newAdministrator("admin");
+    const target = await newAdministrator("viewer");
+    const res = await as(admin, "PATCH", `/admin/administrators/${target.username}`, {
+      role: "admin",
+    });
+    expect(res.status).toBe(200);
+    await expect
+      .poll(async () => {
+        const page = await json<{ events: { type: string; actor?: string }[] }>(
+          await adminCall("GET", "/admin/events?type=administrator.updated"),
+        );
+        return page.events.some((e) => e.actor === admin.username);
+      })
+      .toBe(true);
+  });
+});
+
+describe("a sign-in racing a password change", () => {
+  it("counts for nothing once the hash it checked is no longer the account's", async () => {
+    const admin = await newAdministrator("admin");
+    const team = env.ADMINISTRATORS.getByName("administrators");
+    const start = await team.beginSignIn(admin.username, "race-address");
+    expect(start.ok).toBe(true);
+    const checkedHash = (start as { hash: string }).hash;
+    await adminCall("PUT", `/admin/administrators/${admin.username}/password`, {
+      password: "changed-meanwhile",
+    });
+    const late = await team.completeSignIn(
+      admin.username,
+      "race-address",
+      checkedHash,
+      true,
+      "test",
+    );
+    expect(late).toEqual({ ok: false, reason: "invalid" });
   });
 });

@@ -268,7 +268,7 @@ describe("later errors go back to the redirect URI with state and iss (RFC 6749 
     );
   });
 
-  it("a response_mode other than query is invalid_request", async () => {
+  it("a response_mode other than query and form_post is invalid_request, answered in the query", async () => {
     const client = await registerClient();
     const res = await get(await params(client, { response_mode: "fragment" }));
     expectRedirectedError(res, "invalid_request", { state: "xyz-state" });

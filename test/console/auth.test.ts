@@ -230,3 +230,12 @@ describe("a viewer", () => {
     expect(await administratorNames()).toEqual(before);
   });
 });
+
+describe("the console's root", () => {
+  it("answers a POST to /console itself with a page, not a crash", async () => {
+    const browser = await consoleBrowser(await newAdministrator("admin"));
+    const res = await postConsoleForm(browser, PAGE, "/console", {});
+    expect(res.status).toBe(404);
+    expect(await res.text()).toContain("There is no console page");
+  });
+});

@@ -221,6 +221,26 @@ describe("the security-event store", () => {
     expect((await stub.page({ sub: "newest", limit: 5 })).events).toHaveLength(1);
   });
 
+  it("lets no flood of unauthenticated failures push an admin action or a reuse detection out", async () => {
+    const stub = store();
+    await stub.record([
+      event({ type: "client.deleted", actor: "alice", sub: "kept" }),
+      event({ type: "refresh.reuse_detected", level: "warn", sub: "kept" }),
+    ]);
+    // A flood of failures, more than the row bound, after them.
+    await insertRaw(stub, MAX_ROWS + PRUNE_BATCH);
+    await stub.record([event({ sub: "newest" })]);
+    while (await runDurableObjectAlarm(stub)) {
+      if ((await rowCount(stub)).count <= MAX_ROWS + 2) break;
+    }
+    const rows = await rowCount(stub);
+    expect(rows.count).toBe(MAX_ROWS + 2); // the newest MAX_ROWS ids, and the two kept ones
+    expect((await stub.page({ sub: "kept", limit: 5 })).events.map((e) => e.type).sort()).toEqual([
+      "client.deleted",
+      "refresh.reuse_detected",
+    ]);
+  });
+
   it(`keeps no event older than ${MAX_AGE_MS / 86_400_000} days: pruned on write and by the alarm`, async () => {
     const stub = store();
     const old = Date.now() - MAX_AGE_MS - 60_000;

@@ -7,15 +7,13 @@ import type {
   FamilyState,
   TokenRecord,
 } from "../../src/families/model";
+import { cleanupAt, revokeFamily, revokeWithToken } from "../../src/families/revocation";
 import {
-  cleanupAt,
   createPending,
   expiryOf,
   type RefreshResult,
   redeem,
   refresh,
-  revokeFamily,
-  revokeWithToken,
   type Step,
   TOMBSTONE_LIFETIME_MS,
 } from "../../src/families/state";

@@ -26,6 +26,7 @@ const ENDPOINTS: [field: string, method: string][] = [
   ["jwks_uri", "GET"],
   ["revocation_endpoint", "POST"],
   ["introspection_endpoint", "POST"],
+  ["device_authorization_endpoint", "POST"],
 ];
 
 describe("discovery (RFC 8414, OIDC Discovery 1.0)", () => {
@@ -52,9 +53,15 @@ describe("discovery (RFC 8414, OIDC Discovery 1.0)", () => {
       "authorization_code",
       "client_credentials",
       "refresh_token",
+      "urn:ietf:params:oauth:grant-type:device_code",
     ]);
     const client = await registerClient({
-      grant_types: ["authorization_code", "refresh_token", "client_credentials"],
+      grant_types: [
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
+      ],
     });
     for (const grant of doc.grant_types_supported) {
       const res = await tokenRequest(client, { grant_type: grant });

@@ -1295,7 +1295,7 @@ describe("discovery, JWKS and unknown paths", () => {
 describe("the admin API refuses what it cannot use, and changes nothing", () => {
   const userPath = () => `/admin/users/${w.user.id}`;
   const adminChallenge = error(401, "invalid_token", {
-    "WWW-Authenticate": 'Bearer realm="admin", Basic realm="admin", charset="UTF-8"',
+    "WWW-Authenticate": 'Bearer realm="admin"',
   });
   runRows([
     {

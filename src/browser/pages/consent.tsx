@@ -38,6 +38,13 @@ export interface ConsentPageProps {
   };
   username: string;
   scopes: readonly string[];
+  /**
+   * RFC 8628: the request comes from a device. §3.3.1: the server "SHOULD
+   * display the "user_code" to the user and ask them to verify that it
+   * matches the "user_code" being displayed on the device"; §5.4 (remote
+   * phishing): it should say that a device is being signed in.
+   */
+  device?: { userCode: string };
   /** RFC 8707 §2.1: the APIs the application will use these permissions at. */
   apis: readonly { name: string; identifier: string }[];
   interaction: string;
@@ -62,6 +69,13 @@ export function ConsentPage(props: ConsentPageProps) {
             "This application registered itself: its name is its own claim."
           )}{" "}
           After you answer, you go back to <strong>{props.selfRegistered.destination}</strong>.
+        </p>
+      ) : null}
+      {props.device ? (
+        <p class="lead" id="device-code">
+          You are signing in on a device. Check that it shows the code{" "}
+          <strong>{props.device.userCode}</strong>, and allow only if you started this on a device
+          you have with you: never for a code someone sent you.
         </p>
       ) : null}
       <p class="list-title">{props.clientName} will be able to:</p>

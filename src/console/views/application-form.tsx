@@ -36,6 +36,8 @@ const GRANT_LABELS: Record<(typeof GRANT_TYPES)[number], string> = {
   authorization_code: "Authorization code (users sign in; PKCE)",
   refresh_token: "Refresh token",
   client_credentials: "Client credentials (the application acting for itself)",
+  "urn:ietf:params:oauth:grant-type:device_code":
+    "Device code (TVs and CLIs: users sign in on another device; RFC 8628)",
 };
 
 export interface ApplicationFormProps {
