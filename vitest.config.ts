@@ -34,7 +34,11 @@ const protectedApi = {
     conditions: ["workerd", "worker", "browser"],
     write: false,
   }).outputFiles[0]?.text as string,
-  serviceBindings: { AUTH: `vitest-plugin-runner-${workerProject}` },
+  serviceBindings: {
+    AUTH: `vitest-plugin-runner-${workerProject}`,
+    // src/index.ts's Introspection entrypoint, reached by RPC.
+    INTROSPECTION: { name: `vitest-plugin-runner-${workerProject}`, entrypoint: "Introspection" },
+  },
 };
 
 // Stands in for the internet when the Worker fetches a Client ID Metadata

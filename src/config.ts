@@ -63,6 +63,12 @@ export interface ProviderConfig {
    */
   clientMetadataDocuments: boolean;
   /**
+   * REGISTERED_CLIENT_UNUSED_DAYS: a self-registered client that has obtained
+   * no token this many days after registering is deleted (0: never). README,
+   * "Clients that register themselves".
+   */
+  registeredClientUnusedDays: number;
+  /**
    * RFC 8707 §2.1: "the authorization server MAY process the request with no
    * specific resource or by using a predefined default resource value". The
    * `aud` of an access token whose request named no resource (and whose grant
@@ -191,6 +197,14 @@ export interface IsolateCacheSettings {
 }
 
 export const MAX_ISOLATE_CACHE_SECONDS = 60;
+
+/**
+ * REGISTERED_CLIENT_UNUSED_DAYS (default 7, 0 to 3650; 0 turns expiry off),
+ * read by the Worker (so a bad value refuses to run, as every var) and by
+ * the client directory's alarm, which has no request.
+ */
+export const registeredClientUnusedDays = (env: Env): number =>
+  seconds(env, "REGISTERED_CLIENT_UNUSED_DAYS", 7, 3650);
 
 const cacheSettings = new WeakMap<Env, IsolateCacheSettings>();
 
@@ -331,6 +345,7 @@ export function providerConfig(env: Env, requestUrl: string): ProviderConfig {
       mtlsEndpointOrigin: mtlsEndpointOrigin(env),
       registration: registrationMode(env),
       clientMetadataDocuments: onOff(env, "CLIENT_METADATA_DOCUMENTS", false),
+      registeredClientUnusedDays: registeredClientUnusedDays(env),
       configuredAudience: configuredAudience(env),
     };
     if (

@@ -129,6 +129,11 @@ export const AUDIT_EVENTS = [
   "user.locked_out",
   "client.created",
   "client.registered",
+  /** RFC 7592: a self-registered client changed or deleted its own registration. */
+  "client.registration_updated",
+  "client.registration_deleted",
+  /** A self-registered client that never obtained a token, deleted by the client directory's alarm. */
+  "client.expired",
   "registration.auth_failed",
   "client.auth_failed",
   "client.updated",

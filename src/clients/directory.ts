@@ -1,4 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
+import { registeredClientUnusedDays } from "../config";
+import { inObjectCall } from "../events/recorder";
 import {
   type DirectoryPosition,
   type DirectoryQuery,
@@ -6,6 +8,8 @@ import {
   readPage,
   searchKey,
 } from "../lib/directory-query";
+import { alarmRequestId } from "../log";
+import { deleteUnusedClient } from "./expiry";
 import type { AuthMethod, ClientRecord, GrantType } from "./model";
 
 /**
@@ -23,7 +27,10 @@ import type { AuthMethod, ClientRecord, GrantType } from "./model";
  *
  * It also counts each client's live grants (families holding refresh
  * tokens), from notes the TokenFamily objects send off the request path
- * (src/families/grant-note.ts).
+ * (src/families/grant-note.ts), and remembers which clients have ever
+ * obtained a token (`client_uses`, from those notes and from the token
+ * endpoint: ./usage.ts), so that its alarm can delete the self-registered
+ * clients that never did (./expiry.ts).
  */
 
 export const CLIENT_ORDERS = ["name", "client_id"] as const;
@@ -112,7 +119,22 @@ CREATE TABLE IF NOT EXISTS grants (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS grants_ended ON grants (live, changed_at);
 CREATE TABLE IF NOT EXISTS grant_counts (client_id TEXT PRIMARY KEY, live INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS clients_self_registered ON clients (self_registered, created_at);
 `;
+
+/**
+ * `client_uses` has a row per client that has obtained a token, from the
+ * first note of it on. Made after the directory existed: the clients it holds
+ * when the table is first made were never watched, so they count as used
+ * (first_used_at 0) rather than as never used.
+ */
+const USES_SCHEMA = `
+CREATE TABLE client_uses (client_id TEXT PRIMARY KEY, first_used_at INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO client_uses SELECT client_id, 0 FROM clients;
+`;
+
+/** How many unused clients one alarm deletes (each a KV read and delete); more wait a second. */
+const SWEEP_BATCH = 50;
 
 /** The table and its orders, for the shared page statement (src/lib/directory-query.ts). */
 export const CLIENT_TABLE: DirectoryTable<ClientOrder> = {
@@ -140,10 +162,23 @@ export class ClientDirectory extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(SCHEMA);
+    const uses = ctx.storage.sql
+      .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'client_uses'")
+      .toArray();
+    if (uses.length === 0) ctx.storage.transactionSync(() => ctx.storage.sql.exec(USES_SCHEMA));
   }
 
-  /** Writes a client's row (the last write wins: the registry's writers order themselves). */
-  put(entry: ClientEntry): void {
+  /**
+   * Writes a client's row (the last write wins: the registry's writers order
+   * themselves), and for a self-registered client makes sure the alarm will
+   * look at it when it would expire unused.
+   */
+  async put(entry: ClientEntry): Promise<void> {
+    this.write(entry);
+    if (entry.self_registered) await this.sweepBy(entry.created_at);
+  }
+
+  private write(entry: ClientEntry): void {
     this.ctx.storage.sql.exec(
       `INSERT OR REPLACE INTO clients (client_id, client_name, name_key, client_type, auth_method,
          grant_types, self_registered, created_at, updated_at, written_at)
@@ -168,13 +203,14 @@ export class ClientDirectory extends DurableObject<Env> {
    */
   remove(clientId: string): void {
     this.ctx.storage.sql.exec("DELETE FROM clients WHERE client_id = ?", clientId);
+    this.ctx.storage.sql.exec("DELETE FROM client_uses WHERE client_id = ?", clientId);
   }
 
   /** What the listing found stale: rows to drop, entries to write again. */
   repair(gone: string[], changed: ClientEntry[]): void {
     this.ctx.storage.transactionSync(() => {
       for (const clientId of gone) this.remove(clientId);
-      for (const entry of changed) this.put(entry);
+      for (const entry of changed) this.write(entry);
     });
   }
 
@@ -216,6 +252,7 @@ export class ClientDirectory extends DurableObject<Env> {
         .exec<{ live: number }>("SELECT live FROM grants WHERE family_id = ?", familyId)
         .toArray()[0];
       if (live) {
+        this.noteUse(clientId); // a family holding refresh tokens: its client has obtained tokens
         if (known) return; // counted already, or ended already
         sql.exec("INSERT INTO grants VALUES (?, ?, 1, ?)", familyId, clientId, now);
         this.count(clientId, 1);
@@ -226,6 +263,83 @@ export class ClientDirectory extends DurableObject<Env> {
       if (known) this.count(clientId, -1);
       sql.exec("DELETE FROM grants WHERE live = 0 AND changed_at < ?", now - ENDED_MS);
     });
+  }
+
+  /**
+   * A client obtained a token (./usage.ts, and every live-grant note): it is
+   * used, for good. Idempotent; the first note's time is kept.
+   */
+  noteUse(clientId: string): void {
+    this.ctx.storage.sql.exec(
+      "INSERT OR IGNORE INTO client_uses VALUES (?, ?)",
+      clientId,
+      Date.now(),
+    );
+  }
+
+  /** Whether a client has obtained a token, as far as the notes tell (for tests and the console). */
+  used(clientId: string): boolean {
+    return (
+      this.ctx.storage.sql.exec("SELECT 1 FROM client_uses WHERE client_id = ?", clientId).toArray()
+        .length > 0
+    );
+  }
+
+  /** The self-registered clients never used, oldest first: the expiry candidates. */
+  private unused(limit: number): { client_id: string; created_at: number }[] {
+    return this.ctx.storage.sql
+      .exec<{ client_id: string; created_at: number }>(
+        `SELECT client_id, created_at FROM clients
+         WHERE self_registered = 1
+           AND NOT EXISTS (SELECT 1 FROM client_uses u WHERE u.client_id = clients.client_id)
+         ORDER BY created_at LIMIT ?`,
+        limit,
+      )
+      .toArray();
+  }
+
+  /** Makes sure the alarm runs by the time a client registered at `createdAt` (s) could expire. */
+  private async sweepBy(createdAt: number): Promise<void> {
+    const days = registeredClientUnusedDays(this.env);
+    if (days === 0) return;
+    const at = createdAt * 1000 + days * 86_400_000;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * Deletes the self-registered clients that obtained no token within
+   * REGISTERED_CLIENT_UNUSED_DAYS of registering (./expiry.ts), a batch at a
+   * time, through the registry's delete order: the KV record, then the row.
+   * Then it waits for the next one that could expire. A note of use that
+   * arrives while a client is being deleted (its first token issued in that
+   * very moment) does not save it: that token lives out its lifetime, and
+   * the client is gone as it would have been a moment earlier.
+   */
+  override async alarm(): Promise<void> {
+    await inObjectCall(this.ctx, this.env, alarmRequestId("ClientDirectory", this.ctx.id), () =>
+      this.sweep(),
+    );
+  }
+
+  private async sweep(): Promise<void> {
+    const days = registeredClientUnusedDays(this.env);
+    if (days === 0) return;
+    const cutoff = Math.floor((Date.now() - days * 86_400_000) / 1000);
+    const batch = this.unused(SWEEP_BATCH).filter((c) => c.created_at <= cutoff);
+    for (const { client_id } of batch) {
+      if (this.used(client_id)) continue; // noted while an earlier one was deleted
+      if (await deleteUnusedClient(this.env, client_id)) this.remove(client_id);
+      // Not a self-registered client in KV (none at all: the listing repairs such a row):
+      // never a candidate again.
+      else this.noteUse(client_id);
+    }
+    const next = this.unused(1)[0];
+    if (!next) return;
+    const more = batch.length === SWEEP_BATCH;
+    await this.ctx.storage.setAlarm(
+      more ? Date.now() + 1000 : next.created_at * 1000 + days * 86_400_000,
+    );
   }
 
   private count(clientId: string, delta: 1 | -1): void {

@@ -82,6 +82,25 @@ export interface SelfRegistration {
   contacts?: string[];
   software_id?: string;
   software_version?: string;
+  /**
+   * RFC 7592 §3: the SHA-256 (base64url) of the client's registration access
+   * token, which authenticates it at its client configuration endpoint
+   * (/register/<client_id>). Never the token: it is shown once, in the
+   * registration response. Only a client that came through /register has
+   * one (absent in records made before RFC 7592 was served): an
+   * administrator's client, or a metadata-document client, cannot manage
+   * itself.
+   */
+  accessTokenHash?: string;
+}
+
+/** What a self-registered client said about itself and how it came in: all of it but the token's hash. */
+export type RegistrationClaims = Omit<SelfRegistration, "accessTokenHash">;
+
+/** The registration as it may be shown (admin API, RFC 7591/7592 responses): never the token's hash. */
+export function registrationClaims(registration: SelfRegistration): RegistrationClaims {
+  const { accessTokenHash: _hash, ...claims } = registration;
+  return claims;
 }
 
 /**
@@ -133,6 +152,9 @@ export interface ClientRecord {
   created_at: number;
   updated_at: number;
 }
+
+/** The KV key of a client's record (the registry, ./registry.ts, and the expiry sweep, ./expiry.ts). */
+export const clientKey = (clientId: string): string => `client:${clientId}`;
 
 export const allowsGrant = (client: ClientRecord, grant: GrantType): boolean =>
   client.grant_types.includes(grant);

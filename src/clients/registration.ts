@@ -1,7 +1,7 @@
 import type { ProviderConfig } from "../config";
 import { OAuthError } from "../errors";
 import { asObject, FieldError, fieldError, type JsonObject } from "../lib/json-fields";
-import type { ClientRecord, SelfRegistration } from "./model";
+import { type ClientRecord, registrationClaims, type SelfRegistration } from "./model";
 import { type ClientDraft, validateClient } from "./validation";
 
 /**
@@ -72,11 +72,13 @@ export function validateRegistration(
   body: unknown,
   config: ProviderConfig,
   via: SelfRegistration["via"],
+  /** On an update (RFC 7592 §2.2): the administrator's settings the client keeps, in the admin API's shape. */
+  kept: JsonObject = {},
 ): Registration {
   try {
     const input = asObject(body);
     refuseWhatIsNotOffered(input);
-    const admin: JsonObject = { grant_types: ["authorization_code"] };
+    const admin: JsonObject = { grant_types: ["authorization_code"], ...kept };
     for (const name of SHARED_FIELDS) if (name in input) admin[name] = input[name];
     const draft = validateClient(admin, config);
     if (via === "open" && draft.grant_types.includes("client_credentials")) {
@@ -191,8 +193,9 @@ function registrationError(error: unknown): unknown {
  * registered, defaults included.
  */
 export function clientInformation(client: ClientRecord, secret?: string): Record<string, unknown> {
+  // (RFC 7592 §3 adds registration_access_token and registration_client_uri: src/clients/configuration.ts.)
   const { credential, registration } = client;
-  const { via: _via, ...described } = registration ?? { via: "open" };
+  const { via: _via, ...described } = registrationClaims(registration ?? { via: "open" });
   return {
     client_id: client.client_id,
     ...(secret !== undefined ? { client_secret: secret, client_secret_expires_at: 0 } : {}),

@@ -3,7 +3,7 @@ import { OAuthError } from "../errors";
 import { cachePerBinding } from "../lib/isolate-cache";
 import { logError } from "../log";
 import { clientDirectory, clientEntry } from "./directory";
-import type { ClientRecord } from "./model";
+import { type ClientRecord, clientKey as key } from "./model";
 
 /**
  * The client registry, in KV: read on every token request, written by the
@@ -19,8 +19,6 @@ import type { ClientRecord } from "./model";
  * seconds, and elsewhere within about a minute more. See README,
  * "Consistency bounds".
  */
-
-const key = (clientId: string) => `client:${clientId}`;
 
 /** Client ids are ours (or the dev seed's): anything else cannot be registered. */
 export const CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;

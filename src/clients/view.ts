@@ -1,12 +1,13 @@
 import type { JWK } from "jose";
-import type {
-  AuthMethod,
-  ClientRecord,
-  GrantsEndWithSession,
-  GrantType,
-  IdTokenAlg,
-  RefreshSettings,
-  SelfRegistration,
+import {
+  type AuthMethod,
+  type ClientRecord,
+  type GrantsEndWithSession,
+  type GrantType,
+  type IdTokenAlg,
+  type RefreshSettings,
+  type RegistrationClaims,
+  registrationClaims,
 } from "./model";
 
 /** The client as the admin API shows it (never a secret or its hash). */
@@ -29,7 +30,7 @@ export interface ClientView {
   tls_client_certificate_bound_access_tokens: boolean;
   /** RFC 7591: the client registered itself; `registration` says how and what it claimed. */
   self_registered: boolean;
-  registration?: SelfRegistration;
+  registration?: RegistrationClaims;
   resources: string[];
   /** OIDC RP-Initiated Logout 1.0 §3.1: where the client may be sent back after logout. */
   post_logout_redirect_uris: string[];
@@ -61,7 +62,7 @@ export function clientView(client: ClientRecord): ClientView {
     tls_client_certificate_bound_access_tokens:
       client.tls_client_certificate_bound_access_tokens ?? false,
     self_registered: client.registration !== undefined,
-    ...(client.registration ? { registration: client.registration } : {}),
+    ...(client.registration ? { registration: registrationClaims(client.registration) } : {}),
     resources: client.resources ?? [],
     post_logout_redirect_uris: client.post_logout_redirect_uris ?? [],
     grants_end_with_session: client.grants_end_with_session ?? "unless_offline",

@@ -11,7 +11,7 @@ export {
   protectedResourceMetadata,
   requireAccessToken,
 } from "./hono";
-export type { IntrospectionOptions } from "./introspection";
+export type { IntrospectionBinding, IntrospectionOptions } from "./introspection";
 export {
   type ProtectedResourceMetadata,
   protectedResourceMetadataUrl,

@@ -69,7 +69,11 @@ export interface ResourceServerOptions {
         /** How far from now a proof's iat may be (s). Default 60. */
         windowSeconds?: number;
       };
-  /** Ask the authorization server whether each token is still active (revocation). */
+  /**
+   * Ask the authorization server whether each token is still active
+   * (revocation): over HTTP at `url` (default `${issuer}/introspect`, through
+   * `fetch`), or, with `binding`, by RPC to its `Introspection` entrypoint.
+   */
   introspection?: Omit<IntrospectionOptions, "fetch" | "url"> & { url?: string };
 }
 

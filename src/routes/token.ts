@@ -1,6 +1,8 @@
+import { waitUntil } from "cloudflare:workers";
 import type { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { allowsGrant } from "../clients/model";
+import { noteClientUse } from "../clients/usage";
 import { REPLAYED_PROOF, spendProof } from "../dpop/check";
 import { invalidTarget, OAuthError, unauthorizedClient } from "../errors";
 import { GRANT_HANDLERS } from "../grants";
@@ -39,6 +41,15 @@ const clientMayUseGrant = createMiddleware<StepEnv<WithClient & WithGrant>>(asyn
     throw unauthorizedClient(`This client is not registered for the ${grantType} grant.`);
   }
   await next();
+});
+
+/**
+ * After the answer: a self-registered client that obtained a token is used,
+ * and will not expire as unused (src/clients/usage.ts; off the hot path).
+ */
+const noteFirstUse = createMiddleware<StepEnv<WithClient>>(async (c, next) => {
+  await next();
+  if (c.res.status === 200) noteClientUse(c.env, c.get("client"), waitUntil);
 });
 
 /** The grant's own parameters (the required ones must be there), then its answer. */
@@ -90,6 +101,7 @@ export function tokenRoutes(app: Hono<AppEnv>): void {
       clientMayUseGrant,
       clientDpopRule,
       clientCertificateRule,
+      noteFirstUse,
       grantResponse,
     ],
   });

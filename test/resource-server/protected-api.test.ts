@@ -414,6 +414,44 @@ describe("a protected API on Workers (./resource-server)", () => {
       const params = await expectInvalidToken(await withBearer("/introspected/read", revoked));
       expect(params.error_description).toContain("revoked");
     });
+
+    it("does the same by RPC through a service binding to the Introspection entrypoint, with no HTTP request", async () => {
+      await configure();
+      const client = await serviceClient();
+      const live = await accessToken(client);
+      expect((await withBearer("/rpc-introspected/read", live)).status).toBe(200);
+      expect((await withBearer("/rpc-introspected/read", live)).status).toBe(200);
+      const revoked = await accessToken(client);
+      expect((await revokeRequest(client, { token: revoked })).status).toBe(200);
+      expect((await withBearer("/hono/read", revoked)).status).toBe(200);
+      const params = await expectInvalidToken(await withBearer("/rpc-introspected/read", revoked));
+      expect(params.error_description).toContain("revoked");
+      // Keys came over HTTP (the service binding's fetch); introspection never did.
+      expect(await json(await apiCall("/calls/rpc-introspected"))).toMatchObject({
+        introspection: 0,
+      });
+    });
+
+    it("by RPC, the caller authenticates as at /introspect: a wrong secret fails closed (503); a client that is not a resource server is told nothing of another's token", async () => {
+      const owner = await serviceClient();
+      const live = await accessToken(owner);
+      const configureAs = async (clientId: string, clientSecret: string) => {
+        const res = await apiCall("/_configure/introspection", {
+          method: "POST",
+          body: JSON.stringify({ clientId, clientSecret }),
+        });
+        expect(res.status).toBe(204);
+      };
+      await configureAs(owner.client_id, "not-the-secret");
+      expect((await withBearer("/rpc-introspected/read", live)).status).toBe(503);
+      // RFC 7662 §4: not a resource server, so another client's token is {"active": false}.
+      const other = await serviceClient();
+      await configureAs(other.client_id, other.client_secret as string);
+      await expectInvalidToken(await withBearer("/rpc-introspected/read", live));
+      // Its own token it may introspect.
+      await configureAs(owner.client_id, owner.client_secret as string);
+      expect((await withBearer("/rpc-introspected/read", live)).status).toBe(200);
+    });
   });
 
   it("has our issuer as the audience of today's tokens", async () => {

@@ -16,9 +16,15 @@ export const toWorker = (url: string, options: oauth.CustomFetchOptions<string, 
 
 export const throughWorker = { [oauth.customFetch]: toWorker };
 
-/** The user's part: the pages between the authorization URL and the redirect back. */
-export async function userSignsInAndAllows(url: URL, user: TestUser): Promise<URL> {
-  const browser = new Browser();
+/**
+ * The user's part: the pages between the authorization URL and the redirect
+ * back (a `browser` of the caller's, e.g. one whose requests run with other vars).
+ */
+export async function userSignsInAndAllows(
+  url: URL,
+  user: TestUser,
+  browser = new Browser(),
+): Promise<URL> {
   let res = await browser.get(url.toString());
   let html = await res.text();
   expect(isLoginPage(html)).toBe(true);
