@@ -144,6 +144,10 @@ export const AUDIT_EVENTS = [
   "resource.deleted",
   "signing_key.created",
   "session.ended",
+  /** The user changed their own password on the account page (an administrator's is user.password_set). */
+  "user.password_changed",
+  /** The user removed an app's access on the account page. */
+  "user.app_removed",
   "administrator.created",
   "administrator.updated",
   "administrator.password_set",

@@ -16,6 +16,15 @@ export const PATHS = {
   deviceAuthorization: "/device_authorization",
   /** RFC 8628 §3.2 verification_uri: "should be short and easy to remember". */
   deviceVerification: "/device",
+  /** The signed-in user's own page: their apps, sessions and password (src/browser/account.tsx). */
+  account: "/account",
+} as const;
+
+/** The account page's forms (POST, each back to PATHS.account with a notice). */
+export const ACCOUNT_FORMS = {
+  removeApp: "/account/apps/remove",
+  signOut: "/account/sessions/end",
+  password: "/account/password",
 } as const;
 
 /** The endpoints at which a client authenticates (RFC 6749 §2.3, RFC 7009 §2.1, RFC 7662 §2.1, RFC 8628 §3.1). */

@@ -197,20 +197,26 @@ function signedIn(request: AuthorizationRequest): AuthorizationRequest {
   return { ...rest, prompt: rest.prompt.filter((p) => p !== "login") };
 }
 
+/**
+ * The login page for an interaction: a client's (`client`), or the account
+ * page's (`client` undefined, see ./account.tsx).
+ */
 export async function renderLogin(
   c: AppContext,
-  client: ClientRecord,
+  client: ClientRecord | undefined,
   request: Interaction,
   problem?: { error: string; username?: string; status: number },
+  notice?: string,
 ): Promise<Response> {
   return renderPage(
     c,
     <LoginPage
-      clientName={client.client_name}
+      clientName={client?.client_name}
       interaction={await sealInteraction(c.env, request)}
       csrf={await csrfToken(c)}
       {...(problem ? { error: problem.error } : {})}
       {...(problem?.username ? { username: problem.username } : {})}
+      {...(notice ? { notice } : {})}
     />,
     problem?.status ?? 200,
   );

@@ -18,11 +18,28 @@ export interface DeviceInteraction {
   userCode: string;
 }
 
-/** What the login and consent forms carry: an authorization request, or a device authorization. */
-export type Interaction = AuthorizationRequest | DeviceInteraction;
+/**
+ * The user's own account page (./account.tsx): a sign-in for no client,
+ * after which the browser goes back to the page. It has no consent step.
+ */
+export interface AccountInteraction {
+  kind: "account";
+}
+
+/**
+ * What the login and consent forms carry: an authorization request, a
+ * device authorization, or the account page's sign-in.
+ */
+export type Interaction = AuthorizationRequest | DeviceInteraction | AccountInteraction;
+
+/** The interactions made for a client (the account page's is not). */
+export type ClientInteraction = AuthorizationRequest | DeviceInteraction;
 
 export const isDeviceInteraction = (i: Interaction): i is DeviceInteraction =>
   "kind" in i && i.kind === "device";
+
+export const isAccountInteraction = (i: Interaction): i is AccountInteraction =>
+  "kind" in i && i.kind === "account";
 
 /**
  * State carried by the login and consent forms.

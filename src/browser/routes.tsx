@@ -12,11 +12,13 @@ import { clientAddress, limitedSignIn } from "../http/rate-limits";
 import { randomBytes, toHex } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
 import { currentRequestId, logError } from "../log";
-import { PATHS } from "../paths";
+import type { Params } from "../params";
+import { ACCOUNT_FORMS, PATHS } from "../paths";
 import { readSession, writeSession } from "../sessions/login-session";
 import { renderPage } from "../ui/render";
 import { normalizeUsername, USERNAME } from "../users/model";
 import { addressKey, usernameObject } from "../users/username";
+import { accountPage, changePassword, removeApp, signOut } from "./account";
 import { stillAllowed, validateAuthorizationRequest } from "./authorization-request";
 import { continueDevice, deviceDenied, deviceEntered, deviceEntry } from "./device";
 import {
@@ -27,7 +29,14 @@ import {
   redirectError,
   renderLogin,
 } from "./flow";
-import { csrfValid, type Interaction, isDeviceInteraction, openInteraction } from "./interaction";
+import {
+  type AccountInteraction,
+  type ClientInteraction,
+  csrfValid,
+  isAccountInteraction,
+  isDeviceInteraction,
+  openInteraction,
+} from "./interaction";
 import { endSession } from "./logout";
 import { ErrorPage } from "./pages/error";
 import { StartPage } from "./pages/start";
@@ -35,7 +44,8 @@ import { browserRequestParams } from "./request-params";
 
 /**
  * The browser side: /authorize (GET and POST, OIDC Core §3.1.2.1), and the
- * login and consent forms it shows. A sub-app with its own error mapping:
+ * login and consent forms it shows; logout, the device verification page and
+ * the user's own account page. A sub-app with its own error mapping:
  * errors here are pages or redirects, never JSON.
  */
 
@@ -83,6 +93,11 @@ const expired = () =>
     "This form has expired or was altered. Go back to the application and start again.",
   );
 
+/** A form of the login and consent pages, opened: the account page's sign-in has no client. */
+type Resumed =
+  | { form: Params; request: AccountInteraction; client?: undefined }
+  | { form: Params; request: ClientInteraction; client: ClientRecord };
+
 /**
  * A login or consent form, posted back: its CSRF token, the authorization
  * request it carries (signed, unexpired), and the client as it is registered
@@ -90,14 +105,16 @@ const expired = () =>
  * deliver a code the current registration would refuse (a redirect URI
  * removed since, a scope or the code flow taken away): that is shown on a
  * page, never redirected, since the redirect URI may no longer be the
- * client's.
+ * client's. The account page's sign-in has no client.
  */
-async function resumed(c: AppContext) {
+async function resumed(c: AppContext): Promise<Resumed> {
   const form = await readForm(c.req.raw, LIMITS.maxFormBytes);
   if (!(await csrfValid(c, form.get("csrf")))) throw expired();
   const request = await openInteraction(c.env, form.get("interaction"));
-  const client = request && (await lookUpClient(c.env, c.get("config"), request.clientId));
-  if (!request || !client) throw expired();
+  if (!request) throw expired();
+  if (isAccountInteraction(request)) return { form, request };
+  const client = await lookUpClient(c.env, c.get("config"), request.clientId);
+  if (!client) throw expired();
   const allowed = isDeviceInteraction(request)
     ? allowsGrant(client, DEVICE_CODE_GRANT) &&
       request.scope.every((s) => client.scopes.includes(s))
@@ -110,19 +127,25 @@ async function resumed(c: AppContext) {
   return { form, request, client };
 }
 
-/** The next step of whichever flow the form belongs to: a redirect's, or a device's (./device.tsx). */
+/**
+ * The next step after a sign-in, of whichever flow the form belongs to: a
+ * redirect's, a device's (./device.tsx), or back to the account page.
+ */
 const continueFlow = (
   c: AppContext,
-  client: ClientRecord,
-  request: Interaction,
+  resumed: Resumed,
   flow: FlowState,
-) =>
-  isDeviceInteraction(request)
+): Promise<Response> | Response => {
+  if (!resumed.client) return c.redirect(PATHS.account, 303);
+  const { client, request } = resumed;
+  return isDeviceInteraction(request)
     ? continueDevice(c, client, request, flow)
     : continueAuthorization(c, client, request, flow);
+};
 
 async function login(c: AppContext): Promise<Response> {
-  const { form, request, client } = await resumed(c);
+  const opened = await resumed(c);
+  const { form, request, client } = opened;
 
   const username = normalizeUsername(form.get("username") ?? "");
   const password = form.get("password") ?? "";
@@ -175,11 +198,14 @@ async function login(c: AppContext): Promise<Response> {
     expiresAt,
   };
   await writeSession(c, session);
-  return continueFlow(c, client, request, { freshSession: session });
+  return continueFlow(c, opened, { freshSession: session });
 }
 
 async function consent(c: AppContext): Promise<Response> {
-  const { form, request, client } = await resumed(c);
+  const resumedForm = await resumed(c);
+  // The account page's sign-in asks no consent: a form that says otherwise was altered.
+  if (!resumedForm.client) throw expired();
+  const { form, request, client } = resumedForm;
   const decision = form.get("decision");
   if (decision === "deny") {
     return isDeviceInteraction(request)
@@ -196,7 +222,7 @@ async function consent(c: AppContext): Promise<Response> {
     : consentItems(client, config, request);
   if (!(await user.grantConsent(session, client.client_id, allowed)))
     return renderLogin(c, client, request);
-  return continueFlow(c, client, request, { consented: true });
+  return continueFlow(c, resumedForm, { consented: true });
 }
 
 /** Hono's Origin / Sec-Fetch-Site check: a refusal is this surface's error, so a page. */
@@ -231,6 +257,11 @@ export function browserApp(): Hono<AppEnv> {
     GET: deviceEntry,
     POST: [fromOurPages, deviceEntered],
   });
+  // The user's own account page; its forms behind the same Origin check and CSRF token.
+  endpoint(app, PATHS.account, { GET: accountPage });
+  endpoint(app, ACCOUNT_FORMS.removeApp, { POST: [fromOurPages, removeApp] });
+  endpoint(app, ACCOUNT_FORMS.signOut, { POST: [fromOurPages, signOut] });
+  endpoint(app, ACCOUNT_FORMS.password, { POST: [fromOurPages, changePassword] });
   app.onError(pageError);
   return app;
 }

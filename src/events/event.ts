@@ -31,6 +31,8 @@ const STORED: ReadonlySet<AuditEvent> = new Set<AuditEvent>([
   "administrator.login_failed",
   "administrator.locked_out",
   "session.ended",
+  "user.password_changed",
+  "user.app_removed",
 ]);
 
 /**

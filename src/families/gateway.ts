@@ -365,13 +365,6 @@ export async function revokeWithRefreshToken(
   return revoked;
 }
 
-/** An administrator's revocation of one of a user's grants, through the user's index. */
-export async function revokeUserGrant(env: Env, sub: string, familyId: string): Promise<boolean> {
-  const revoked = await env.USER.getByName(sub).revokeGrant(familyId, currentRequestId());
-  if (revoked) noteFamilyRevoked(env, familyId);
-  return revoked;
-}
-
 export interface LiveRefreshToken {
   grant: Grant;
   issuedAt: number;

@@ -134,6 +134,8 @@ export type RevocationReason =
   | "user_deleted"
   /** A grant that belonged to a login session (OIDC Core §11), which ended: logout, password change. */
   | "session_ended"
+  /** The user removed the app's access on their account page. */
+  | "revoked_by_user"
   | "admin";
 
 export type FamilyState =

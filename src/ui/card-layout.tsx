@@ -62,12 +62,40 @@ ul.scopes span { display: block; color: var(--muted); font-size: 14px; line-heig
 pre { margin: 0; padding: 12px; background: var(--bg); border: 1px solid var(--border); border-radius: 8px;
   white-space: pre-wrap; overflow-wrap: anywhere; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 13px; word-break: break-all; }
+.notice { background: var(--accent-soft); color: var(--text); border: 1px solid var(--border);
+  border-radius: 8px; padding: 10px 12px; margin: 0 0 16px; font-size: 14px; }
+.sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+/* The wide card (the account page): sections of rows, each row its facts and its button. */
+main.wide { max-width: 760px; align-self: flex-start; }
+h2 { font-size: 17px; line-height: 1.3; margin: 32px 0 4px; }
+section > p.fine:first-of-type { margin-top: 0; }
+ul.rows { list-style: none; padding: 0; margin: 12px 0 0; border: 1px solid var(--border); border-radius: 10px; }
+ul.rows > li { display: flex; flex-wrap: wrap; gap: 12px 16px; align-items: flex-start;
+  justify-content: space-between; padding: 14px; border-top: 1px solid var(--border); }
+ul.rows > li:first-child { border-top: 0; }
+.row-main { flex: 1 1 320px; min-width: 0; }
+.row-title { font-weight: 600; margin: 0; overflow-wrap: anywhere; }
+.row-sub { color: var(--muted); font-size: 14px; margin: 2px 0 0; overflow-wrap: anywhere; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 8px 0 0;
+  font-size: 14px; }
+dl.facts dt { color: var(--muted); }
+dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+.tag { display: inline-block; font-size: 12px; font-weight: 600; padding: 1px 8px; margin-left: 6px;
+  border-radius: 999px; background: var(--accent-soft); color: var(--text); vertical-align: 1px; }
+.row-actions button, .section-actions button { min-height: 40px; padding: 8px 14px; font-size: 14px; }
+.section-actions { display: flex; flex-wrap: wrap; gap: 12px; margin-top: 12px; }
+form.narrow { max-width: 420px; }
+.empty { color: var(--muted); margin: 12px 0 0; }
 /* A phone: the page is the card, from the top, without a frame around it. */
 @media (max-width: 480px) { body { align-items: flex-start; padding: 0; background: var(--card); }
-  main { max-width: none; border: 0; border-radius: 0; box-shadow: none; padding: 28px 20px; } }
+  main { max-width: none; border: 0; border-radius: 0; box-shadow: none; padding: 28px 20px; }
+  main.wide { max-width: none; }
+  dl.facts { grid-template-columns: 1fr; } dl.facts dd { margin-bottom: 4px; } }
 `;
 
-export function Layout(props: { title: string; children: Child }) {
+/** `wide`: a wider card, for a page of lists (the account page). */
+export function Layout(props: { title: string; wide?: boolean; children: Child }) {
   return (
     <html lang="en">
       <head>
@@ -78,7 +106,7 @@ export function Layout(props: { title: string; children: Child }) {
         <style>{raw(styles)}</style>
       </head>
       <body>
-        <main>
+        <main class={props.wide ? "wide" : undefined}>
           <div class="brand">
             <span class="mark" aria-hidden="true">
               ET

@@ -1,6 +1,6 @@
 import type { ProviderConfig } from "../config";
 import { OAuthError } from "../errors";
-import { revokeUserGrant } from "../families/gateway";
+import { revokeUserGrant } from "../families/user-grants";
 import {
   asObject,
   fieldError,
@@ -10,9 +10,10 @@ import {
 } from "../lib/json-fields";
 import { adminAction, currentRequestId } from "../log";
 import { createUser } from "./accounts";
+import type { GrantView } from "./family-fan-out";
 import { normalizeUsername, USERNAME, type UserView } from "./model";
 import { hashPassword, passwordProblem } from "./passwords";
-import type { GrantView, UserPatch } from "./user";
+import type { UserPatch } from "./user";
 import { usernameObject } from "./username";
 
 /**

@@ -1,5 +1,7 @@
 import { familyObject } from "../families/gateway";
+import type { RevocationReason } from "../families/model";
 import type { FamilySummary } from "../families/token-family";
+import type { RequestId } from "../log";
 
 /**
  * Calls to the families of a user's index, from the User object: a fan-out
@@ -33,6 +35,17 @@ export async function fanOut<I, T>(items: I[], call: (item: I) => Promise<T>): P
     out.push(...(await Promise.all(items.slice(i, i + FAN_OUT).map(call))));
   }
   return out;
+}
+
+/** Revokes the families `ids` for `reason`; the ids of those that were live. */
+export async function revokeFamilies(
+  env: Env,
+  ids: string[],
+  reason: RevocationReason,
+  requestId: RequestId,
+): Promise<string[]> {
+  const live = await fanOut(ids, (id) => familyOf(env, id).revoke(reason, requestId));
+  return ids.filter((_, i) => live[i]);
 }
 
 /** The grants that can still be used: live families, newest first; a family gone is forgotten. */

@@ -44,4 +44,11 @@ export class FamilyIndex {
       .filter(([, entry]) => entry.sid === sid)
       .map(([k]) => k.slice(PREFIX.length));
   }
+
+  /** The grants of client `clientId` (the account page's "Remove access"). */
+  ofClient(clientId: string): string[] {
+    return [...this.kv.list<FamilyEntry>({ prefix: PREFIX })]
+      .filter(([, entry]) => entry.clientId === clientId)
+      .map(([k]) => k.slice(PREFIX.length));
+  }
 }

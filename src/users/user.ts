@@ -3,10 +3,7 @@ import { inObjectCall } from "../events/recorder";
 import type { RevocationReason } from "../families/model";
 import { alarmRequestId, currentRequestId, type RequestId } from "../log";
 import { DirectoryOutbox } from "./directory-outbox";
-import { familyOf, fanOut, type GrantView, grantViews } from "./family-fan-out";
-
-export type { GrantView };
-
+import { familyOf, fanOut, type GrantView, grantViews, revokeFamilies } from "./family-fan-out";
 import { FamilyIndex } from "./family-index";
 import { SessionBook, type SessionRecord, type SessionRef } from "./login-sessions";
 import {
@@ -17,13 +14,8 @@ import {
   type UserView,
   userView,
 } from "./model";
-import {
-  burnPasswordCheck,
-  hashPassword,
-  type PasswordHash,
-  PBKDF2_ITERATIONS,
-  verifyPassword,
-} from "./passwords";
+import { checkAccountPassword } from "./password-check";
+import type { PasswordHash } from "./passwords";
 import {
   deletes,
   owedAfterPass,
@@ -33,6 +25,12 @@ import {
   request,
   type UserRevocation,
 } from "./pending-revocation";
+import {
+  type AccountOverview,
+  endOwnSessions,
+  revokeOwnApp,
+  type SessionChoice,
+} from "./self-service";
 import { revokeSessionGrants, sessionGrantsOwed } from "./session-grants";
 import { usernameObject } from "./username";
 
@@ -136,27 +134,28 @@ export class User extends DurableObject<Env> {
   /**
    * A new password ends every login session (their version no longer
    * matches) and, unless the provider turned it off, every grant: whoever
-   * knew the old password may hold the grants made with it.
+   * knew the old password may hold the grants made with it. Answers the new session version.
    */
   setPassword(
     password: PasswordHash,
     revokeGrants: boolean,
     requestId: RequestId,
-  ): Promise<boolean> {
+  ): Promise<number | undefined> {
     return inObjectCall(this.ctx, this.env, requestId, async () => {
       const user = this.record();
-      if (!user) return false;
+      if (!user) return undefined;
+      const version = user.session_version + 1;
       this.save({
         ...user,
         password,
-        session_version: user.session_version + 1,
+        session_version: version,
         updated_at: Math.floor(Date.now() / 1000),
       });
       // Every session ends with the old password, and the grants that belong to them.
       const ended = this.sessions.endAll(Date.now()).map((session) => session.sid);
       if (revokeGrants) await this.revokeEverything("password_changed");
       else await this.revokeSessionGrants(ended);
-      return true;
+      return version;
     });
   }
 
@@ -201,27 +200,13 @@ export class User extends DurableObject<Env> {
     });
   }
 
-  async checkPassword(password: string): Promise<PasswordCheck> {
-    const user = this.record();
-    if (!user) {
-      await burnPasswordCheck(password); // the same work as a wrong password
-      return { ok: false, reason: "invalid" };
-    }
-    if (!(await verifyPassword(password, user.password))) return { ok: false, reason: "invalid" };
-    // Re-read: the account may have changed while the hash was computed.
-    const now = this.record();
-    if (!now) return { ok: false, reason: "invalid" };
-    // Only someone who knows the password learns that the account is blocked.
-    if (now.blocked) return { ok: false, reason: "blocked" };
-    // A hash made at an older (lower) count is checked faster: renew it now
-    // that the password is known, so that every account costs the same.
-    if (now.password.iterations < PBKDF2_ITERATIONS) {
-      const renewed = await hashPassword(password);
-      const latest = this.record();
-      if (latest && latest.password.hash === now.password.hash)
-        this.save({ ...latest, password: renewed });
-    }
-    return { ok: true, sub: now.sub, sessionVersion: now.session_version };
+  /** A sign-in's password check (./password-check.ts), the hash renewed if made at an older count. */
+  checkPassword(password: string): Promise<PasswordCheck> {
+    return checkAccountPassword(
+      () => this.record(),
+      (user) => this.save(user),
+      password,
+    );
   }
 
   /**
@@ -260,6 +245,32 @@ export class User extends DurableObject<Env> {
     return inObjectCall(this.ctx, this.env, requestId, async () => {
       const ended = this.sessions.end(sid);
       if (ended) await this.revokeSessionGrants([sid]);
+      return ended;
+    });
+  }
+
+  // ── the account page (./self-service.ts): only while `session` stands, only this account's own.
+  async accountOverview(session: SessionRef): Promise<AccountOverview | undefined> {
+    const account = this.account(session);
+    if (!account.ok) return undefined;
+    const { username } = account.user;
+    return { username, sessions: this.loginSessions(), grants: await this.grants() };
+  }
+
+  /** "Remove access": the app's grants, and the consent remembered for it (it must ask again). */
+  removeApp(session: SessionRef, clientId: string, requestId: RequestId) {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
+      if (!this.account(session).ok) return undefined;
+      this.ctx.storage.kv.delete(consentKey(clientId));
+      return revokeOwnApp(this.env, this.families, clientId, requestId);
+    });
+  }
+
+  endSessions(session: SessionRef, which: SessionChoice, requestId: RequestId) {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
+      if (!this.account(session).ok) return undefined;
+      const ended = endOwnSessions(this.sessions, session.sid, which);
+      if (ended.length > 0) await this.revokeSessionGrants(ended.map((s) => s.sid));
       return ended;
     });
   }
@@ -321,13 +332,9 @@ export class User extends DurableObject<Env> {
     return claimsFor(user, scopes);
   }
 
-  private familyIds(): string[] {
-    return this.families.ids();
-  }
-
   /** The grants that can still be used: live families, newest first. */
   grants(): Promise<GrantView[]> {
-    return grantViews(this.env, this.familyIds(), (id) => this.forgetFamily(id));
+    return grantViews(this.env, this.families.ids(), (id) => this.forgetFamily(id));
   }
 
   async revokeGrant(familyId: string, requestId: RequestId): Promise<boolean> {
@@ -337,10 +344,7 @@ export class User extends DurableObject<Env> {
 
   /** Revokes every family in the index; returns how many were live. */
   async revokeAll(reason: RevocationReason, requestId: RequestId): Promise<number> {
-    const results = await fanOut(this.familyIds(), (id) =>
-      familyOf(this.env, id).revoke(reason, requestId),
-    );
-    return results.filter(Boolean).length;
+    return (await revokeFamilies(this.env, this.families.ids(), reason, requestId)).length;
   }
 
   /** Revokes the grants of ended sessions, and any such revocation still owed (./session-grants.ts). */
@@ -363,7 +367,7 @@ export class User extends DurableObject<Env> {
 
   /** Revokes every family `pending` covers, each for the strongest reason owed to it; then finishes. */
   private async pass(pending: PendingRevocations): Promise<void> {
-    const owed = this.familyIds().flatMap((id) => {
+    const owed = this.families.ids().flatMap((id) => {
       const entry = this.families.get(id);
       const reason = reasonFor(pending, entry?.createdAt ?? 0);
       return reason ? [{ id, reason }] : [];

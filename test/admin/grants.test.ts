@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { GrantView } from "../../src/users/user";
+import type { GrantView } from "../../src/users/family-fan-out";
 import { Browser, pkce, signInAndAuthorize } from "../support/browser";
 import {
   REDIRECT_URI,

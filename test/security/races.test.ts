@@ -381,13 +381,13 @@ describe("a code issued racing a password change (REVOKE_GRANTS_ON_PASSWORD_CHAN
     // (In one workerd process the calls between objects take no network time, so the window the
     // next test opens with pauses is narrow here: this is the property end to end.)
     const started: Promise<{ res: Response; verifier: string }>[] = [];
-    let change: Promise<boolean> | undefined;
+    let change: Promise<number | undefined> | undefined;
     for (let i = 0; i < 40; i++) {
       started.push(authorize());
       if (i === 16) change = env.USER.getByName(user.id).setPassword(hash, true, "test");
       await new Promise((resolve) => setTimeout(resolve, i % 3));
     }
-    expect(await change).toBe(true);
+    expect(await change).toBeGreaterThan(0);
 
     const settled = await Promise.all(started);
     let codes = 0;

@@ -2,20 +2,28 @@ import { PATHS } from "../../paths";
 import { Layout } from "../../ui/card-layout";
 
 export interface LoginPageProps {
-  clientName: string;
+  /** The application the sign-in is for; undefined: the user's own account page. */
+  clientName: string | undefined;
   interaction: string;
   csrf: string;
   username?: string;
   error?: string;
+  /** A one-line notice (the account page's, after signing out everywhere). */
+  notice?: string;
 }
 
 export function LoginPage(props: LoginPageProps) {
   return (
-    <Layout title={`Sign in to ${props.clientName}`}>
+    <Layout title={props.clientName ? `Sign in to ${props.clientName}` : "Sign in to your account"}>
       <h1>Sign in</h1>
       <p class="lead">
-        to continue to <strong>{props.clientName}</strong>
+        to continue to <strong>{props.clientName ?? "your account"}</strong>
       </p>
+      {props.notice ? (
+        <p class="notice" role="status">
+          {props.notice}
+        </p>
+      ) : null}
       {props.error ? (
         <p class="alert" id="login-error" role="alert">
           {props.error}
@@ -52,7 +60,9 @@ export function LoginPage(props: LoginPageProps) {
         </div>
       </form>
       <p class="fine">
-        Only sign in if you trust {props.clientName}. We never share your password with it.
+        {props.clientName
+          ? `Only sign in if you trust ${props.clientName}. We never share your password with it.`
+          : "Here you can see and remove the apps that use your account, sign out your sessions and change your password."}
       </p>
     </Layout>
   );

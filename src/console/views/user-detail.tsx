@@ -1,5 +1,5 @@
+import type { GrantView } from "../../users/family-fan-out";
 import type { UserView } from "../../users/model";
-import type { GrantView } from "../../users/user";
 import type { FormFields } from "../forms/fields";
 import { type FormProblem, generalProblem, problemOf } from "../forms/problem";
 import { USER_PROFILE_CONTROLS } from "../forms/user-form";
