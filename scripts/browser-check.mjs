@@ -16,7 +16,11 @@
  *   block them and see their refresh refused; revoke one grant; rotate and
  *   revoke a signing key, keyboard only; find the reuse event a replay
  *   produced; a viewer sees everything and can change nothing; the main
- *   pages photographed in light, dark and on a phone.
+ *   pages photographed in light, dark and on a phone;
+ * - the account page (scripts/browser/account.mjs): the demo user signs in
+ *   at /account, sees the apps and sessions, removes an app (its refresh
+ *   token then refused) and signs out another session, in light, dark and
+ *   on a phone.
  *
  * Every page visited passes checks that can fail: every control named (the
  * accessibility tree's name), WCAG text contrast, no horizontal scrolling
@@ -36,6 +40,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { accountWalk } from "./browser/account.mjs";
 import { applicationWalk } from "./browser/console/applications.mjs";
 import { reuseEventWalk } from "./browser/console/events.mjs";
 import { keyboardKeysWalk } from "./browser/console/keys.mjs";
@@ -154,6 +159,9 @@ async function main() {
     await loginPages(browser, worker.origin);
     await members(worker.origin, creating);
     await consoleWalks(browser, worker.origin);
+    await walk("the account page: an app removed, a session signed out", () =>
+      accountWalk(browser, worker.origin),
+    );
   } catch (error) {
     results.failures.push("the walks could not complete");
     console.log(`not ok - the walks could not complete\n  ${error?.stack ?? error}`);

@@ -212,11 +212,13 @@ export function AccountPage(props: AccountPageProps) {
         ) : null}
         <form method="post" action={ACCOUNT_FORMS.password} class="narrow">
           <input type="hidden" name="csrf" value={props.csrf} />
+          {/* Not shown: it tells a password manager whose password this is. */}
           <input
             type="text"
             name="username"
             value={props.username}
             autocomplete="username"
+            aria-label="Username"
             hidden
             readonly
           />
