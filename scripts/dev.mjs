@@ -12,6 +12,8 @@ console.log(`
   Open http://localhost:${port}/ for the demo credentials and a sign-in to try:
     user demo / demo-password, client demo-confidential / demo-confidential-secret,
     public client demo-public, admin API token dev-admin-token.
+  Admin console: http://localhost:${port}/console
+    administrator operator / operator-password, viewer auditor / auditor-password.
 `);
 
 const wrangler = spawn(
