@@ -459,7 +459,7 @@ describe("a code issued racing a password change (REVOKE_GRANTS_ON_PASSWORD_CHAN
 
     const flows = Array.from({ length: 40 }, (_, i) => authorization(i));
     await pause(3);
-    expect(await account.setPassword(hash, true, "test")).toBe(true);
+    expect(await account.setPassword(hash, true, "test")).toBeGreaterThan(0);
     const handedOut = (await Promise.all(flows)).filter((f) => f !== undefined);
     for (const { code, verifier } of handedOut)
       await expectTokenError(await redeemCode(client, code, verifier), "invalid_grant");
