@@ -4,6 +4,7 @@ import { invalidRequest } from "../errors";
 import type { AppContext } from "../http/context";
 import { audit, currentRequestId } from "../log";
 import type { Params } from "../params";
+import { PATHS } from "../paths";
 import { clearSession, readSession } from "../sessions/login-session";
 import { verifyOwnJwt } from "../tokens/jwt";
 import { renderPage } from "../ui/render";
@@ -36,6 +37,16 @@ interface LogoutRequest {
 }
 
 const CARRIED = ["id_token_hint", "client_id", "post_logout_redirect_uri", "state"] as const;
+
+/** The request's own parameters, to carry through a question page or a redirect. */
+function carriedParams(params: Params): Record<string, string> {
+  return Object.fromEntries(
+    CARRIED.flatMap((name) => {
+      const value = params.get(name);
+      return value === undefined ? [] : [[name, value]];
+    }),
+  );
+}
 
 async function logoutRequest(c: AppContext, params: Params): Promise<LogoutRequest> {
   const config = c.get("config");
@@ -97,6 +108,13 @@ export async function endSession(c: AppContext): Promise<Response> {
   }
   const session = await readSession(c);
   if (decision === "stay") return renderPage(c, <LoggedOutPage signedOut={false} />);
+  // §2 lets the client POST the request from its own site, and a browser sends no SameSite=Lax
+  // cookie with a cross-site POST: without this, the session would survive a logout that looked
+  // done. Sent on as a top-level GET, which carries the cookie.
+  if (c.req.method === "POST" && decision === undefined && !session) {
+    const again = new URLSearchParams(carriedParams(params));
+    return c.redirect(`${PATHS.endSession}?${again}`, 303);
+  }
 
   const tied =
     session !== undefined &&
@@ -104,16 +122,10 @@ export async function endSession(c: AppContext): Promise<Response> {
     request.hint.sub === session.sub &&
     request.hint.sid === session.sid;
   if (session && !tied && decision !== "sign_out") {
-    const carried = Object.fromEntries(
-      CARRIED.flatMap((name) => {
-        const value = params.get(name);
-        return value === undefined ? [] : [[name, value]];
-      }),
-    );
     return renderPage(
       c,
       <LogoutQuestionPage
-        carried={carried}
+        carried={carriedParams(params)}
         csrf={await csrfToken(c)}
         clientName={request.client?.client_name}
       />,

@@ -182,9 +182,12 @@ async function consent(c: AppContext): Promise<Response> {
   const { form, request, client } = await resumed(c);
   const decision = form.get("decision");
   if (decision === "deny") {
-    return isDeviceInteraction(request)
-      ? deviceDenied(c, client, request)
-      : redirectError(c, request, "access_denied", "The user denied the request.");
+    if (!isDeviceInteraction(request))
+      return redirectError(c, request, "access_denied", "The user denied the request.");
+    // A device's request is answered only by a signed-in user: a stranger holding the code
+    // (from the login page's form) must not deny it for the user it was meant for.
+    if (!(await readSession(c))) return renderLogin(c, client, request);
+    return deviceDenied(c, client, request);
   }
   if (decision !== "allow") throw invalidRequest("The consent form was not answered.");
   const session = await readSession(c);
