@@ -13,7 +13,7 @@ import {
   registerUser,
   type TestUser,
 } from "../support/fixtures";
-import { call, ISSUER, json } from "../support/http";
+import { adminCall, call, ISSUER, json } from "../support/http";
 
 /**
  * OpenID Connect Back-Channel Logout 1.0 (src/sessions/): when a login
@@ -264,4 +264,37 @@ describe("back-channel logout", () => {
     expect(events.map((e) => e.client_id)).toEqual([inSession.client_id]);
     expect(withoutUri.backchannel_logout_uri).toBeNull();
   });
+
+  const endings: [string, (user: TestUser) => Promise<Response>, string][] = [
+    [
+      "a password change",
+      (u) =>
+        adminCall("PUT", `/admin/users/${u.id}/password`, { password: "a brand new passphrase" }),
+      "password_changed",
+    ],
+    ["a block", (u) => adminCall("POST", `/admin/users/${u.id}/block`), "user_blocked"],
+    ["a deletion", (u) => adminCall("DELETE", `/admin/users/${u.id}`), "user_deleted"],
+  ];
+  for (const [what, end, reason] of endings) {
+    it(`tells the clients of every session that ${what} ends`, async () => {
+      const [first, second] = [receiverUri(), receiverUri()];
+      const a = await backchannelClient(first);
+      const b = await backchannelClient(second);
+      const user = await registerUser();
+      const one = await session(user, [a]);
+      const two = await session(user, [b]);
+      const res = await end(user);
+      expect(res.status, await res.clone().text()).toBeLessThan(300);
+      const [toA] = await receivedOnce(first);
+      const [toB] = await receivedOnce(second);
+      expect((await verifyLogoutToken(tokenOf(toA as Received), a.client_id)).payload.sid).toBe(
+        one.sid,
+      );
+      expect((await verifyLogoutToken(tokenOf(toB as Received), b.client_id)).payload.sid).toBe(
+        two.sid,
+      );
+      const events = await eventsOnceStored({ sub: user.id, type: "logout.delivered" }, 2);
+      expect(events.map((e) => e.details.reason)).toEqual([reason, reason]);
+    });
+  }
 });
