@@ -144,6 +144,10 @@ export const AUDIT_EVENTS = [
   "resource.deleted",
   "signing_key.created",
   "session.ended",
+  /** OIDC Back-Channel Logout 1.0: one attempt to deliver a logout token (src/sessions/logout-delivery.ts). */
+  "logout.delivered",
+  "logout.delivery_failed",
+  "logout.delivery_abandoned",
   "administrator.created",
   "administrator.updated",
   "administrator.password_set",

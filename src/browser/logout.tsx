@@ -6,6 +6,7 @@ import { audit, currentRequestId } from "../log";
 import type { Params } from "../params";
 import { PATHS } from "../paths";
 import { clearSession, readSession } from "../sessions/login-session";
+import { announceLogout } from "../sessions/logout-announcement";
 import { verifyOwnJwt } from "../tokens/jwt";
 import { renderPage } from "../ui/render";
 import { csrfToken, csrfValid } from "./interaction";
@@ -24,7 +25,10 @@ import { browserRequestParams } from "./request-params";
  *
  * Ending the session ends it in the user's object (src/users/user.ts): the
  * cookie is then worthless everywhere, and the grants that belong to the
- * session (made without offline_access) are revoked.
+ * session (made without offline_access) are revoked. The session's clients
+ * that registered a backchannel_logout_uri are sent a logout token by a
+ * LogoutDelivery object (src/sessions/logout-announcement.ts), not by this
+ * request, which only schedules them.
  */
 
 interface LogoutRequest {
@@ -142,6 +146,14 @@ export async function endSession(c: AppContext): Promise<Response> {
       ...(request.client ? { clientId: request.client.client_id } : {}),
       clients: ended?.clients ?? [],
     });
+    // Back-Channel Logout 1.0: the session's clients are told off this request's path.
+    if (ended)
+      await announceLogout(
+        c.env,
+        c.get("config"),
+        { sub: session.sub, sid: session.sid, clients: ended.clients },
+        "logout",
+      );
   }
   clearSession(c);
   if (request.redirectUri) {
