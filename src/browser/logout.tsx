@@ -5,7 +5,7 @@ import type { AppContext } from "../http/context";
 import { audit, currentRequestId } from "../log";
 import type { Params } from "../params";
 import { PATHS } from "../paths";
-import { clearSession, readSession } from "../sessions/login-session";
+import { clearSession, type LoginSession, readSession } from "../sessions/login-session";
 import { announceLogout } from "../sessions/logout-announcement";
 import { verifyOwnJwt } from "../tokens/jwt";
 import { renderPage } from "../ui/render";
@@ -101,6 +101,32 @@ async function logoutRequest(c: AppContext, params: Params): Promise<LogoutReque
   return request;
 }
 
+/**
+ * Ends this browser's login session in the user's object (its session-bound
+ * grants die there), and tells its clients (Back-Channel Logout 1.0, off this
+ * request's path). Also when another sign-in replaces it in this browser.
+ */
+export async function endBrowserSession(
+  c: AppContext,
+  session: Pick<LoginSession, "sub" | "sid">,
+  clientId?: string,
+): Promise<void> {
+  const ended = await c.env.USER.getByName(session.sub).endSession(session.sid, currentRequestId());
+  audit("session.ended", {
+    sub: session.sub,
+    reason: "logout",
+    ...(clientId ? { clientId } : {}),
+    clients: ended?.clients ?? [],
+  });
+  if (ended)
+    await announceLogout(
+      c.env,
+      c.get("config"),
+      { sub: session.sub, sid: session.sid, clients: ended.clients },
+      "logout",
+    );
+}
+
 export async function endSession(c: AppContext): Promise<Response> {
   const params = await browserRequestParams(c);
   const request = await logoutRequest(c, params);
@@ -135,26 +161,7 @@ export async function endSession(c: AppContext): Promise<Response> {
       />,
     );
   }
-  if (session) {
-    const ended = await c.env.USER.getByName(session.sub).endSession(
-      session.sid,
-      currentRequestId(),
-    );
-    audit("session.ended", {
-      sub: session.sub,
-      reason: "logout",
-      ...(request.client ? { clientId: request.client.client_id } : {}),
-      clients: ended?.clients ?? [],
-    });
-    // Back-Channel Logout 1.0: the session's clients are told off this request's path.
-    if (ended)
-      await announceLogout(
-        c.env,
-        c.get("config"),
-        { sub: session.sub, sid: session.sid, clients: ended.clients },
-        "logout",
-      );
-  }
+  if (session) await endBrowserSession(c, session, request.client?.client_id);
   clearSession(c);
   if (request.redirectUri) {
     const to = new URL(request.redirectUri);

@@ -28,7 +28,7 @@ import {
   renderLogin,
 } from "./flow";
 import { csrfValid, type Interaction, isDeviceInteraction, openInteraction } from "./interaction";
-import { endSession } from "./logout";
+import { endBrowserSession, endSession } from "./logout";
 import { ErrorPage } from "./pages/error";
 import { StartPage } from "./pages/start";
 import { browserRequestParams } from "./request-params";
@@ -158,6 +158,10 @@ async function login(c: AppContext): Promise<Response> {
         return again("The username or password is incorrect.", 401);
     }
   }
+  // A sign-in replaces this browser's session: the old one ends (and its grants with it) rather
+  // than living on, unreachable by logout, until it expires.
+  const previous = await readSession(c);
+  if (previous) await endBrowserSession(c, previous);
   const now = nowSeconds();
   const expiresAt = now + c.get("config").loginSessionLifetime;
   // The session is a record in the account's object first (logout ends it there), then a cookie.
@@ -165,6 +169,7 @@ async function login(c: AppContext): Promise<Response> {
     result.sessionVersion,
     now,
     expiresAt * 1000,
+    currentRequestId(),
   );
   if (!sid) return again("The account changed while you signed in. Sign in again.", 409);
   const session = {

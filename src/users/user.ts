@@ -239,10 +239,14 @@ export class User extends DurableObject<Env> {
   }
 
   /** A new login session after a sign-in checked against `version`; undefined if that no longer stands. */
-  openSession(version: number, authTime: number, expiresAt: number): string | undefined {
-    const user = this.record();
-    if (!user || user.blocked || user.session_version !== version) return undefined;
-    return this.sessions.open(authTime, expiresAt, Date.now()).sid;
+  openSession(version: number, authTime: number, expiresAt: number, requestId: RequestId) {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
+      const user = this.record();
+      if (!user || user.blocked || user.session_version !== version) return undefined;
+      const { record, dropped } = this.sessions.open(authTime, expiresAt, Date.now());
+      await this.revokeSessionGrants(dropped); // the oldest, ended to make room: their grants too
+      return record.sid;
+    });
   }
 
   /** The standing login sessions, newest first (the account page). */
