@@ -57,6 +57,22 @@ const metadataHost = {
   }).outputFiles[0]?.text as string,
 };
 
+// Stands in for the relying parties' back-channel logout endpoints
+// (test/fixtures/logout-receiver): bound as BACKCHANNEL_LOGOUT_FETCHER, which
+// src/sessions/logout-post.ts uses instead of the global fetch.
+const logoutReceiver = {
+  name: "logout-receiver",
+  modules: true,
+  compatibilityDate: "2026-11-01",
+  script: buildSync({
+    entryPoints: ["test/fixtures/logout-receiver/index.ts"],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    write: false,
+  }).outputFiles[0]?.text as string,
+};
+
 /** The benchmark worker's tests (test/bench/worker mirrors bench/worker). */
 const benchWorkerTests = "test/bench/worker/**/*.test.ts";
 
@@ -76,8 +92,9 @@ export default defineConfig({
               serviceBindings: {
                 PROTECTED_API: "protected-api",
                 CLIENT_METADATA_FETCHER: "metadata-host",
+                BACKCHANNEL_LOGOUT_FETCHER: "logout-receiver",
               },
-              workers: [protectedApi, metadataHost],
+              workers: [protectedApi, metadataHost, logoutReceiver],
             },
           }),
         ],

@@ -7,6 +7,7 @@ export { ClientDirectory } from "./clients/directory";
 export { ReplayGuard } from "./clients/replay-guard";
 export { SecurityEvents } from "./events/store";
 export { TokenFamily } from "./families/token-family";
+export { LogoutDelivery } from "./sessions/logout-delivery";
 export { SigningKeys } from "./tokens/signing-keys";
 export { UserDirectory } from "./users/directory";
 export { User } from "./users/user";

@@ -148,6 +148,10 @@ export const AUDIT_EVENTS = [
   "user.password_changed",
   /** The user removed an app's access on the account page. */
   "user.app_removed",
+  /** OIDC Back-Channel Logout 1.0: one attempt to deliver a logout token (src/sessions/logout-delivery.ts). */
+  "logout.delivered",
+  "logout.delivery_failed",
+  "logout.delivery_abandoned",
   "administrator.created",
   "administrator.updated",
   "administrator.password_set",

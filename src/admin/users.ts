@@ -43,7 +43,7 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
     PATCH: async (c) =>
       c.json(await updateUserProfile(c.env, pathParam(c, "id"), await readJson(c.req.raw))),
     DELETE: async (c) => {
-      await deleteUserAccount(c.env, pathParam(c, "id"));
+      await deleteUserAccount(c.env, c.get("config"), pathParam(c, "id"));
       return c.body(null, 204);
     },
   });
@@ -54,7 +54,7 @@ export function adminUserRoutes(app: Hono<AppEnv>): void {
     },
   });
   endpoint(app, "/admin/users/:id/block", {
-    POST: async (c) => c.json(await blockUser(c.env, pathParam(c, "id"))),
+    POST: async (c) => c.json(await blockUser(c.env, c.get("config"), pathParam(c, "id"))),
   });
   endpoint(app, "/admin/users/:id/unblock", {
     POST: async (c) => c.json(await unblockUser(c.env, pathParam(c, "id"))),

@@ -17,6 +17,7 @@ import {
   readSession,
   writeSession,
 } from "../sessions/login-session";
+import { announceLogout, type LogoutReason } from "../sessions/logout-announcement";
 import { renderPage } from "../ui/render";
 import type { SessionRecord } from "../users/login-sessions";
 import { hashPassword, passwordProblem } from "../users/passwords";
@@ -168,6 +169,20 @@ export async function removeApp(c: AppContext): Promise<Response> {
 
 const SID = /^[A-Za-z0-9_-]{22}$/;
 
+/** OIDC Back-Channel Logout 1.0: the ended sessions' clients are told, off the request's path. */
+async function announceEnded(
+  c: AppContext,
+  sub: string,
+  ended: readonly SessionRecord[],
+  reason: LogoutReason,
+): Promise<void> {
+  await Promise.all(
+    ended.map(({ sid, clients }) =>
+      announceLogout(c.env, c.get("config"), { sub, sid, clients }, reason),
+    ),
+  );
+}
+
 /** POST /account/sessions/end: one session (`sid`), every other (`which=others`), or all (`which=all`). */
 export async function signOut(c: AppContext): Promise<Response> {
   const posted = await accountForm(c);
@@ -190,6 +205,7 @@ export async function signOut(c: AppContext): Promise<Response> {
   if (!ended) return sessionGone(c);
   for (const record of ended)
     audit("session.ended", { sub: session.sub, reason: "account_page", clients: record.clients });
+  await announceEnded(c, session.sub, ended, "logout");
   const thisOne = ended.some((record) => record.sid === session.sid);
   if (thisOne) clearSession(c);
   if (target === "all") return backHere(c, "signed_out_all");
@@ -260,11 +276,13 @@ export async function changePassword(c: AppContext): Promise<Response> {
   );
   if (version === undefined) return sessionGone(c);
   audit("user.password_changed", { sub: session.sub, grantsRevoked: revokeGrants });
+  // Every session standing when the page was read ended with the change: their clients are told.
+  await announceEnded(c, session.sub, overview.sessions, "password_changed");
 
   // The change ended this session too: a new one, checked against the new version.
   const now = nowSeconds();
   const expiresAt = now + c.get("config").loginSessionLifetime;
-  const sid = await user.openSession(version, now, expiresAt * 1000);
+  const sid = await user.openSession(version, now, expiresAt * 1000, currentRequestId());
   if (!sid) {
     clearSession(c);
     return backHere(c, "password_changed_signed_out");

@@ -113,6 +113,8 @@ export async function continueDevice(
         username={account.username}
         scopes={consentScopes(client, config, interaction.scope)}
         apis={[]}
+        // RFC 8628 §5.4 (remote phishing): a self-registered client's name is only its own claim.
+        {...(client.registration ? { selfRegistered: {} } : {})}
         device={{ userCode: formatUserCode(interaction.userCode) }}
         interaction={await sealInteraction(c.env, interaction)}
         csrf={await csrfToken(c)}

@@ -4,7 +4,9 @@ import { invalidRequest } from "../errors";
 import type { AppContext } from "../http/context";
 import { audit, currentRequestId } from "../log";
 import type { Params } from "../params";
-import { clearSession, readSession } from "../sessions/login-session";
+import { PATHS } from "../paths";
+import { clearSession, type LoginSession, readSession } from "../sessions/login-session";
+import { announceLogout } from "../sessions/logout-announcement";
 import { verifyOwnJwt } from "../tokens/jwt";
 import { renderPage } from "../ui/render";
 import { csrfToken, csrfValid } from "./interaction";
@@ -23,7 +25,10 @@ import { browserRequestParams } from "./request-params";
  *
  * Ending the session ends it in the user's object (src/users/user.ts): the
  * cookie is then worthless everywhere, and the grants that belong to the
- * session (made without offline_access) are revoked.
+ * session (made without offline_access) are revoked. The session's clients
+ * that registered a backchannel_logout_uri are sent a logout token by a
+ * LogoutDelivery object (src/sessions/logout-announcement.ts), not by this
+ * request, which only schedules them.
  */
 
 interface LogoutRequest {
@@ -36,6 +41,16 @@ interface LogoutRequest {
 }
 
 const CARRIED = ["id_token_hint", "client_id", "post_logout_redirect_uri", "state"] as const;
+
+/** The request's own parameters, to carry through a question page or a redirect. */
+function carriedParams(params: Params): Record<string, string> {
+  return Object.fromEntries(
+    CARRIED.flatMap((name) => {
+      const value = params.get(name);
+      return value === undefined ? [] : [[name, value]];
+    }),
+  );
+}
 
 async function logoutRequest(c: AppContext, params: Params): Promise<LogoutRequest> {
   const config = c.get("config");
@@ -86,6 +101,32 @@ async function logoutRequest(c: AppContext, params: Params): Promise<LogoutReque
   return request;
 }
 
+/**
+ * Ends this browser's login session in the user's object (its session-bound
+ * grants die there), and tells its clients (Back-Channel Logout 1.0, off this
+ * request's path). Also when another sign-in replaces it in this browser.
+ */
+export async function endBrowserSession(
+  c: AppContext,
+  session: Pick<LoginSession, "sub" | "sid">,
+  clientId?: string,
+): Promise<void> {
+  const ended = await c.env.USER.getByName(session.sub).endSession(session.sid, currentRequestId());
+  audit("session.ended", {
+    sub: session.sub,
+    reason: "logout",
+    ...(clientId ? { clientId } : {}),
+    clients: ended?.clients ?? [],
+  });
+  if (ended)
+    await announceLogout(
+      c.env,
+      c.get("config"),
+      { sub: session.sub, sid: session.sid, clients: ended.clients },
+      "logout",
+    );
+}
+
 export async function endSession(c: AppContext): Promise<Response> {
   const params = await browserRequestParams(c);
   const request = await logoutRequest(c, params);
@@ -97,6 +138,13 @@ export async function endSession(c: AppContext): Promise<Response> {
   }
   const session = await readSession(c);
   if (decision === "stay") return renderPage(c, <LoggedOutPage signedOut={false} />);
+  // §2 lets the client POST the request from its own site, and a browser sends no SameSite=Lax
+  // cookie with a cross-site POST: without this, the session would survive a logout that looked
+  // done. Sent on as a top-level GET, which carries the cookie.
+  if (c.req.method === "POST" && decision === undefined && !session) {
+    const again = new URLSearchParams(carriedParams(params));
+    return c.redirect(`${PATHS.endSession}?${again}`, 303);
+  }
 
   const tied =
     session !== undefined &&
@@ -104,33 +152,16 @@ export async function endSession(c: AppContext): Promise<Response> {
     request.hint.sub === session.sub &&
     request.hint.sid === session.sid;
   if (session && !tied && decision !== "sign_out") {
-    const carried = Object.fromEntries(
-      CARRIED.flatMap((name) => {
-        const value = params.get(name);
-        return value === undefined ? [] : [[name, value]];
-      }),
-    );
     return renderPage(
       c,
       <LogoutQuestionPage
-        carried={carried}
+        carried={carriedParams(params)}
         csrf={await csrfToken(c)}
         clientName={request.client?.client_name}
       />,
     );
   }
-  if (session) {
-    const ended = await c.env.USER.getByName(session.sub).endSession(
-      session.sid,
-      currentRequestId(),
-    );
-    audit("session.ended", {
-      sub: session.sub,
-      reason: "logout",
-      ...(request.client ? { clientId: request.client.client_id } : {}),
-      clients: ended?.clients ?? [],
-    });
-  }
+  if (session) await endBrowserSession(c, session, request.client?.client_id);
   clearSession(c);
   if (request.redirectUri) {
     const to = new URL(request.redirectUri);

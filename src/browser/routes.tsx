@@ -37,7 +37,7 @@ import {
   isDeviceInteraction,
   openInteraction,
 } from "./interaction";
-import { endSession } from "./logout";
+import { endBrowserSession, endSession } from "./logout";
 import { ErrorPage } from "./pages/error";
 import { StartPage } from "./pages/start";
 import { browserRequestParams } from "./request-params";
@@ -181,6 +181,10 @@ async function login(c: AppContext): Promise<Response> {
         return again("The username or password is incorrect.", 401);
     }
   }
+  // A sign-in replaces this browser's session: the old one ends (and its grants with it) rather
+  // than living on, unreachable by logout, until it expires.
+  const previous = await readSession(c);
+  if (previous) await endBrowserSession(c, previous);
   const now = nowSeconds();
   const expiresAt = now + c.get("config").loginSessionLifetime;
   // The session is a record in the account's object first (logout ends it there), then a cookie.
@@ -188,6 +192,7 @@ async function login(c: AppContext): Promise<Response> {
     result.sessionVersion,
     now,
     expiresAt * 1000,
+    currentRequestId(),
   );
   if (!sid) return again("The account changed while you signed in. Sign in again.", 409);
   const session = {
@@ -208,9 +213,12 @@ async function consent(c: AppContext): Promise<Response> {
   const { form, request, client } = resumedForm;
   const decision = form.get("decision");
   if (decision === "deny") {
-    return isDeviceInteraction(request)
-      ? deviceDenied(c, client, request)
-      : redirectError(c, request, "access_denied", "The user denied the request.");
+    if (!isDeviceInteraction(request))
+      return redirectError(c, request, "access_denied", "The user denied the request.");
+    // A device's request is answered only by a signed-in user: a stranger holding the code
+    // (from the login page's form) must not deny it for the user it was meant for.
+    if (!(await readSession(c))) return renderLogin(c, client, request);
+    return deviceDenied(c, client, request);
   }
   if (decision !== "allow") throw invalidRequest("The consent form was not answered.");
   const session = await readSession(c);

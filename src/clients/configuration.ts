@@ -110,10 +110,16 @@ const NOT_IN_AN_UPDATE = [
  * defaults): an update by the client keeps them, since they are not the
  * client's metadata to replace.
  */
-function administratorSettings(client: ClientRecord): JsonObject {
+function administratorSettings(client: ClientRecord, redirectUris: unknown): JsonObject {
   const view = clientView(client);
+  // Silent consent was an administrator's trust in these redirect URIs: new ones must ask again.
+  const sameRedirects =
+    Array.isArray(redirectUris) &&
+    redirectUris.length === view.redirect_uris.length &&
+    redirectUris.every((uri, i) => uri === view.redirect_uris[i]);
   return {
-    consent: view.consent,
+    consent: sameRedirects ? view.consent : "required",
+    grants_end_with_session: view.grants_end_with_session,
     resource_server: view.resource_server,
     refresh_token: view.refresh_token as JsonObject,
     resources: view.resources,
@@ -171,7 +177,7 @@ export async function updateRegistration(
     input,
     config,
     registration.via,
-    administratorSettings(client),
+    administratorSettings(client, input.redirect_uris),
   );
   const { credential, secret } = await credentialFor(env, draft, client.credential);
   const updated = clientRecord(

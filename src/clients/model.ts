@@ -149,6 +149,10 @@ export interface ClientRecord {
   post_logout_redirect_uris?: string[];
   /** Absent: "unless_offline". */
   grants_end_with_session?: GrantsEndWithSession;
+  /** OIDC Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed. */
+  backchannel_logout_uri?: string;
+  /** §2.2: the client needs `sid` in logout tokens (they always carry it). Absent: false. */
+  backchannel_logout_session_required?: boolean;
   created_at: number;
   updated_at: number;
 }

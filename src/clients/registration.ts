@@ -38,6 +38,9 @@ const SHARED_FIELDS = [
   "tls_client_certificate_bound_access_tokens",
   // OIDC RP-Initiated Logout 1.0 §3.1: registered client metadata.
   "post_logout_redirect_uris",
+  // OIDC Back-Channel Logout 1.0 §2.2: registered client metadata.
+  "backchannel_logout_uri",
+  "backchannel_logout_session_required",
 ] as const;
 
 /** Admin fields that are an administrator's choice; a client that registers itself gets the defaults. */
@@ -212,6 +215,15 @@ export function clientInformation(client: ClientRecord, secret?: string): Record
     dpop_bound_access_tokens: client.dpop_bound_access_tokens ?? false,
     tls_client_certificate_bound_access_tokens:
       client.tls_client_certificate_bound_access_tokens ?? false,
+    ...(client.post_logout_redirect_uris
+      ? { post_logout_redirect_uris: client.post_logout_redirect_uris }
+      : {}),
+    ...(client.backchannel_logout_uri
+      ? {
+          backchannel_logout_uri: client.backchannel_logout_uri,
+          backchannel_logout_session_required: client.backchannel_logout_session_required ?? false,
+        }
+      : {}),
     ...described,
   };
 }

@@ -61,6 +61,8 @@ const FIELDS = [
   "resources",
   "post_logout_redirect_uris",
   "grants_end_with_session",
+  "backchannel_logout_uri",
+  "backchannel_logout_session_required",
 ] as const;
 
 /** The methods whose credential is a JWKS: its keys, or (self-signed mTLS) their certificates. */
@@ -240,7 +242,7 @@ export function validateClient(
     const problem = identifierProblem(identifier);
     if (problem) throw fieldError(`resources[${i}]`, problem);
   });
-  const session = validateSessionSettings(merged);
+  const session = validateSessionSettings(merged, config.development);
   if (resource_server && type === "public") {
     throw fieldError("resource_server", "a resource server must be a confidential client");
   }

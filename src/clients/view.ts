@@ -36,6 +36,9 @@ export interface ClientView {
   post_logout_redirect_uris: string[];
   /** Which of its grants end with the login session they were made in (README, "Sessions and logout"). */
   grants_end_with_session: GrantsEndWithSession;
+  /** OIDC Back-Channel Logout 1.0 §2.2: where logout tokens go; null: none are sent. */
+  backchannel_logout_uri: string | null;
+  backchannel_logout_session_required: boolean;
   created_at: number;
   updated_at: number;
 }
@@ -66,6 +69,8 @@ export function clientView(client: ClientRecord): ClientView {
     resources: client.resources ?? [],
     post_logout_redirect_uris: client.post_logout_redirect_uris ?? [],
     grants_end_with_session: client.grants_end_with_session ?? "unless_offline",
+    backchannel_logout_uri: client.backchannel_logout_uri ?? null,
+    backchannel_logout_session_required: client.backchannel_logout_session_required ?? false,
     created_at: client.created_at,
     updated_at: client.updated_at,
   };

@@ -184,7 +184,7 @@ export function userRoutes(app: Hono<ConsoleEnv>): void {
   app.post(`${CONSOLE}/users/:id`, updateProfile);
   app.post(`${CONSOLE}/users/:id/password`, setPassword);
   app.post(`${CONSOLE}/users/:id/block`, async (c) => {
-    await blockUser(c.env, idOf(c));
+    await blockUser(c.env, c.get("config"), idOf(c));
     return doneRedirect(c, PAGES.user(idOf(c)), "blocked");
   });
   app.post(`${CONSOLE}/users/:id/unblock`, async (c) => {
@@ -193,7 +193,7 @@ export function userRoutes(app: Hono<ConsoleEnv>): void {
   });
   app.get(`${CONSOLE}/users/:id/delete`, confirmDelete);
   app.post(`${CONSOLE}/users/:id/delete`, async (c) => {
-    await deleteUserAccount(c.env, idOf(c));
+    await deleteUserAccount(c.env, c.get("config"), idOf(c));
     return doneRedirect(c, PAGES.users, "user-deleted");
   });
   app.post(`${CONSOLE}/users/:id/grants/revoke-all`, async (c) => {

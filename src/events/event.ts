@@ -7,7 +7,8 @@ import type { AuditEvent, AuditRecord, Fields } from "../log";
  * after the fact: reuse detections and the revocations they cause, grace
  * answers, failed and locked-out sign-ins (users' and administrators'),
  * administrators' sign-ins, failed client, admin and registration
- * authentications, self-registrations, and every admin action.
+ * authentications, self-registrations, ended sessions and every attempt to
+ * tell a client of one (back-channel logout), and every admin action.
  * Routine traffic (tokens issued and refreshed, grants expiring) stays in the
  * log only: it would fill the store's bound with noise.
  */
@@ -33,6 +34,9 @@ const STORED: ReadonlySet<AuditEvent> = new Set<AuditEvent>([
   "session.ended",
   "user.password_changed",
   "user.app_removed",
+  "logout.delivered",
+  "logout.delivery_failed",
+  "logout.delivery_abandoned",
 ]);
 
 /**

@@ -34,6 +34,10 @@ export function metadata(config: ProviderConfig): Record<string, unknown> {
     introspection_endpoint: url(PATHS.introspection),
     // OIDC RP-Initiated Logout 1.0 §2.1.
     end_session_endpoint: url(PATHS.endSession),
+    // OIDC Back-Channel Logout 1.0 §2.1: logout tokens go to the clients'
+    // backchannel_logout_uri, and they carry `sid` (as ID tokens do).
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
     // RFC 8628 §4.
     device_authorization_endpoint: url(PATHS.deviceAuthorization),
     // RFC 8414 §2: named only when there is one to use (REGISTRATION open or token).

@@ -11,11 +11,12 @@ const CLOCK_SKEW_SECONDS = 60;
 
 /**
  * Signs claims with the active key of `alg`; `typ` names the kind of token
- * (RFC 9068 §2.1). Access tokens are always ES256.
+ * (RFC 9068 §2.1; OIDC Back-Channel Logout 1.0 §2.4 for `logout+jwt`), so
+ * that no kind can pass for another. Access tokens are always ES256.
  */
 export function signJwt(
   ring: KeyRing,
-  typ: "at+jwt" | "JWT",
+  typ: "at+jwt" | "JWT" | "logout+jwt",
   claims: JWTPayload,
   alg: SigningAlg = ACCESS_TOKEN_ALG,
 ): Promise<string> {

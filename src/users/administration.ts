@@ -9,6 +9,7 @@ import {
   rejectUnknown,
 } from "../lib/json-fields";
 import { adminAction, currentRequestId } from "../log";
+import { announceLogout, type LogoutReason } from "../sessions/logout-announcement";
 import { createUser } from "./accounts";
 import type { GrantView } from "./family-fan-out";
 import { normalizeUsername, USERNAME, type UserView } from "./model";
@@ -36,6 +37,28 @@ const notFound = () => new OAuthError("not_found", "There is no user with this i
 function userStub(env: Env, id: string) {
   if (!USER_ID.test(id)) throw notFound();
   return env.USER.getByName(id);
+}
+
+/**
+ * The user's standing login sessions, read before a change that ends them
+ * all (a password change, a block, a deletion), so that their clients can be
+ * told after it (OIDC Back-Channel Logout 1.0; src/sessions/). A session
+ * opened between the read and the change ends too but is not announced.
+ */
+async function sessionsToAnnounce(user: ReturnType<typeof userStub>) {
+  return (await user.loginSessions()).map(({ sid, clients }) => ({ sid, clients }));
+}
+
+async function announceEnded(
+  env: Env,
+  config: ProviderConfig,
+  sub: string,
+  sessions: { sid: string; clients: string[] }[],
+  reason: LogoutReason,
+): Promise<void> {
+  await Promise.all(
+    sessions.map((session) => announceLogout(env, config, { sub, ...session }, reason)),
+  );
 }
 
 function profileFields(body: Record<string, unknown>): UserPatch {
@@ -104,10 +127,17 @@ export async function updateUserProfile(env: Env, id: string, body: unknown): Pr
 }
 
 /** Deletes the account (and frees its name); its grants are revoked first. */
-export async function deleteUserAccount(env: Env, id: string): Promise<void> {
-  const removed = await userStub(env, id).remove(currentRequestId());
+export async function deleteUserAccount(
+  env: Env,
+  config: ProviderConfig,
+  id: string,
+): Promise<void> {
+  const user = userStub(env, id);
+  const sessions = await sessionsToAnnounce(user);
+  const removed = await user.remove(currentRequestId());
   if (!removed) throw notFound();
   adminAction("user.deleted", { sub: removed.sub });
+  await announceEnded(env, config, removed.sub, sessions, "user_deleted");
 }
 
 /** Sets the password; with REVOKE_GRANTS_ON_PASSWORD_CHANGE (the default) the user's grants die too. */
@@ -121,16 +151,21 @@ export async function setUserPassword(
   rejectUnknown(input, ["password"]);
   const revokeGrants = config.revokeGrantsOnPasswordChange;
   const user = userStub(env, id);
-  if (!(await user.setPassword(await newPassword(input), revokeGrants, currentRequestId())))
-    throw notFound();
+  const password = await newPassword(input);
+  const sessions = await sessionsToAnnounce(user);
+  if (!(await user.setPassword(password, revokeGrants, currentRequestId()))) throw notFound();
   adminAction("user.password_set", { sub: id, grantsRevoked: revokeGrants });
+  await announceEnded(env, config, id, sessions, "password_changed");
 }
 
 /** Blocks sign-in and refresh at once: every family is revoked before this returns. */
-export async function blockUser(env: Env, id: string): Promise<UserView> {
-  const view = await userStub(env, id).block(currentRequestId());
+export async function blockUser(env: Env, config: ProviderConfig, id: string): Promise<UserView> {
+  const user = userStub(env, id);
+  const sessions = await sessionsToAnnounce(user);
+  const view = await user.block(currentRequestId());
   if (!view) throw notFound();
   adminAction("user.blocked", { sub: view.id });
+  await announceEnded(env, config, view.id, sessions, "user_blocked");
   return view;
 }
 

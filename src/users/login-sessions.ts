@@ -39,7 +39,12 @@ const MAX_SESSIONS = 50;
 export class SessionBook {
   constructor(private readonly kv: SyncKvStorage) {}
 
-  open(authTime: number, expiresAt: number, now: number): SessionRecord {
+  /** A new session; `dropped`: the oldest ones beyond MAX_SESSIONS, ended to make room. */
+  open(
+    authTime: number,
+    expiresAt: number,
+    now: number,
+  ): { record: SessionRecord; dropped: string[] } {
     const record: SessionRecord = {
       // 128 bits: an identifier, not a credential (the cookie is signed).
       sid: toBase64Url(randomBytes(16)),
@@ -50,9 +55,9 @@ export class SessionBook {
     };
     this.kv.put(key(record.sid), record);
     const all = this.all(now).sort((a, b) => a.createdAt - b.createdAt);
-    for (const old of all.slice(0, Math.max(0, all.length - MAX_SESSIONS)))
-      this.kv.delete(key(old.sid));
-    return record;
+    const dropped = all.slice(0, Math.max(0, all.length - MAX_SESSIONS)).map((old) => old.sid);
+    for (const sid of dropped) this.kv.delete(key(sid));
+    return { record, dropped };
   }
 
   /** The session, if it still stands; an expired one is forgotten here. */

@@ -25,12 +25,7 @@ import {
   request,
   type UserRevocation,
 } from "./pending-revocation";
-import {
-  type AccountOverview,
-  endOwnSessions,
-  revokeOwnApp,
-  type SessionChoice,
-} from "./self-service";
+import * as own from "./self-service";
 import { revokeSessionGrants, sessionGrantsOwed } from "./session-grants";
 import { usernameObject } from "./username";
 
@@ -224,10 +219,14 @@ export class User extends DurableObject<Env> {
   }
 
   /** A new login session after a sign-in checked against `version`; undefined if that no longer stands. */
-  openSession(version: number, authTime: number, expiresAt: number): string | undefined {
-    const user = this.record();
-    if (!user || user.blocked || user.session_version !== version) return undefined;
-    return this.sessions.open(authTime, expiresAt, Date.now()).sid;
+  openSession(version: number, authTime: number, expiresAt: number, requestId: RequestId) {
+    return inObjectCall(this.ctx, this.env, requestId, async () => {
+      const user = this.record();
+      if (!user || user.blocked || user.session_version !== version) return undefined;
+      const { record, dropped } = this.sessions.open(authTime, expiresAt, Date.now());
+      await this.revokeSessionGrants(dropped); // the oldest, ended to make room: their grants too
+      return record.sid;
+    });
   }
 
   /** The standing login sessions, newest first (the account page). */
@@ -250,7 +249,7 @@ export class User extends DurableObject<Env> {
   }
 
   // ── the account page (./self-service.ts): only while `session` stands, only this account's own.
-  async accountOverview(session: SessionRef): Promise<AccountOverview | undefined> {
+  async accountOverview(session: SessionRef): Promise<own.AccountOverview | undefined> {
     const account = this.account(session);
     if (!account.ok) return undefined;
     const { username } = account.user;
@@ -262,14 +261,14 @@ export class User extends DurableObject<Env> {
     return inObjectCall(this.ctx, this.env, requestId, async () => {
       if (!this.account(session).ok) return undefined;
       this.ctx.storage.kv.delete(consentKey(clientId));
-      return revokeOwnApp(this.env, this.families, clientId, requestId);
+      return own.revokeOwnApp(this.env, this.families, clientId, requestId);
     });
   }
 
-  endSessions(session: SessionRef, which: SessionChoice, requestId: RequestId) {
+  endSessions(session: SessionRef, which: own.SessionChoice, requestId: RequestId) {
     return inObjectCall(this.ctx, this.env, requestId, async () => {
       if (!this.account(session).ok) return undefined;
-      const ended = endOwnSessions(this.sessions, session.sid, which);
+      const ended = own.endOwnSessions(this.sessions, session.sid, which);
       if (ended.length > 0) await this.revokeSessionGrants(ended.map((s) => s.sid));
       return ended;
     });

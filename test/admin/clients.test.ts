@@ -235,6 +235,16 @@ describe("validation errors: 400 invalid_request naming the field", () => {
       "client_secret",
     ],
     ["a missing client_name", { redirect_uris: [REDIRECT_URI] }, "client_name"],
+    [
+      "a backchannel_logout_uri over plain http (loopback too, outside development)",
+      { ...minimal, backchannel_logout_uri: "http://127.0.0.1:3000/logout" },
+      "backchannel_logout_uri",
+    ],
+    [
+      "a relative backchannel_logout_uri",
+      { ...minimal, backchannel_logout_uri: "/logout" },
+      "backchannel_logout_uri",
+    ],
     ["a client_name that is not a string", { ...minimal, client_name: 42 }, "client_name"],
     [
       "a public client with a secret method",

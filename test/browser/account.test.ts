@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { ACCOUNT_FORMS } from "../../src/paths";
@@ -76,6 +77,22 @@ async function noticeAfter(browser: Browser, res: Response): Promise<string> {
 }
 
 const sidOf = (tokens: TokenSet) => decodeJwt(tokens.id_token as string).sid as string;
+
+/** The logout tokens a back-channel logout URI received (test/fixtures/logout-receiver), waiting for one. */
+async function logoutTokensAt(uri: string): Promise<string[]> {
+  const receiver = (env as unknown as { BACKCHANNEL_LOGOUT_FETCHER: Fetcher })
+    .BACKCHANNEL_LOGOUT_FETCHER;
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const res = await receiver.fetch(
+      `https://receiver.test/__received?url=${encodeURIComponent(uri)}`,
+    );
+    const { requests } = await res.json<{ requests: { body: string }[] }>();
+    if (requests.length > 0 || Date.now() > deadline)
+      return requests.map((r) => new URLSearchParams(r.body).get("logout_token") as string);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
 
 describe("the account page", () => {
   it("without a session is the login page, and after signing in the page itself", async () => {
@@ -173,6 +190,20 @@ describe("the account page", () => {
     // The other browser's cookie names no session any more; this one's still does.
     expect(isLoginPage(await (await elsewhere.get("/account")).text())).toBe(true);
     expect(await accountPage(browser)).not.toContain(`value="${sidOf(online)}"`);
+  });
+
+  it("a session signed out here is announced to its clients' backchannel_logout_uri (Back-Channel Logout 1.0)", async () => {
+    const user = await registerUser();
+    const uri = `https://rp.example.test/backchannel/account-${Date.now()}`;
+    const c = await app("Back-channel App", { backchannel_logout_uri: uri });
+    const tokens = await codeFlow(c, user, { scope: "openid" });
+    const browser = new Browser();
+    const page = await signInToAccount(browser, user);
+    await post(browser, page, ACCOUNT_FORMS.signOut, { sid: sidOf(tokens) });
+    const [logoutToken] = await logoutTokensAt(uri);
+    expect(logoutToken).toBeTruthy();
+    const claims = decodeJwt(logoutToken as string);
+    expect(claims).toMatchObject({ sub: user.id, sid: sidOf(tokens), aud: c.client_id });
   });
 
   it("signs out all other sessions, then everywhere: this browser's cookie is cleared", async () => {

@@ -239,3 +239,48 @@ describe("which grants end with the session", () => {
     expect((await refresh(c, offline.tokens.refresh_token as string)).status).toBe(200);
   });
 });
+
+describe("a session's end, whatever ends it", () => {
+  it("a logout the client POSTs from its own site, which carries no SameSite=Lax cookie, goes on as a GET that does", async () => {
+    const c = await client();
+    const user = await registerUser();
+    const { browser, tokens } = await signedIn(c, user, "openid profile");
+    const fields = {
+      id_token_hint: tokens.id_token as string,
+      post_logout_redirect_uri: LOGGED_OUT,
+      state: "posted",
+    };
+    // The cross-site POST: the browser leaves the session cookie out.
+    const posted = await call("/logout", {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        Origin: "https://app.example.test",
+      },
+      body: new URLSearchParams(fields).toString(),
+      redirect: "manual",
+    });
+    expect(posted.status).toBe(303);
+    const next = posted.headers.get("Location") as string;
+    expect(next.startsWith("/logout?")).toBe(true);
+    expect(Object.fromEntries(new URL(next, "https://x").searchParams)).toEqual(fields);
+    // The top-level GET carries the cookie: the session ends, and its grant with it.
+    const done = await browser.get(next);
+    expect(done.headers.get("Location")).toBe(`${LOGGED_OUT}?state=posted`);
+    expect((await refresh(c, tokens.refresh_token as string)).status).toBe(400);
+  });
+
+  it("signing in again in the same browser ends the session it replaces, and that session's grants", async () => {
+    const c = await client();
+    const user = await registerUser();
+    const first = await signedIn(c, user, "openid profile");
+    const again = await codeFlow(c, user, {
+      browser: first.browser,
+      scope: "openid profile",
+      prompt: "login",
+    });
+    expect(decodeJwt(again.id_token as string).sid).not.toBe(first.claims.sid);
+    expect((await refresh(c, first.tokens.refresh_token as string)).status).toBe(400);
+    expect((await refresh(c, again.refresh_token as string)).status).toBe(200);
+  });
+});

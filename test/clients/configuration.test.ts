@@ -251,6 +251,37 @@ describe("updating (RFC 7592 section 2.2)", () => {
     });
   });
 
+  it("keeps every setting only an administrator chooses, and silent consent only for the same redirect URIs", async () => {
+    const client = await register();
+    const patched = await adminCall("PATCH", `/admin/clients/${client.client_id}`, {
+      grants_end_with_session: "always",
+      consent: "implicit",
+    });
+    expect(patched.status).toBe(200);
+    const same = await manage(
+      "PUT",
+      client.client_id,
+      client.registration_access_token,
+      metadataOf(client, { client_name: "Same redirects" }),
+    );
+    expect(same.status, await same.clone().text()).toBe(200);
+    expect(await json(await adminCall("GET", `/admin/clients/${client.client_id}`))).toMatchObject({
+      grants_end_with_session: "always",
+      consent: "implicit",
+    });
+    const moved = await manage(
+      "PUT",
+      client.client_id,
+      client.registration_access_token,
+      metadataOf(client, { redirect_uris: ["https://elsewhere.example.test/cb"] }),
+    );
+    expect(moved.status, await moved.clone().text()).toBe(200);
+    expect(await json(await adminCall("GET", `/admin/clients/${client.client_id}`))).toMatchObject({
+      grants_end_with_session: "always",
+      consent: "required",
+    });
+  });
+
   it("a switch to a secret method shows the new secret once, and it works; a matching client_secret keeps it", async () => {
     const client = await register();
     const res = await manage(

@@ -281,6 +281,7 @@ describe("a code is issued only while the login session that asked for it stands
       signedIn.sessionVersion,
       1,
       Date.now() + 3_600_000,
+      "test",
     );
     const change = await adminCall("PUT", `/admin/users/${user.id}/password`, {
       password: "an entirely new passphrase",

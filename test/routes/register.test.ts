@@ -206,6 +206,18 @@ describe("open registration creates a working client (RFC 7591 section 3.2.1)", 
     expect(patched).toMatchObject({ client_name: "Renamed", self_registered: true });
   });
 
+  it("registers logout metadata (RP-Initiated and Back-Channel Logout) and shows it back as registered", async () => {
+    const logout = {
+      post_logout_redirect_uris: ["https://app.example.test/bye"],
+      backchannel_logout_uri: "https://app.example.test/backchannel-logout",
+      backchannel_logout_session_required: true,
+    };
+    const client = await registered(await register({ ...publicApp, ...logout }));
+    expect(client).toMatchObject(logout);
+    const view = await json(await adminCall("GET", `/admin/clients/${client.client_id}`));
+    expect(view).toMatchObject(logout);
+  });
+
   it("every registration gets a new client id, even of identical metadata sent at once", async () => {
     const all = await Promise.all(
       Array.from({ length: 8 }, () => register(publicApp).then(registered)),
@@ -276,6 +288,21 @@ describe("refusals (RFC 7591 section 3.2.2), none of which writes a client", () 
       "invalid_client_metadata",
     ],
     ["contacts that are not strings", { contacts: [42] }, "invalid_client_metadata"],
+    [
+      "an http backchannel_logout_uri",
+      { backchannel_logout_uri: "http://app.example.test/logout" },
+      "invalid_client_metadata",
+    ],
+    [
+      "a backchannel_logout_uri with a fragment",
+      { backchannel_logout_uri: "https://app.example.test/logout#x" },
+      "invalid_client_metadata",
+    ],
+    [
+      "a backchannel_logout_session_required that is not a boolean",
+      { backchannel_logout_session_required: "yes" },
+      "invalid_client_metadata",
+    ],
     ["a client_id of its choosing", { client_id: "my-own-id" }, "invalid_client_metadata"],
     [
       "a software statement",

@@ -333,6 +333,7 @@ describe("a code issued racing a password change (REVOKE_GRANTS_ON_PASSWORD_CHAN
         signedIn.sessionVersion,
         1,
         Date.now() + 3_600_000,
+        "test",
       )) as string,
       version: signedIn.sessionVersion,
     };
@@ -417,6 +418,7 @@ describe("a code issued racing a password change (REVOKE_GRANTS_ON_PASSWORD_CHAN
         signedIn.sessionVersion,
         1,
         Date.now() + 3_600_000,
+        "test",
       )) as string,
       version: signedIn.sessionVersion,
     };

@@ -32,7 +32,8 @@ export interface ConsentPageProps {
    * so and shows what the name cannot fake.
    */
   selfRegistered?: {
-    destination: string;
+    /** Where the answer goes; none for a device (RFC 8628): it polls for it. */
+    destination?: string;
     /** A Client ID Metadata Document client: the host its document (its client_id) is at. */
     describedAt?: string;
   };
@@ -68,7 +69,11 @@ export function ConsentPage(props: ConsentPageProps) {
           ) : (
             "This application registered itself: its name is its own claim."
           )}{" "}
-          After you answer, you go back to <strong>{props.selfRegistered.destination}</strong>.
+          {props.selfRegistered.destination ? (
+            <>
+              After you answer, you go back to <strong>{props.selfRegistered.destination}</strong>.
+            </>
+          ) : null}
         </p>
       ) : null}
       {props.device ? (

@@ -54,6 +54,8 @@ export const CLIENT_CONTROLS = [
   "resources",
   "post_logout_redirect_uris",
   "grants_end_with_session",
+  "backchannel_logout_uri",
+  "backchannel_logout_session_required",
   "refresh_token",
   ...REFRESH_CONTROLS,
 ] as const;
@@ -106,6 +108,10 @@ export function clientBody(
       resources: lines(form, "resources"),
       post_logout_redirect_uris: lines(form, "post_logout_redirect_uris"),
       grants_end_with_session: optionalText(form, "grants_end_with_session"),
+      // Empty: none; on an update that means removing the client's URI.
+      backchannel_logout_uri:
+        optionalText(form, "backchannel_logout_uri") ?? (mode === "update" ? null : undefined),
+      backchannel_logout_session_required: checked(form, "backchannel_logout_session_required"),
     }),
     refresh_token: refreshBody(form),
   };
@@ -131,6 +137,7 @@ export function clientFormValues(client: ClientView): URLSearchParams {
     ["resources", client.resources.join("\n")],
     ["post_logout_redirect_uris", client.post_logout_redirect_uris.join("\n")],
     ["grants_end_with_session", client.grants_end_with_session],
+    ["backchannel_logout_uri", client.backchannel_logout_uri ?? ""],
     ["refresh_token.issue", tri(refresh.issue)],
     ["refresh_token.rotation", refresh.rotation ?? ""],
     ["refresh_token.issue_on_refresh", tri(refresh.issue_on_refresh)],
@@ -147,6 +154,7 @@ export function clientFormValues(client: ClientView): URLSearchParams {
     "dpop_bound_access_tokens",
     "tls_client_certificate_bound_access_tokens",
     "resource_server",
+    "backchannel_logout_session_required",
   ] as const;
   for (const flag of flags) if (client[flag]) form.set(flag, "on");
   return form;

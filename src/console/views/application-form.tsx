@@ -127,6 +127,15 @@ export function ApplicationForm(props: ApplicationFormProps) {
           rows={2}
           hint="One per line. Where the application may send users back after logout; compared exactly."
         />
+        <TextField
+          {...field("backchannel_logout_uri")}
+          label="Back-channel logout URI"
+          hint="An https URL the service POSTs a signed logout token to when a user's session ends (OpenID Connect Back-Channel Logout). Empty: none."
+        />
+        <Checkbox
+          {...flag("backchannel_logout_session_required")}
+          label="The application needs the session id (sid) in logout tokens (they always carry it)"
+        />
       </fieldset>
       <fieldset>
         <legend>Tokens and credentials</legend>

@@ -36,6 +36,8 @@ const view: ClientView = {
   resources: ["https://api.example/"],
   post_logout_redirect_uris: [],
   grants_end_with_session: "unless_offline",
+  backchannel_logout_uri: "https://app.example/backchannel-logout",
+  backchannel_logout_session_required: true,
   created_at: 1,
   updated_at: 2,
 };
@@ -169,6 +171,8 @@ describe("the application form", () => {
       resources: view.resources,
       post_logout_redirect_uris: view.post_logout_redirect_uris,
       grants_end_with_session: view.grants_end_with_session,
+      backchannel_logout_uri: view.backchannel_logout_uri,
+      backchannel_logout_session_required: true,
       refresh_token: view.refresh_token,
     });
   });
