@@ -14,7 +14,7 @@ import { nowSeconds } from "../lib/time";
 import { currentRequestId, logError } from "../log";
 import type { Params } from "../params";
 import { ACCOUNT_FORMS, PATHS } from "../paths";
-import { readSession, writeSession } from "../sessions/login-session";
+import { clearSession, readSession, writeSession } from "../sessions/login-session";
 import { renderPage } from "../ui/render";
 import { normalizeUsername, USERNAME } from "../users/model";
 import { addressKey, usernameObject } from "../users/username";
@@ -219,6 +219,14 @@ async function consent(c: AppContext): Promise<Response> {
     // (from the login page's form) must not deny it for the user it was meant for.
     if (!(await readSession(c))) return renderLogin(c, client, request);
     return deviceDenied(c, client, request);
+  }
+  if (decision === "switch_user") {
+    // "Not you?": this browser's session ends (and its grants with it); the same request
+    // goes on with a sign-in by whoever is at the browser.
+    const current = await readSession(c);
+    if (current) await endBrowserSession(c, current);
+    clearSession(c);
+    return renderLogin(c, client, request);
   }
   if (decision !== "allow") throw invalidRequest("The consent form was not answered.");
   const session = await readSession(c);

@@ -3,6 +3,7 @@ import { OAuthError } from "../errors";
 import { randomBytes, toBase64Url } from "../lib/bytes";
 import { nowSeconds } from "../lib/time";
 import { adminAction } from "../log";
+import { clientDirectory } from "./directory";
 import { clientRecord, credentialFor, newSecretCredential } from "./provisioning";
 import { deleteClient, readClient, saveClient } from "./registry";
 import { type ClientView, clientView, validateClient } from "./validation";
@@ -63,6 +64,9 @@ export async function updateClient(
     existing.registration,
   );
   await saveClient(env, client);
+  // A self-registered client an administrator has changed is adopted: it no longer expires as
+  // unused (./expiry.ts), whether or not it ever obtains a token (a resource server may not).
+  if (existing.registration) await clientDirectory(env).noteUse(client.client_id);
   adminAction("client.updated", { clientId: client.client_id });
   return { ...clientView(client), ...(secret ? { client_secret: secret } : {}) };
 }

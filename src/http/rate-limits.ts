@@ -71,6 +71,16 @@ async function noteFailure(c: AnyContext, limiter: RateLimit): Promise<boolean> 
  * of milliseconds, so honest sign-ins from one address rarely overlap.)
  */
 const SIGN_INS_AT_ONCE = 10;
+/**
+ * User codes typed from one address that may be looked up at once in an
+ * isolate: a person types one at a time, and each lookup's failure is counted
+ * only once it is done, so a wider window would let a burst of guesses past
+ * the per-minute count (README, "Guessing user codes").
+ */
+const AT_ONCE: Record<AttemptLimiter, number> = {
+  SIGN_IN_LIMITER: SIGN_INS_AT_ONCE,
+  DEVICE_CODE_LIMITER: 1,
+};
 /** Attempts running per limiter and address (`<limiter>:<address>`). */
 const running = new Map<string, number>();
 
@@ -110,7 +120,7 @@ export async function limitedAttempt<T>(
   const limiter = c.env[name];
   const key = `${name}:${clientAddress(c.req.raw)}`;
   const now = running.get(key) ?? 0;
-  if (isBlocked(c, limiter) || now >= SIGN_INS_AT_ONCE) return { refused: true };
+  if (isBlocked(c, limiter) || now >= AT_ONCE[name]) return { refused: true };
   running.set(key, now + 1);
   let result: T;
   try {

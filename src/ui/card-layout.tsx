@@ -44,6 +44,9 @@ button { font: inherit; font-weight: 600; min-height: 44px; padding: 10px 16px; 
 button:hover { background: var(--accent-hover); border-color: var(--accent-hover); }
 button.secondary { background: var(--card); color: var(--text); border-color: var(--border); }
 button.secondary:hover { background: var(--bg); border-color: var(--border-strong); }
+button.link { min-height: 0; padding: 0; border: 0; background: none; color: var(--accent); font-weight: 600;
+  text-decoration: underline; }
+button.link:hover { background: none; color: var(--accent-hover); }
 .actions { display: flex; gap: 12px; margin-top: 24px; }
 .actions button { flex: 1; }
 .alert { background: var(--danger-bg); color: var(--danger); border: 1px solid var(--danger-border);

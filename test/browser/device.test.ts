@@ -205,6 +205,18 @@ describe("guessing user codes (RFC 8628 §5.1)", () => {
     expect(ok.status).toBe(200);
   });
 
+  it("a burst of guesses sent at once from one address is looked up one at a time: the rest are refused unasked", async () => {
+    const browser = browserAt();
+    const page = await (await browser.get("/device")).text();
+    const guesses = ["BCDF-GHJK", "LMNP-QRST", "VWXZ-BCDF", "GHJK-LMNP", "QRST-VWXZ", "BBBB-DDDD"];
+    const statuses = (
+      await Promise.all(guesses.map((user_code) => browser.submit(page, { user_code })))
+    ).map((res) => res.status);
+    // At most one lookup ran before the others arrived; they were turned away (429), not looked up.
+    expect(statuses.filter((status) => status === 400).length).toBeLessThanOrEqual(2);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(4);
+  });
+
   it("right codes and malformed input are not counted", async () => {
     const client = await registerDeviceClient();
     const browser = browserAt();

@@ -1,7 +1,7 @@
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { isLoginPage } from "../support/authorize";
-import { Browser, codeFlow, hiddenFields } from "../support/browser";
+import { Browser, codeFlow, hiddenFields, pkce } from "../support/browser";
 import {
   REDIRECT_URI,
   type RegisteredClient,
@@ -282,5 +282,53 @@ describe("a session's end, whatever ends it", () => {
     expect(decodeJwt(again.id_token as string).sid).not.toBe(first.claims.sid);
     expect((await refresh(c, first.tokens.refresh_token as string)).status).toBe(400);
     expect((await refresh(c, again.refresh_token as string)).status).toBe(200);
+  });
+});
+
+describe("not you?", () => {
+  it("on the consent page ends this browser's session (and its grants) and lets another person sign in for the same request", async () => {
+    // Consent asked for: the page that says who is signed in.
+    const c = await registerClient({ consent: "required" });
+    const alice = await registerUser();
+    const bob = await registerUser();
+    const browser = new Browser();
+    const first = await codeFlow(c, alice, { browser, scope: "openid profile" });
+    const { challenge, verifier } = await pkce();
+    const page = await browser.get(
+      `/authorize?${new URLSearchParams({
+        response_type: "code",
+        client_id: c.client_id,
+        redirect_uri: REDIRECT_URI,
+        scope: "openid email",
+        state: "switch",
+        code_challenge: challenge,
+        code_challenge_method: "S256",
+      })}`,
+    );
+    const consent = await page.text();
+    expect(consent).toContain(alice.username);
+    expect(consent).toContain("Not you?");
+    const login = await browser.submit(consent, { decision: "switch_user" });
+    expect(isLoginPage(await login.clone().text())).toBe(true);
+    // Alice's session ended here, with the grant it held.
+    expect((await refresh(c, first.refresh_token as string)).status).toBe(400);
+    // Bob signs in and answers the same request.
+    let res = await browser.submit(await login.text(), {
+      username: bob.username,
+      password: bob.password,
+    });
+    const html = await res.clone().text();
+    if (html.includes('value="allow"')) res = await browser.submit(html, { decision: "allow" });
+    const back = new URL(res.headers.get("Location") as string);
+    expect(back.searchParams.get("state")).toBe("switch");
+    const tokens = await json<{ id_token: string }>(
+      await tokenRequest(c, {
+        grant_type: "authorization_code",
+        code: back.searchParams.get("code") as string,
+        redirect_uri: REDIRECT_URI,
+        code_verifier: verifier,
+      }),
+    );
+    expect(decodeJwt(tokens.id_token).sub).toBe(bob.id);
   });
 });

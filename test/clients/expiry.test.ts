@@ -176,6 +176,17 @@ describe("self-registered clients that never obtained a token", () => {
     expect(await exists(client.client_id)).toBe(false);
   });
 
+  it("a self-registered client an administrator changed is adopted: it stays though it never obtained a token", async () => {
+    const client = await register(publicApp);
+    const patched = await adminCall("PATCH", `/admin/clients/${client.client_id}`, {
+      client_name: "Adopted by the operator",
+    });
+    expect(patched.status).toBe(200);
+    await registeredDaysAgo(client.client_id, 30);
+    await sweep();
+    expect(await exists(client.client_id)).toBe(true);
+  });
+
   it("an administrator's client never expires, used or not", async () => {
     const client = await registerClient();
     await register(publicApp); // makes sure an alarm is scheduled

@@ -56,9 +56,16 @@ export function ConsentPage(props: ConsentPageProps) {
   return (
     <Layout title={`Allow ${props.clientName}?`}>
       <h1>Allow {props.clientName} to access your account?</h1>
-      <p class="lead">
-        Signed in as <strong>{props.username}</strong>
-      </p>
+      {/* OIDC Core §3.1.2.3 leaves the account to the user: another person at this browser
+          signs out this session and in as themselves, for the same request. */}
+      <form method="post" action={PATHS.consent} class="lead">
+        <input type="hidden" name="interaction" value={props.interaction} />
+        <input type="hidden" name="csrf" value={props.csrf} />
+        Signed in as <strong>{props.username}</strong>.{" "}
+        <button type="submit" name="decision" value="switch_user" class="link">
+          Not you?
+        </button>
+      </form>
       {props.selfRegistered ? (
         <p class="lead">
           {props.selfRegistered.describedAt ? (
