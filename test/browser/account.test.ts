@@ -11,7 +11,7 @@ import {
   type TestUser,
   tokenRequest,
 } from "../support/fixtures";
-import { adminCall, ISSUER, json } from "../support/http";
+import { adminCall, ISSUER, json, withinOneRateWindow } from "../support/http";
 
 /**
  * The user's own account page (src/browser/account.tsx, issue #17): the apps
@@ -286,6 +286,7 @@ describe("the account page", () => {
   });
 
   it("counts a wrong current password against the address's sign-in limit (SIGN_IN_LIMITER)", async () => {
+    await withinOneRateWindow(); // the count of one minute window
     const user = await registerUser();
     const browser = new Browser({
       env: { RATE_LIMITS: "on" },

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { expectTokenError, isConsentPage, isLoginPage, signIn } from "../support/authorize";
 import { Browser } from "../support/browser";
 import {
@@ -12,7 +12,7 @@ import {
   registerDeviceClient,
 } from "../support/device";
 import { registerClient, registerUser } from "../support/fixtures";
-import { adminCall } from "../support/http";
+import { adminCall, withinOneRateWindow } from "../support/http";
 
 /**
  * The verification page of the device authorization grant (RFC 8628 §3.3):
@@ -178,6 +178,8 @@ describe("the verification page (RFC 8628 §3.3)", () => {
 
 describe("guessing user codes (RFC 8628 §5.1)", () => {
   const ON = { RATE_LIMITS: "on" };
+  // Each test counts up to a limit: inside one of the limiter's minute windows.
+  beforeEach(() => withinOneRateWindow(), 30_000);
   let n = 0;
   const browserAt = () =>
     new Browser({ env: ON, headers: { "CF-Connecting-IP": `198.51.100.${++n}` } });

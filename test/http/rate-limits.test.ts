@@ -1,11 +1,11 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { usernameObject } from "../../src/users/username";
 import { loginPage } from "../support/authorize";
 import { Browser } from "../support/browser";
 import { registerClient, registerUser } from "../support/fixtures";
-import { basic, fetchWith, formBody } from "../support/http";
+import { basic, fetchWith, formBody, withinOneRateWindow } from "../support/http";
 
 /**
  * Rate limits per client address (src/http/rate-limits.ts), with the real
@@ -15,6 +15,9 @@ import { basic, fetchWith, formBody } from "../support/http";
  */
 
 const ON = { RATE_LIMITS: "on" };
+
+// Each test counts up to a limit: inside one of the limiter's minute windows.
+beforeEach(() => withinOneRateWindow(), 30_000);
 let addresses = 0;
 const newAddress = () => `203.0.113.${++addresses}`;
 

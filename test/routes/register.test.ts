@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
-import { describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import {
   authorizationCode,
   expectTokenError,
@@ -16,7 +16,15 @@ import {
   registerUser,
   tokenRequest,
 } from "../support/fixtures";
-import { adminCall, call, DESCRIPTION_CHARSET, fetchWith, ISSUER, json } from "../support/http";
+import {
+  adminCall,
+  call,
+  DESCRIPTION_CHARSET,
+  fetchWith,
+  ISSUER,
+  json,
+  withinOneRateWindow,
+} from "../support/http";
 
 /**
  * POST /register (RFC 7591), under each REGISTRATION mode: what a client may
@@ -429,6 +437,8 @@ describe("REGISTRATION modes", () => {
 });
 
 describe("registrations per client address (REGISTRATION_LIMITER, 10 a minute)", () => {
+  // Each test counts up to a limit: inside one of the limiter's minute windows.
+  beforeEach(() => withinOneRateWindow(), 30_000);
   const limited = (
     address: string,
     env: Partial<Cloudflare.Env> = { ...OPEN, RATE_LIMITS: "on" },

@@ -71,3 +71,15 @@ export async function fetchWith(
 
 /** RFC 6749 §5.2: the characters an error_description may contain. */
 export const DESCRIPTION_CHARSET = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/**
+ * Workers Rate Limiting counts in fixed windows aligned to the wall clock (so
+ * does Miniflare's: the minute's epoch is `floor(now / 60 s)`), so a count that
+ * starts near the end of a minute is cut in two, and a test that counts up to
+ * a limit sees the count restart. Such a test waits here, before it begins,
+ * until the current window has at least `seconds` left.
+ */
+export async function withinOneRateWindow(seconds = 20): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < seconds * 1000) await new Promise((resolve) => setTimeout(resolve, left + 100));
+}
