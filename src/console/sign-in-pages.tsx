@@ -1,4 +1,5 @@
 import { Layout } from "../ui/card-layout";
+import { SignInFields } from "../ui/sign-in-fields";
 import { CONSOLE } from "./context";
 
 /** The console's sign-in and first-run pages: cards like the users' login page, no scripts. */
@@ -30,28 +31,10 @@ export function SignInPage(props: SignInPageProps) {
       <ErrorLine error={props.error} id="sign-in-error" />
       <form method="post" action={`${CONSOLE}/sign-in`}>
         <input type="hidden" name="next" value={props.next} />
-        <label for="username">Administrator name</label>
-        <input
-          type="text"
-          id="username"
-          name="username"
-          autocomplete="username"
-          autocapitalize="none"
-          spellcheck={false}
-          required
-          autofocus={!props.username}
-          value={props.username ?? ""}
-        />
-        <label for="password">Password</label>
-        <input
-          type="password"
-          id="password"
-          name="password"
-          autocomplete="current-password"
-          required
-          aria-invalid={props.error ? "true" : undefined}
-          aria-describedby={props.error ? "sign-in-error" : undefined}
-          autofocus={Boolean(props.username)}
+        <SignInFields
+          nameLabel="Administrator name"
+          username={props.username}
+          errorId={props.error ? "sign-in-error" : undefined}
         />
         <div class="actions">
           <button type="submit">Sign in</button>

@@ -5,6 +5,7 @@ import type {
   ActiveFamily,
   FamilyPolicy,
   FamilyState,
+  Grant,
   TokenRecord,
 } from "../../src/families/model";
 import { cleanupAt, revokeFamily, revokeWithToken } from "../../src/families/revocation";
@@ -115,14 +116,17 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
 );
 
 /** A family just after its code was redeemed, with its first refresh token (generation 0). */
-function activeFamily(policy: FamilyPolicy): { state: FamilyState; first: TokenRecord } {
+function activeFamily(
+  policy: FamilyPolicy,
+  grant: Grant = GRANT,
+): { state: FamilyState; first: TokenRecord } {
   const code = {
     hash: "code-hash",
     expiresAt: T0 + 60_000,
     redirectUri: "https://app.example.test/cb",
     refreshAllowed: true,
   };
-  const pending = createPending(undefined, { familyId: "f".repeat(64), grant: GRANT, code }, T0);
+  const pending = createPending(undefined, { familyId: "f".repeat(64), grant, code }, T0);
   const first = { generation: 0, hash: "h0" };
   const redeemed = redeem(
     pending.state,
@@ -493,30 +497,9 @@ describe("the token family state machine (examples)", () => {
   });
 
   it("ends a grant that belongs to a login session when the session ends, whatever its lifetimes say", () => {
-    const code = {
-      hash: "code-hash",
-      expiresAt: T0 + 60_000,
-      redirectUri: "https://app.example.test/cb",
-      refreshAllowed: true,
-    };
     const grant = { ...GRANT, sid: "session-1", sessionEndsAt: T0 + 120_000 };
-    const pending = createPending(undefined, { familyId: "s".repeat(64), grant, code }, T0);
-    const first = { generation: 0, hash: "h0" };
-    const redeemed = redeem(
-      pending.state,
-      {
-        codeHash: "code-hash",
-        clientId: CLIENT,
-        redirectUri: code.redirectUri,
-        refresh: first,
-        bindRefreshToProof: false,
-        policy,
-        accessTokenExpiresAt: T0 + 900_000,
-      },
-      T0,
-    );
-    expect(redeemed.state).toMatchObject({ status: "active", expiresAt: T0 + 120_000 });
-    const state = redeemed.state as FamilyState;
+    const { state, first } = activeFamily(policy, grant);
+    expect(state).toMatchObject({ status: "active", expiresAt: T0 + 120_000 });
     const before = rotate(state, first, T0 + 119_999, { generation: 1, hash: "h1" });
     expect(before.result).toMatchObject({ ok: true, outcome: "rotated" });
     const after = rotate(state, first, T0 + 120_000, { generation: 1, hash: "h1" });

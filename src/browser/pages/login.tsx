@@ -1,5 +1,6 @@
 import { PATHS } from "../../paths";
 import { Layout } from "../../ui/card-layout";
+import { SignInFields } from "../../ui/sign-in-fields";
 
 export interface LoginPageProps {
   /** The application the sign-in is for; undefined: the user's own account page. */
@@ -32,28 +33,10 @@ export function LoginPage(props: LoginPageProps) {
       <form method="post" action={PATHS.login}>
         <input type="hidden" name="interaction" value={props.interaction} />
         <input type="hidden" name="csrf" value={props.csrf} />
-        <label for="username">Username</label>
-        <input
-          type="text"
-          id="username"
-          name="username"
-          autocomplete="username"
-          autocapitalize="none"
-          spellcheck={false}
-          required
-          autofocus={!props.username}
-          value={props.username ?? ""}
-        />
-        <label for="password">Password</label>
-        <input
-          type="password"
-          id="password"
-          name="password"
-          autocomplete="current-password"
-          required
-          aria-invalid={props.error ? "true" : undefined}
-          aria-describedby={props.error ? "login-error" : undefined}
-          autofocus={Boolean(props.username)}
+        <SignInFields
+          nameLabel="Username"
+          username={props.username}
+          errorId={props.error ? "login-error" : undefined}
         />
         <div class="actions">
           <button type="submit">Sign in</button>
