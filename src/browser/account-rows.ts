@@ -40,7 +40,9 @@ export function appRows(
       row.expires === null || grant.expires_at === null
         ? null
         : Math.max(row.expires, grant.expires_at);
-    row.offline ||= scopes.includes("offline_access");
+    // What the grant does at sign-out decides, not the scope alone: a client's
+    // grants_end_with_session may end offline grants too, or keep the others.
+    row.offline ||= !grant.ends_with_session;
     rows.set(grant.client_id, row);
   }
   // The app allowed most recently first.

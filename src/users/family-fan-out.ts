@@ -2,6 +2,7 @@ import { familyObject } from "../families/gateway";
 import type { RevocationReason } from "../families/model";
 import type { FamilySummary } from "../families/token-family";
 import type { RequestId } from "../log";
+import type { FamilyIndex } from "./family-index";
 
 /**
  * Calls to the families of a user's index, from the User object: a fan-out
@@ -16,6 +17,12 @@ export interface GrantView {
   last_refresh_at: number | null;
   expires_at: number | null;
   refresh_token: boolean;
+  /**
+   * Whether it belongs to the login session it was made in and ends with it
+   * (README, "Sessions and logout"); false: it keeps access while the user is
+   * signed out.
+   */
+  ends_with_session: boolean;
 }
 
 /** A family in this user's index (its id came from this namespace, so it resolves). */
@@ -51,9 +58,10 @@ export async function revokeFamilies(
 /** The grants that can still be used: live families, newest first; a family gone is forgotten. */
 export async function grantViews(
   env: Env,
-  ids: string[],
+  families: FamilyIndex,
   forget: (familyId: string) => void,
 ): Promise<GrantView[]> {
+  const ids = families.ids();
   const summaries = await fanOut(ids, (id) => familyOf(env, id).summary());
   const now = Date.now();
   const views: GrantView[] = [];
@@ -75,6 +83,7 @@ export async function grantViews(
           : null,
       expires_at: summary.expiresAt ? Math.floor(summary.expiresAt / 1000) : null,
       refresh_token: summary.refreshToken,
+      ends_with_session: families.get(id)?.sid !== undefined,
     });
   });
   return views.sort((a, b) => b.created_at - a.created_at);

@@ -333,7 +333,7 @@ export class User extends DurableObject<Env> {
 
   /** The grants that can still be used: live families, newest first. */
   grants(): Promise<GrantView[]> {
-    return grantViews(this.env, this.families.ids(), (id) => this.forgetFamily(id));
+    return grantViews(this.env, this.families, (id) => this.forgetFamily(id));
   }
 
   async revokeGrant(familyId: string, requestId: RequestId): Promise<boolean> {

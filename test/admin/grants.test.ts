@@ -98,6 +98,8 @@ describe("a user's grants (admin API)", () => {
         last_refresh_at: null,
         expires_at: expect.any(Number),
         refresh_token: true,
+        // Made without offline_access: it belongs to its login session.
+        ends_with_session: true,
       });
       expect(byId.get(second.familyId)).toMatchObject({
         client_id: second.client.client_id,

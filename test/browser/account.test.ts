@@ -146,6 +146,20 @@ describe("the account page", () => {
     expect(after).toContain(`The application ${notes.client_id} no longer exists`);
   });
 
+  it("says whether an app keeps access at sign-out as its client's rule decides, not by the scope alone", async () => {
+    const user = await registerUser();
+    const strict = await app("Strict Bank", { grants_end_with_session: "always" });
+    const lenient = await app("Lenient Reader", { grants_end_with_session: "never" });
+    const browser = new Browser();
+    await codeFlow(strict, user, { browser, scope: "openid offline_access" });
+    await codeFlow(lenient, user, { browser, scope: "openid profile" });
+    const html = await accountPage(browser);
+    const row = (name: string) =>
+      html.slice(html.indexOf(name), html.indexOf("</li>", html.indexOf(name)));
+    expect(row("Strict Bank")).toContain("No: its access ends when you sign out");
+    expect(row("Lenient Reader")).toContain("Yes: keeps access when you are signed out");
+  });
+
   it("Remove access: the app's refresh token is refused (invalid_grant), another app's still works, and the app must ask again", async () => {
     const user = await registerUser();
     const removed = await app("Removed App", { consent: "required" });
