@@ -57,10 +57,11 @@ async function refreshOnce(poolName, index, countAs) {
 }
 
 // DPoP (RFC 9449): one ES256 key per client index, proofs made here (the
-// driver's CPU, not the server's), and the server's nonce as a client keeps it:
-// learned from use_dpop_nonce, then from each response's DPoP-Nonce.
+// driver's CPU, not the server's), and the nonce as each client keeps its own:
+// learned from use_dpop_nonce, then from each response's DPoP-Nonce (a
+// refresh's is its grant's own, src/dpop/nonce.ts).
 const dpopKeys = new Map();
-let dpopNonce;
+const dpopNonces = new Map();
 
 function dpopKey(i) {
   let key = dpopKeys.get(i);
@@ -75,6 +76,7 @@ function dpopKey(i) {
 
 function dpopProof(i, htm, htu) {
   const { privateKey, jwk } = dpopKey(i);
+  const dpopNonce = dpopNonces.get(i);
   const enc = (o) => b64url(Buffer.from(JSON.stringify(o)));
   const input = `${enc({ typ: "dpop+jwt", alg: "ES256", jwk })}.${enc({
     jti: randomUUID(),
@@ -107,12 +109,12 @@ async function refreshDpopOnce(index, countAs) {
     });
   let res = await request();
   if (res.status === 400 && res.text.includes("use_dpop_nonce")) {
-    dpopNonce = res.headers["dpop-nonce"];
+    dpopNonces.set(index, res.headers["dpop-nonce"]);
     res = await request();
   }
   if (res.status >= 500) res = await request();
   expectStatus(res, [200], "refresh-dpop");
-  if (res.headers["dpop-nonce"]) dpopNonce = res.headers["dpop-nonce"];
+  if (res.headers["dpop-nonce"]) dpopNonces.set(index, res.headers["dpop-nonce"]);
   const json = JSON.parse(res.text);
   if (json.token_type !== "DPoP" || !json.refresh_token)
     throw new OpError("refresh-dpop: not bound");

@@ -4,8 +4,8 @@ import { type Proof, type ProofTarget, verifyProof } from "./proof";
 
 /**
  * A request's DPoP proof, checked (RFC 9449 §4.3): its form and signature
- * (./proof.ts), the server's nonce (§8, §9), and (`spendProof`) that its
- * `jti` was never accepted before (§11.1). What a surface makes of the outcome (a
+ * (./proof.ts) and the server's nonce (§8, §9); that its `jti` was never
+ * accepted before (§11.1) is ./replay.ts's. What a surface makes of the outcome (a
  * 400 at the token endpoint, a 401 with a `DPoP` challenge at a resource) is
  * the surface's.
  */
@@ -25,21 +25,8 @@ export interface DpopRequirements {
 }
 
 /**
- * RFC 9449 §11.1: "Servers SHOULD store ... the jti value of each DPoP proof
- * for the time window in which the respective DPoP proof JWT would be
- * accepted." Where no grant's family records it (a refresh's family does, in
- * its own transaction), the record is one Durable Object per key (named by
- * its thumbprint), whose check-and-record is one transaction: of parallel
- * replays of one proof, exactly one is accepted, in whichever isolate.
- * True the first time.
- */
-export function spendProof(env: Env, proof: Proof): Promise<boolean> {
-  return env.REPLAY_GUARD.getByName(`dpop:${proof.jkt}`).consume(proof.jti, proof.until);
-}
-
-/**
  * Form, signature, target and nonce; not replay, which the caller records
- * where the request's context is (`spendProof`, or a family's refresh).
+ * where the request's context is (./replay.ts).
  */
 export async function checkDpop(
   env: Env,
@@ -75,6 +62,3 @@ export async function checkDpop(
 
 /** The nonce a response hands on (`DPoP-Nonce`, RFC 9449 §8.2), so clients keep a current one. */
 export const nonceForResponse = (env: Env): Promise<string> => currentNonce(env, nowSeconds());
-
-/** What a replayed proof is told (invalid_dpop_proof). */
-export const REPLAYED_PROOF = "This DPoP proof was already used (its jti is not new).";

@@ -1,11 +1,5 @@
 import type { RefreshPolicy } from "../clients/policy";
-import {
-  invalidGrant,
-  invalidRequest,
-  invalidScope,
-  invalidTarget,
-  type OAuthError,
-} from "../errors";
+import { invalidGrant, invalidRequest, invalidTarget, type OAuthError } from "../errors";
 import { sha256, toBase64Url, utf8 } from "../lib/bytes";
 import { currentRequestId } from "../log";
 import { noteFamilyRevoked } from "../revocation/lists";
@@ -17,8 +11,6 @@ import {
   type FamilyToken,
   type FamilyTokenKind,
   newSecret,
-  openSuccessor,
-  prepareSuccessor,
   secretHash,
 } from "../tokens/family-token";
 import type { FamilyPolicy, Grant, PendingCode, Refusal } from "./model";
@@ -29,7 +21,8 @@ import { expiryOf, meansRevoked } from "./state";
  * interfaces are narrow): each function opens the token it is given, makes
  * the one call, turns a refusal into the OAuthError the RFC names, and
  * records a revocation in this isolate. The endpoints reach a family only
- * through here; the one other caller is the User object (users/user.ts),
+ * through here (and ./refresh-gateway.ts and ./device-gateway.ts, built on
+ * it); the one other caller is the User object (users/user.ts),
  * which lists and revokes the families of its index through familyObject.
  * A call that may log carries the request's id as its last argument
  * (src/log.ts), so the family's lines name the request that caused them.
@@ -139,7 +132,7 @@ export interface Redeemed {
 }
 
 /** RFC 8707 §2.2, answered the same way for a code and a refresh token. */
-const targetRefusals: Partial<Record<Refusal, () => OAuthError>> = {
+export const targetRefusals: Partial<Record<Refusal, () => OAuthError>> = {
   target_not_granted: () =>
     invalidTarget(
       "The resource is not one this grant was authorized for (RFC 8707 section 2.2); nothing was changed.",
@@ -211,134 +204,6 @@ export async function redeemCode(env: Env, request: RedeemRequest): Promise<Rede
     familyId: token.familyId,
     grant: result.grant,
     ...(result.nonce !== undefined ? { nonce: result.nonce } : {}),
-    ...(refreshToken ? { refreshToken } : {}),
-    ...(result.resource !== undefined ? { resource: result.resource } : {}),
-  };
-}
-
-// ── refresh ────────────────────────────────────────────────────────────────
-
-export interface RefreshRequest {
-  refreshToken: string;
-  clientId: string;
-  /** RFC 6749 §6: a scope asked for, checked against the grant by the family. */
-  scope?: readonly string[];
-  /** What the client is registered for now; the grant's scope is cut to it. */
-  clientScopes: readonly string[];
-  /** The thumbprint of the request's DPoP proof key, if it had a valid proof. */
-  proofJkt?: string;
-  /** RFC 9449 §5: the refresh tokens are bound to that key (a public client's). */
-  bindRefreshToProof: boolean;
-  /** The `x5t#S256` of the request's TLS client certificate, if it had one. */
-  certX5t?: string;
-  /** RFC 8707 §2.2: the resource the refresh names; the family checks the grant covers it. */
-  resource?: string;
-  policy: Extract<RefreshPolicy, { issue: true }>;
-  accessTokenExpiresAt: number;
-}
-
-export interface Refreshed {
-  familyId: string;
-  grant: Grant;
-  outcome: "rotated" | "grace" | "unchanged";
-  /** The token the response carries: the successor, or (no rotation) the same one, or none. */
-  refreshToken?: string;
-  /** The resource the access token is for; absent: the default audience. */
-  resource?: string;
-}
-
-const refreshInvalid = () => invalidGrant("The refresh token is invalid.");
-const refreshRefusals: Partial<Record<Refusal, () => OAuthError>> = {
-  expired: () => invalidGrant("The refresh token has expired."),
-  revoked: () => invalidGrant("The refresh token has been revoked."),
-  reuse_detected: () =>
-    invalidGrant("The refresh token was already used; the grant has been revoked."),
-  wrong_client: () => invalidGrant("The refresh token was issued to another client."),
-  scope_withdrawn: () =>
-    invalidScope("The client may no longer be granted any scope of this grant."),
-  scope_exceeded: () =>
-    invalidScope(
-      "The requested scope is not within the scope originally granted (RFC 6749 section 6).",
-    ),
-  dpop_key_mismatch: () =>
-    invalidGrant(
-      "The refresh token is bound to a DPoP key: each refresh needs a proof by that key.",
-    ),
-  certificate_mismatch: () =>
-    invalidGrant(
-      "The refresh token is bound to a TLS client certificate: each refresh needs that certificate (mutual TLS).",
-    ),
-  ...targetRefusals,
-};
-
-/** The family named the grant's only resource, for the Worker to check and name (nothing changed). */
-export type ResourceToCheck = { resourceToCheck: string };
-
-/**
- * RFC 6749 §6 with rotation, reuse detection and a grace window (OAuth 2.1
- * §4.3, RFC 9700 §4.14.2): one call, in which the family decides everything.
- */
-export async function refreshFamily(
-  env: Env,
-  request: RefreshRequest,
-): Promise<Refreshed | ResourceToCheck> {
-  const opened = await open(env, request.refreshToken, "refresh_token");
-  if (!opened) {
-    throw claimedKind(request.refreshToken) === "authorization_code"
-      ? invalidGrant("An authorization code is not a refresh token.")
-      : refreshInvalid();
-  }
-  const { token, family, tagKey } = opened;
-  const { policy } = request;
-  // Prepared before the call, so that the family's critical section does no
-  // crypto; used only if this call rotates.
-  const successor =
-    policy.rotation === "rotate" ? await prepareSuccessor(token, tagKey) : undefined;
-  const result = await family.refresh(
-    {
-      clientId: request.clientId,
-      presented: await presentedRecord(token),
-      rotation: successor ? { kind: "rotate", successor: successor.record } : { kind: "reuse" },
-      ...(request.scope ? { scope: request.scope } : {}),
-      clientScopes: request.clientScopes,
-      ...(request.proofJkt !== undefined ? { proofJkt: request.proofJkt } : {}),
-      bindRefreshToProof: request.bindRefreshToProof,
-      ...(request.certX5t !== undefined ? { certX5t: request.certX5t } : {}),
-      ...(request.resource !== undefined ? { resource: request.resource } : {}),
-      policy: familyPolicy(policy),
-      accessTokenExpiresAt: request.accessTokenExpiresAt,
-    },
-    currentRequestId(),
-  );
-  if (!result.ok) {
-    if (result.reason === "target_unchecked" && result.resource !== undefined)
-      return { resourceToCheck: result.resource };
-    throw refused(env, token.familyId, result.reason, refreshRefusals, refreshInvalid);
-  }
-
-  let refreshToken: string | undefined;
-  switch (result.outcome) {
-    case "rotated":
-      refreshToken = successor?.text;
-      break;
-    case "grace": {
-      // The same successor as the first answer: only this token's holder can open it.
-      const secret = await openSuccessor(result.sealedSuccessor, token.secret);
-      if (!secret) throw refreshInvalid();
-      refreshToken = await encodeFamilyToken(
-        { ...token, generation: token.generation + 1, secret },
-        tagKey,
-      );
-      break;
-    }
-    case "unchanged":
-      refreshToken = policy.returnOnRefresh ? request.refreshToken : undefined;
-      break;
-  }
-  return {
-    familyId: token.familyId,
-    grant: result.grant,
-    outcome: result.outcome,
     ...(refreshToken ? { refreshToken } : {}),
     ...(result.resource !== undefined ? { resource: result.resource } : {}),
   };

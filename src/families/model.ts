@@ -1,3 +1,5 @@
+import type { ProofRecords } from "./proof-records";
+
 /**
  * What a token family is made of: its states, its policy, and what its
  * transitions answer. The transitions themselves are in ./state.ts.
@@ -171,6 +173,8 @@ export type FamilyState =
        * TLS). Every refresh must then present that certificate.
        */
       x5t?: string;
+      /** RFC 9449 §11.1: the DPoP proofs this family records itself (./proof-records.ts). */
+      proofs?: ProofRecords;
     }
   | {
       status: "revoked";
@@ -218,6 +222,10 @@ export type Refusal =
   | "dpop_key_mismatch"
   /** RFC 8705 §4: the refresh token is bound to a TLS client certificate, and it is missing or another. */
   | "certificate_mismatch"
+  /** RFC 9449 §11.1: this DPoP proof was accepted before (./proof-records.ts). */
+  | "proof_replayed"
+  /** RFC 9449 §8: the proof's family nonce names an epoch this family no longer records. */
+  | "proof_epoch_stale"
   /** RFC 8707 §2.2: the resource asked for is not one the grant covers. */
   | "target_not_granted"
   /** The token would be for a resource that needs a DPoP proof or a certificate, and the request had neither. */

@@ -38,6 +38,7 @@ import type {
   SuccessorRecord,
   TokenRecord,
 } from "./model";
+import { admitProof, epochOf, type ProofClaim } from "./proof-records";
 
 /** Refusals that mean the family is revoked (now, or before this request). */
 export const meansRevoked = (reason: Refusal): boolean =>
@@ -224,24 +225,29 @@ export interface RefreshInput extends PresentedProofs {
    */
   bindRefreshToProof?: boolean;
   resource?: string; // RFC 8707 §2.2: the resource named, if any; one of the grant's
+  /** The request's DPoP proof, when its nonce makes this family its replay record (./proof-records.ts). */
+  proof?: ProofClaim;
   policy: FamilyPolicy;
   accessTokenExpiresAt: number;
 }
 
+/** What every successful refresh answers: the epoch the family's next nonce is to name. */
+type Refreshed = { ok: true; grant: Grant; resource?: string; proofEpoch: number };
+
 export type RefreshResult =
-  | { ok: true; outcome: "rotated"; grant: Grant; generation: number; resource?: string }
-  | { ok: true; outcome: "unchanged"; grant: Grant; resource?: string }
-  | {
-      ok: true;
+  | (Refreshed & { outcome: "rotated"; generation: number })
+  | (Refreshed & { outcome: "unchanged" })
+  | (Refreshed & {
       outcome: "grace";
-      grant: Grant;
-      resource?: string;
       sealedSuccessor: string;
       /** How long after the rotation the previous token came back (a security event). */
       sinceRotationMs: number;
-    }
-  /** `resource`: with target_unchecked, the resource the Worker is to check and name. */
-  | { ok: false; reason: Refusal; resource?: string };
+    })
+  /**
+   * `resource`: with target_unchecked, the resource the Worker is to check
+   * and name. `proofEpoch`: with proof_epoch_stale, the epoch to retry with.
+   */
+  | { ok: false; reason: Refusal; resource?: string; proofEpoch?: number };
 
 export function refresh(
   state: FamilyState | undefined,
@@ -256,6 +262,18 @@ export function refresh(
   if (!chain) return refuse(state, "no_refresh_token");
   if (now >= expiryOf(state.createdAt, state.lastUsedAt, input.policy, state.grant))
     return refuse(state, "expired");
+  // RFC 9449 §11.1: a proof this family records is refused, before anything
+  // else and changing nothing, if it was accepted before (a captured request
+  // replayed would otherwise get the successor in the grace window, or let
+  // whoever replays it revoke the family as reuse) or if its epoch is gone.
+  const admitted = input.proof ? admitProof(state.proofs, input.proof, now) : undefined;
+  if (admitted && !admitted.ok) {
+    return {
+      state,
+      result: { ok: false, reason: admitted.reason, proofEpoch: epochOf(state.proofs) },
+    };
+  }
+  const proofs = admitted ? admitted.records : state.proofs;
 
   const { presented } = input;
   const { current, previous } = chain;
@@ -271,7 +289,7 @@ export function refresh(
   const unproven = bindingRefusal(state, input); // a bound family's, without its proof
   // RFC 8707 §2.2: any one resource the grant covers; else refused where a scope problem is.
   const audience = audienceOf(state.grant, input.resource, input, false);
-  const target = resourceField(state.grant, audience);
+  const target = { ...resourceField(state.grant, audience), proofEpoch: epochOf(proofs) };
   // The grace window hands the successor to whoever shows the previous token;
   // where it needs a binding, only the key's holder can be that.
   const graceSeconds =
@@ -282,6 +300,7 @@ export function refresh(
   const used = (s: ActiveFamily): ActiveFamily => ({
     ...s,
     ...bindTo,
+    ...(proofs ? { proofs } : {}),
     lastUsedAt: now,
     expiresAt: expiryOf(s.createdAt, now, input.policy, s.grant),
     accessTokensUntil: Math.max(s.accessTokensUntil, input.accessTokenExpiresAt),

@@ -187,6 +187,6 @@ export const authorizationCodeGrant = defineGrant({
       aud: target.audience,
       ...proven,
     });
-    return response;
+    return { body: response };
   },
 });

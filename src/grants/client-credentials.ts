@@ -50,6 +50,6 @@ export const clientCredentialsGrant = defineGrant({
       aud: resource?.identifier ?? config.defaultAudience,
       ...proven,
     });
-    return response;
+    return { body: response };
   },
 });

@@ -112,6 +112,6 @@ export const deviceCodeGrant = defineGrant({
       aud: config.defaultAudience,
       ...proven,
     });
-    return response;
+    return { body: response };
   },
 });

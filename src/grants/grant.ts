@@ -1,8 +1,9 @@
 import type { ClientRecord, GrantType } from "../clients/model";
 import type { ProviderConfig } from "../config";
-import type { Proof } from "../dpop/proof";
+import type { TokenEndpointProof } from "../dpop/replay";
 import type { PresentedProofs } from "../families/binding";
 import type { ClientCertificate } from "../mtls/certificate";
+import type { Params } from "../params";
 import type { TokenResponse } from "./response";
 
 /** The parameters a grant reads: the required ones are present when `handle` runs. */
@@ -17,10 +18,11 @@ export interface GrantRequest<R extends string = string, O extends string = stri
   client: ClientRecord;
   params: GrantParams<R, O>;
   /**
-   * The request's DPoP proof, fully checked (RFC 9449 §4.3, nonce and
-   * replay included), when it had one: the access token is bound to its key.
+   * The request's DPoP proof, fully checked (RFC 9449 §4.3), when it had
+   * one: the access token is bound to its key. Its replay is recorded
+   * before the grant runs, or by the family it refreshes (`proofFamily`).
    */
-  dpop?: Proof;
+  dpop?: TokenEndpointProof;
   /**
    * The request's TLS client certificate (RFC 8705), when it had one: the
    * access token is bound to it (§3).
@@ -63,8 +65,20 @@ export const presentedProofs = ({ jkt, x5t }: Proven): PresentedProofs => ({
 export interface GrantHandler<R extends string = string, O extends string = string> {
   grantType: GrantType;
   parameters: { required: readonly R[]; optional: readonly O[] };
+  /**
+   * RFC 9449 §11.1: the family that records the request's DPoP proof itself,
+   * in the transaction that uses it (a refresh: the family its refresh token
+   * claims; src/dpop/replay.ts), if any. Otherwise the token endpoint records
+   * the proof per key before the grant runs.
+   */
+  proofFamily?(params: Params): string | undefined;
+  handle(request: GrantRequest<R, O>): Promise<GrantAnswer>;
+}
 
-  handle(request: GrantRequest<R, O>): Promise<TokenResponse>;
+/** A grant's answer: the token response, and the DPoP-Nonce it hands on if not the server's (RFC 9449 §8.2). */
+export interface GrantAnswer {
+  body: TokenResponse;
+  dpopNonce?: string;
 }
 
 /** Declares a grant with its parameters' names inferred, so `handle` sees them typed. */

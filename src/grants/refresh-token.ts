@@ -1,9 +1,10 @@
 import { refreshPolicy } from "../clients/policy";
 import { invalidGrant, invalidScope } from "../errors";
-import { refreshFamily } from "../families/gateway";
+import { refreshFamily } from "../families/refresh-gateway";
 import { audit } from "../log";
 import type { ResourceRecord } from "../resources/model";
 import { parseScope } from "../scope";
+import { claimedFamilyId } from "../tokens/family-token";
 import { downscoped, registeredResource, targetAfter, windowFor } from "./audience";
 import { defineGrant, presentedProofs, provenBy } from "./grant";
 import { readyToSign, tokenResponse } from "./response";
@@ -17,6 +18,10 @@ import { readyToSign, tokenResponse } from "./response";
 export const refreshTokenGrant = defineGrant({
   grantType: "refresh_token",
   parameters: { required: ["refresh_token"], optional: ["scope", "resource"] },
+  proofFamily: (params) => {
+    const token = params.get("refresh_token");
+    return token === undefined ? undefined : claimedFamilyId(token, "refresh_token");
+  },
   async handle(request) {
     const { env, config, client, params } = request;
     const proven = provenBy(request);
@@ -43,6 +48,7 @@ export const refreshTokenGrant = defineGrant({
         ...(requested ? { scope: requested } : {}),
         clientScopes: client.scopes,
         ...presentedProofs(proven),
+        ...(request.dpop ? { proof: request.dpop } : {}),
         // RFC 9449 §5: confidential clients' refresh tokens stay bound to their authentication.
         bindRefreshToProof: client.credential.method === "none",
         ...(resource ? { resource: resource.identifier } : {}),
@@ -93,6 +99,6 @@ export const refreshTokenGrant = defineGrant({
       aud: target.audience,
       ...proven,
     });
-    return response;
+    return { body: response, ...(refreshed.dpopNonce ? { dpopNonce: refreshed.dpopNonce } : {}) };
   },
 });

@@ -1,6 +1,7 @@
 import { LIMITS } from "../config";
-import { checkDpop, REPLAYED_PROOF, spendProof } from "../dpop/check";
+import { checkDpop } from "../dpop/check";
 import { DPOP_ALGS } from "../dpop/proof";
+import { REPLAYED_PROOF, spendProof } from "../dpop/replay";
 import { OAuthError } from "../errors";
 import { presentedCertificate } from "../mtls/certificate";
 import { type AccessTokenClaims, accessTokenStatus } from "../tokens/access-token";

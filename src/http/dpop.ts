@@ -1,15 +1,15 @@
 import { createMiddleware } from "hono/factory";
 import { checkDpop, type DpopCheck, nonceForResponse } from "../dpop/check";
-import type { Proof } from "../dpop/proof";
+import { proofRecording, type TokenEndpointProof } from "../dpop/replay";
 import { OAuthError } from "../errors";
 import { PATHS } from "../paths";
 import type { StepEnv } from "./context";
 import { endpointUrl } from "./origin";
-import type { WithClient } from "./steps";
+import type { WithClient, WithGrant, WithParams } from "./steps";
 
 /** The token endpoint's DPoP steps (RFC 9449 §5, §8): the proof, then the client's rule. */
 
-export type WithDpop = { dpop: Proof | undefined };
+export type WithDpop = { dpop: TokenEndpointProof | undefined };
 
 /**
  * RFC 9449 §5: a proof at the token endpoint, checked before anything else
@@ -17,10 +17,12 @@ export type WithDpop = { dpop: Proof | undefined };
  * nothing: no code, token or assertion has been used). A request without a
  * DPoP header goes on as a bearer request, unless its client says otherwise
  * (below). Successful answers to a proven request carry the current nonce
- * (§8.2), so a client always has one that works.
+ * (§8.2), so a client always has one that works. Where the proof's `jti`
+ * is recorded is settled here too (src/dpop/replay.ts): by the family the
+ * request refreshes, if its grant names one (`proofFamily`), or per key.
  */
 export const tokenEndpointProof = () =>
-  createMiddleware<StepEnv<WithDpop>>(async (c, next) => {
+  createMiddleware<StepEnv<WithParams & WithGrant & WithDpop>>(async (c, next) => {
     const config = c.get("config");
     const check: DpopCheck = await checkDpop(
       c.env,
@@ -42,10 +44,13 @@ export const tokenEndpointProof = () =>
       case "absent":
         c.set("dpop", undefined);
         break;
-      case "valid":
-        c.set("dpop", check.proof);
+      case "valid": {
+        const familyId = c.get("grant").proofFamily?.(c.get("params"));
+        const recording = await proofRecording(c.env, check.proof, familyId);
+        c.set("dpop", { ...check.proof, recording });
         c.header("DPoP-Nonce", await nonceForResponse(c.env));
         break;
+      }
     }
     await next();
   });

@@ -3,6 +3,7 @@ import { type Attempt, authenticateClient as verifyClient } from "../clients/aut
 import type { ClientRecord } from "../clients/model";
 import { LIMITS } from "../config";
 import { OAuthError } from "../errors";
+import type { GrantHandler } from "../grants/grant";
 import { securityEvent } from "../log";
 import { presentedCertificate } from "../mtls/certificate";
 import type { Params } from "../params";
@@ -20,6 +21,8 @@ import { clientAuthBlocked, noteClientAuthFailure, tooManyFailures } from "./rat
 
 export type WithParams = { params: Params };
 export type WithClient = WithParams & { client: ClientRecord };
+/** The token endpoint's grant, chosen by `grant_type`. */
+export type WithGrant = { grant: GrantHandler };
 
 /** RFC 6749 §3.2: the body, strictly (one media type, UTF-8, no repeated parameter), as `params`. */
 export const parseForm = () =>

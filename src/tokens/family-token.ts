@@ -73,6 +73,15 @@ export function claimedKind(text: string): FamilyTokenKind | undefined {
   return undefined;
 }
 
+/** The family a string claims to be a token of, from its form alone (no verification). */
+export function claimedFamilyId(text: string, kind: FamilyTokenKind): string | undefined {
+  if (text.length > MAX_FAMILY_TOKEN_LENGTH) return undefined;
+  const parts = text.split(".");
+  if (parts.length !== 3 || parts[0] !== PREFIX[kind] || !FAMILY_ID.test(parts[1] as string))
+    return undefined;
+  return parts[1];
+}
+
 /** Parses and authenticates a token; anything else is `undefined`, never an exception. */
 export async function decodeFamilyToken(
   text: string,
