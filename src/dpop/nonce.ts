@@ -10,13 +10,14 @@ import { serverKeys } from "../server-keys";
  * the current and the previous one are accepted, so a client that just
  * learned a nonce never sees it refused at once.
  *
- * A refresh's answer hands on a *family nonce* instead: the server's nonce
- * followed by a replay epoch of that grant's family and an HMAC over the
- * three and the family's id (`<period>.<mac>.<epoch>.<mac>`). Anywhere a
- * nonce is checked for freshness it counts as the server's nonce it starts
- * with; at the token endpoint it also says which family records the proof's
- * `jti` (./check.ts, `claimProof`): RFC 9449 §8 leaves the nonce's content
- * to the server ("opaque to the client").
+ * A refresh's answer hands on a *family nonce* instead: the server's nonce,
+ * then a replay epoch of that grant's family, the family's id and an HMAC
+ * over the three (`<period>.<mac>.<epoch>.<family id>.<mac>`), so that
+ * whoever checks a nonce can tell it was made here without knowing which
+ * family to expect. It is as fresh as the server nonce it starts with; at
+ * the token endpoint it also says which family records the proof's `jti`
+ * (./replay.ts). RFC 9449 §8 leaves a nonce's content to the server: "The
+ * nonce is opaque to the client."
  */
 
 export const NONCE_PERIOD_SECONDS = 300;
@@ -46,33 +47,45 @@ export function currentNonce(env: Env, nowSeconds: number): Promise<string> {
   return nonceFor(env, periodOf(nowSeconds));
 }
 
-/** A server nonce, optionally followed by a family's epoch and MAC. */
-const NONCE_SHAPE = /^(\d{1,12})\.([\w-]{22})(?:\.(\d{1,9})\.([\w-]{22}))?$/;
+/**
+ * A server nonce, optionally followed by a family's epoch, id and MAC. No
+ * leading zeros: each number has one spelling, the one that was MACed.
+ */
+const NONCE_SHAPE =
+  /^([1-9]\d{0,11})\.([\w-]{22})(?:\.(0|[1-9]\d{0,8})\.([0-9a-f]{64})\.([\w-]{22}))?$/;
 
-/** Whether a proof's nonce (a family nonce included) is this period's or the previous one's. */
+/**
+ * Whether a proof's nonce was made here this period or the previous one: a
+ * server nonce, or a family nonce whose MAC holds.
+ */
 export async function nonceIsFresh(env: Env, nonce: string, nowSeconds: number): Promise<boolean> {
   const match = NONCE_SHAPE.exec(nonce);
   if (!match) return false;
   const current = periodOf(nowSeconds);
   const period = Number(match[1]);
   if (period !== current && period !== current - 1) return false;
-  return `${match[1]}.${match[2]}` === (await nonceFor(env, period));
+  const server = `${match[1]}.${match[2]}`;
+  if (server !== (await nonceFor(env, period))) return false;
+  const [, , , epoch, familyId, mac] = match;
+  if (epoch === undefined || familyId === undefined || mac === undefined) return true;
+  return timingSafeEqual(utf8(await familyMac(env, server, familyId, epoch)), utf8(mac));
 }
 
-/** The family part of a nonce, if it has one (its MAC not checked: `familyEpoch` does). */
-export function familyPart(
-  nonce: string,
-): { server: string; epoch: number; mac: string } | undefined {
+/**
+ * The family and epoch a nonce names, if it is a family nonce. Read only:
+ * the nonce must have passed `nonceIsFresh` (every proof's has, ./check.ts).
+ */
+export function familyOfNonce(nonce: string): { familyId: string; epoch: number } | undefined {
   const match = NONCE_SHAPE.exec(nonce);
   if (!match?.[3] || !match[4]) return undefined;
-  return { server: `${match[1]}.${match[2]}`, epoch: Number(match[3]), mac: match[4] };
+  return { familyId: match[4], epoch: Number(match[3]) };
 }
 
 /**
  * The MAC that ties a server nonce and an epoch to one family. The input
  * starts with "family:", so it is never a period's (digits only) under the same key.
  */
-async function familyMac(env: Env, server: string, familyId: string, epoch: number) {
+async function familyMac(env: Env, server: string, familyId: string, epoch: string) {
   const key = (await serverKeys(env)).dpopNonce;
   const input = utf8(`family:${server}:${familyId}:${epoch}`);
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, input));
@@ -87,21 +100,11 @@ export async function familyNonce(
   nowSeconds: number,
 ): Promise<string> {
   const server = await currentNonce(env, nowSeconds);
-  return `${server}.${epoch}.${await familyMac(env, server, familyId, epoch)}`;
+  const mac = await familyMac(env, server, familyId, `${epoch}`);
+  return `${server}.${epoch}.${familyId}.${mac}`;
 }
 
-/**
- * The epoch a nonce names, if it is a family nonce made for `familyId`;
- * undefined for a server nonce; "other" for a family nonce of another
- * family (or a forged one). Freshness is `nonceIsFresh`'s.
- */
-export async function familyEpoch(
-  env: Env,
-  nonce: string,
-  familyId: string,
-): Promise<number | "other" | undefined> {
-  const part = familyPart(nonce);
-  if (!part) return undefined;
-  const expected = await familyMac(env, part.server, familyId, part.epoch);
-  return timingSafeEqual(utf8(expected), utf8(part.mac)) ? part.epoch : "other";
+/** Whether `nonce` starts with the server nonce of now (as `familyNonce` would make it). */
+export async function startsWithCurrentNonce(env: Env, nonce: string, nowSeconds: number) {
+  return nonce.startsWith(`${await currentNonce(env, nowSeconds)}.`);
 }

@@ -1,6 +1,6 @@
 import { OAuthError } from "../errors";
 import { nowSeconds } from "../lib/time";
-import { currentNonce, familyEpoch, familyPart } from "./nonce";
+import { currentNonce, familyOfNonce } from "./nonce";
 import type { Proof } from "./proof";
 
 /**
@@ -56,15 +56,11 @@ export async function proofRecording(
   proof: Proof,
   familyId: string | undefined,
 ): Promise<ProofRecording> {
-  if (proof.nonce === undefined) return { by: "key" };
-  const epoch =
-    familyId === undefined
-      ? familyPart(proof.nonce) && "other"
-      : await familyEpoch(env, proof.nonce, familyId);
-  if (epoch === "other") throw await otherGrantNonce(env);
-  return epoch !== undefined && familyId !== undefined
-    ? { by: "family", familyId, epoch }
-    : { by: "key" };
+  // The nonce passed nonceIsFresh (./check.ts): a family nonce in it was made here.
+  const named = proof.nonce !== undefined ? familyOfNonce(proof.nonce) : undefined;
+  if (!named) return { by: "key" };
+  if (named.familyId !== familyId) throw await otherGrantNonce(env);
+  return { by: "family", familyId, epoch: named.epoch };
 }
 
 /** use_dpop_nonce for a family nonce presented where it is not its family's. */

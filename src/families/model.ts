@@ -224,8 +224,8 @@ export type Refusal =
   | "certificate_mismatch"
   /** RFC 9449 §11.1: this DPoP proof was accepted before (./proof-records.ts). */
   | "proof_replayed"
-  /** RFC 9449 §8: the proof's family nonce names an epoch this family no longer records. */
-  | "proof_epoch_stale"
+  /** RFC 9449 §8: the proof names an epoch this family no longer records, or is too old to record. */
+  | "proof_stale"
   /** RFC 8707 §2.2: the resource asked for is not one the grant covers. */
   | "target_not_granted"
   /** The token would be for a resource that needs a DPoP proof or a certificate, and the request had neither. */

@@ -17,8 +17,11 @@
  * and each accepts it once.
  *
  * The records stay small whatever a client does: an epoch holds at most
- * PROOFS_PER_EPOCH proofs, and then the next one begins; a record is dropped
- * once its proof could no longer be accepted anyway (its `iat` is too old).
+ * PROOFS_PER_EPOCH proofs, and then the next one begins; the previous epoch
+ * takes as many again from proofs made before it ended (a retry whose answer
+ * was lost), and no more; a record is dropped once its proof could no longer
+ * be accepted anyway (its `iat` is too old), and a proof that old is not
+ * taken (it would be forgotten at once).
  */
 
 export const PROOFS_PER_EPOCH = 8;
@@ -53,11 +56,12 @@ export interface ProofClaim extends ProofRecord {
 export type ProofAdmission =
   | { ok: true; records: ProofRecords }
   /**
-   * proof_replayed: this proof was accepted before. proof_epoch_stale: its
-   * nonce names an epoch whose records are gone (or one never handed out):
-   * the client is to retry with the family's current nonce.
+   * proof_replayed: this proof was accepted before. proof_stale: its nonce
+   * names an epoch whose records are gone or full (or one never handed out),
+   * or the proof is too old to be remembered: the client is to retry with a
+   * new proof and the family's current nonce.
    */
-  | { ok: false; reason: "proof_replayed" | "proof_epoch_stale" };
+  | { ok: false; reason: "proof_replayed" | "proof_stale" };
 
 /** The epoch a family's nonces name now. */
 export const epochOf = (records: ProofRecords | undefined): number => records?.epoch ?? 0;
@@ -71,15 +75,18 @@ export function admitProof(
   const epoch = epochOf(records);
   const live = (list: readonly ProofRecord[] | undefined) =>
     (list ?? []).filter((r) => r.until + CLOCK_MARGIN_MS > now);
+  // Too old to be remembered is too old to be accepted: its record would be
+  // dropped at once, and a replay would then pass.
+  if (proof.until + CLOCK_MARGIN_MS <= now) return { ok: false, reason: "proof_stale" };
   const record = { jti: proof.jti, until: proof.until };
   let current = live(records?.current);
   let previous = live(records?.previous);
   const named = proof.epoch === epoch ? current : proof.epoch === epoch - 1 ? previous : undefined;
-  if (!named) return { ok: false, reason: "proof_epoch_stale" };
+  if (!named) return { ok: false, reason: "proof_stale" };
   if (named.some((r) => r.jti === proof.jti)) return { ok: false, reason: "proof_replayed" };
-  // The previous epoch takes no more than one epoch's worth either.
-  if (named === previous && previous.length >= PROOFS_PER_EPOCH) {
-    return { ok: false, reason: "proof_epoch_stale" };
+  // The previous epoch takes one epoch's worth of late proofs, no more.
+  if (named === previous && previous.length >= 2 * PROOFS_PER_EPOCH) {
+    return { ok: false, reason: "proof_stale" };
   }
   if (named === current) current = [...current, record];
   else previous = [...previous, record];

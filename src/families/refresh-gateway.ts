@@ -1,16 +1,23 @@
 import type { RefreshPolicy } from "../clients/policy";
-import { currentNonce, familyNonce, familyPart } from "../dpop/nonce";
+import { familyNonce, familyOfNonce, startsWithCurrentNonce } from "../dpop/nonce";
 import { otherGrantNonce, REPLAYED_PROOF, type TokenEndpointProof } from "../dpop/replay";
 import { invalidGrant, invalidScope, OAuthError } from "../errors";
 import { nowSeconds } from "../lib/time";
-import { currentRequestId } from "../log";
+import { currentRequestId, logError } from "../log";
 import {
   claimedKind,
   encodeFamilyToken,
   openSuccessor,
   prepareSuccessor,
 } from "../tokens/family-token";
-import { familyPolicy, open, presentedRecord, refused, targetRefusals } from "./gateway";
+import {
+  familyObject,
+  familyPolicy,
+  open,
+  presentedRecord,
+  refused,
+  targetRefusals,
+} from "./gateway";
 import type { Grant, Refusal } from "./model";
 
 /**
@@ -132,7 +139,7 @@ export async function refreshFamily(
   if (!result.ok) {
     if (result.reason === "target_unchecked" && result.resource !== undefined)
       return { resourceToCheck: result.resource };
-    if (result.reason === "proof_epoch_stale") {
+    if (result.reason === "proof_stale") {
       // RFC 9449 §8: "use_dpop_nonce", with the nonce that works now (nothing changed).
       throw new OAuthError("use_dpop_nonce", STALE_FAMILY_NONCE, {
         headers: {
@@ -180,15 +187,46 @@ export async function refreshFamily(
 }
 
 /**
+ * RFC 9449 §11.1: a refresh refused after its proof was checked (by the
+ * Worker or by the family) spends a proof its family records all the same,
+ * in one more call, so that its request cannot be replayed with a corrected
+ * body (./state.ts, `spendProof`). A proof recorded per key was spent before
+ * the grant ran. Never throws: the refusal is what the client is told.
+ */
+export async function spendRefusedProof(env: Env, proof: TokenEndpointProof): Promise<void> {
+  const { recording } = proof;
+  if (recording.by !== "family") return;
+  try {
+    await familyObject(env, recording.familyId)?.spendProof({
+      jti: proof.jti,
+      until: proof.until,
+      epoch: recording.epoch,
+    });
+  } catch (error) {
+    logError("refused_proof_not_spent", error, { familyId: recording.familyId });
+  }
+}
+
+/**
  * This family's nonce for `epoch`: the proof's own when it is still that
  * (the same period and epoch: nothing to compute), else a new one.
  */
-async function nonceToHandOn(env: Env, familyId: string, epoch: number, proof: TokenEndpointProof) {
+async function nonceToHandOn(
+  env: Env,
+  familyId: string,
+  epoch: number,
+  proof: TokenEndpointProof,
+): Promise<string> {
   const now = nowSeconds();
-  const part = proof.nonce !== undefined ? familyPart(proof.nonce) : undefined;
-  // A family nonce in the proof is this family's (proofRecording checked it).
-  if (part && part.epoch === epoch && part.server === (await currentNonce(env, now))) {
-    return proof.nonce as string;
+  const { nonce } = proof;
+  const named = nonce !== undefined ? familyOfNonce(nonce) : undefined;
+  if (
+    nonce !== undefined &&
+    named?.familyId === familyId &&
+    named.epoch === epoch &&
+    (await startsWithCurrentNonce(env, nonce, now))
+  ) {
+    return nonce;
   }
   return familyNonce(env, familyId, epoch, now);
 }

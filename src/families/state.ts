@@ -245,7 +245,7 @@ export type RefreshResult =
     })
   /**
    * `resource`: with target_unchecked, the resource the Worker is to check
-   * and name. `proofEpoch`: with proof_epoch_stale, the epoch to retry with.
+   * and name. `proofEpoch`: with proof_stale, the epoch to retry with.
    */
   | { ok: false; reason: Refusal; resource?: string; proofEpoch?: number };
 
@@ -365,4 +365,22 @@ export function refresh(
     return { state: revoked, result: { ok: false, reason: "reuse_detected" }, revoked };
   }
   return refuse(state, "unknown");
+}
+
+/**
+ * RFC 9449 §11.1 ("decline HTTP requests ... for which the jti value has been
+ * seen before"): a refresh refused after its proof was checked spends the
+ * proof all the same, as the per-key record does. Its request may be seen
+ * and replayed with a corrected body, which a DPoP proof does not cover.
+ * Only the records change; false when the proof is not taken (replayed, stale).
+ */
+export function spendProof(
+  state: FamilyState | undefined,
+  proof: ProofClaim,
+  now: number,
+): Step<{ ok: boolean }> {
+  if (state?.status !== "active") return { state, result: { ok: false } };
+  const admitted = admitProof(state.proofs, proof, now);
+  if (!admitted.ok) return { state, result: { ok: false } };
+  return { state: { ...state, proofs: admitted.records }, result: { ok: true } };
 }

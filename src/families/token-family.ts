@@ -17,6 +17,7 @@ import {
 import { type GrantNote, grantNote } from "./grant-note";
 import { type Inspection, inspect } from "./inspection";
 import type { FamilyState, RevocationReason, RevokedFamily, TokenRecord } from "./model";
+import type { ProofClaim } from "./proof-records";
 import { cleanupAt, type RevokeWithTokenInput, revokeFamily, revokeWithToken } from "./revocation";
 import {
   type CreatePendingInput,
@@ -28,6 +29,7 @@ import {
   redeem,
   refresh,
   type Step,
+  spendProof,
 } from "./state";
 
 const KEY = "family";
@@ -131,6 +133,11 @@ export class TokenFamily extends DurableObject<Env> {
       }
       return result;
     });
+  }
+
+  /** RFC 9449 §11.1: the DPoP proof of a refused refresh, recorded all the same (./state.ts). */
+  spendProof(proof: ProofClaim): boolean {
+    return this.apply((s, now) => spendProof(s, proof, now)).result.ok;
   }
 
   // ── RFC 8628: the device authorization grant (./device.ts) ──

@@ -2,8 +2,8 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
   currentNonce,
-  familyEpoch,
   familyNonce,
+  familyOfNonce,
   NONCE_PERIOD_SECONDS,
   nonceIsFresh,
 } from "../../src/dpop/nonce";
@@ -11,7 +11,8 @@ import {
 /**
  * Server nonces (RFC 9449 §8) and the family nonces a refresh hands on: a
  * family nonce is as fresh as the server nonce it starts with, names its
- * family and epoch, and cannot be moved to another family or epoch.
+ * family and epoch, and anyone who checks it can tell it was made here: no
+ * part of it can be changed.
  */
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -21,33 +22,45 @@ const familyB = env.TOKEN_FAMILY.newUniqueId().toString();
 const NQCHARS = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 describe("family nonces", () => {
-  it("start with the server's nonce, are NQCHARs, and are fresh wherever a nonce is checked", async () => {
+  it("start with the server's nonce, are NQCHARs, and are fresh as long as it is", async () => {
     const t = now();
     const nonce = await familyNonce(env, familyA, 3, t);
-    expect(nonce.startsWith(`${await currentNonce(env, t)}.3.`)).toBe(true);
+    expect(nonce.startsWith(`${await currentNonce(env, t)}.3.${familyA}.`)).toBe(true);
     expect(nonce).toMatch(NQCHARS);
     expect(await nonceIsFresh(env, nonce, t)).toBe(true);
     expect(await nonceIsFresh(env, nonce, t + NONCE_PERIOD_SECONDS)).toBe(true);
     expect(await nonceIsFresh(env, nonce, t + 2 * NONCE_PERIOD_SECONDS)).toBe(false);
+    expect(familyOfNonce(nonce)).toEqual({ familyId: familyA, epoch: 3 });
   });
 
-  it("name their own family's epoch; for another family, or with anything changed, they are 'other'", async () => {
-    const nonce = await familyNonce(env, familyA, 7, now());
-    expect(await familyEpoch(env, nonce, familyA)).toBe(7);
-    expect(await familyEpoch(env, nonce, familyB)).toBe("other");
-    const [period, serverMac, , mac] = nonce.split(".");
-    expect(await familyEpoch(env, `${period}.${serverMac}.8.${mac}`, familyA)).toBe("other");
-    const later = await familyNonce(env, familyA, 7, now() + NONCE_PERIOD_SECONDS);
-    const [laterPeriod, laterMac] = later.split(".");
-    expect(await familyEpoch(env, `${laterPeriod}.${laterMac}.7.${mac}`, familyA)).toBe("other");
+  it("are not fresh with any part changed: epoch (or its spelling), family, MAC, or the server nonce under them", async () => {
+    const t = now();
+    const nonce = await familyNonce(env, familyA, 7, t);
+    const [period, serverMac, epoch, family, mac] = nonce.split(".");
+    const later = await currentNonce(env, t + NONCE_PERIOD_SECONDS);
+    for (const forged of [
+      `${period}.${serverMac}.8.${family}.${mac}`,
+      `${period}.${serverMac}.07.${family}.${mac}`,
+      `${period}.${serverMac}.${epoch}.${familyB}.${mac}`,
+      `${period}.${serverMac}.${epoch}.${family}.${"A".repeat(22)}`,
+      `${later}.${epoch}.${family}.${mac}`,
+      `${nonce}.1`,
+    ]) {
+      expect(await nonceIsFresh(env, forged, t + NONCE_PERIOD_SECONDS), forged).toBe(false);
+    }
   });
 
-  it("a server nonce names no family, and a malformed one is neither fresh nor a family's", async () => {
+  it("a server nonce names no family, and a malformed nonce is not fresh", async () => {
     const server = await currentNonce(env, now());
-    expect(await familyEpoch(env, server, familyA)).toBeUndefined();
-    for (const bad of [`${server}.1`, `${server}.x.${"A".repeat(22)}`, `${server}..`, "1.2.3.4"]) {
-      expect(await nonceIsFresh(env, bad, now())).toBe(false);
-      expect(await familyEpoch(env, bad, familyA)).toBeUndefined();
+    expect(familyOfNonce(server)).toBeUndefined();
+    expect(await nonceIsFresh(env, server, now())).toBe(true);
+    for (const bad of [
+      `${server}.1`,
+      `${server}.x.${familyA}.${"A".repeat(22)}`,
+      `0${server}`,
+      "1.2.3.4.5",
+    ]) {
+      expect(await nonceIsFresh(env, bad, now()), bad).toBe(false);
     }
   });
 });

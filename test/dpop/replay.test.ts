@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { familyPart } from "../../src/dpop/nonce";
+import { familyOfNonce } from "../../src/dpop/nonce";
 import { PROOFS_PER_EPOCH } from "../../src/families/proof-records";
 import { Browser, pkce, signInAndAuthorize, type TokenSet } from "../support/browser";
 import {
@@ -94,7 +94,7 @@ describe("a refresh hands on its family's own nonce, and the family records the 
   it("the first refresh (server nonce) is recorded per key; the next (family nonce) by the family only", async () => {
     const { client, key, refreshToken } = await boundGrant();
     const first = await refreshWithNonce(client, key, refreshToken, await serverNonce(client, key));
-    expect(familyPart(first.nonce)).toMatchObject({ epoch: 0 });
+    expect(familyOfNonce(first.nonce)).toMatchObject({ epoch: 0 });
 
     const jti = crypto.randomUUID();
     const res = await dpopTokenRequest(
@@ -199,10 +199,10 @@ describe("a refresh hands on its family's own nonce, and the family records the 
       await serverNonce(client, key),
     );
     const current = tokens.refresh_token as string;
-    const [period, serverMac, epoch, mac] = nonce.split(".");
+    const [period, serverMac, epoch, family, mac] = nonce.split(".");
     const forged = [
-      `${period}.${serverMac}.${Number(epoch) + 1}.${mac}`,
-      `${period}.${serverMac}.${epoch}.${"A".repeat(22)}`,
+      `${period}.${serverMac}.${Number(epoch) + 1}.${family}.${mac}`,
+      `${period}.${serverMac}.${epoch}.${family}.${"A".repeat(22)}`,
     ];
     const before = JSON.stringify(await storedFamily(refreshToken));
     for (const bad of forged) {
@@ -229,7 +229,7 @@ describe("a refresh hands on its family's own nonce, and the family records the 
         nonce,
       ));
     }
-    expect(familyPart(nonce)?.epoch).toBe(2);
+    expect(familyOfNonce(nonce)?.epoch).toBe(2);
     const stale = await key.proof("POST", TOKEN_URL, { nonce: first });
     const res = await expectError(
       await sendProof(stale, refreshBody(client, tokens.refresh_token as string)),
@@ -237,11 +237,11 @@ describe("a refresh hands on its family's own nonce, and the family records the 
     );
     expect(res.headers.get("dpop-nonce")).toBe(nonce);
     const family = await storedFamily(refreshToken);
-    // The records never hold more than two epochs' worth.
+    // The records never hold more than an epoch and the one before (with its late proofs).
     if (family?.status !== "active") throw new Error("family not active");
     expect(
       (family.proofs?.current.length ?? 0) + (family.proofs?.previous.length ?? 0),
-    ).toBeLessThanOrEqual(2 * PROOFS_PER_EPOCH);
+    ).toBeLessThanOrEqual(3 * PROOFS_PER_EPOCH);
   });
 
   it("userinfo takes a family nonce as the server's (no retry after a refresh)", async () => {
@@ -254,5 +254,48 @@ describe("a refresh hands on its family's own nonce, and the family records the 
     );
     const res = await userinfoWith("DPoP", tokens.access_token, key, { nonce });
     expect(res.status, await res.clone().text()).toBe(200);
+  });
+
+  it("a refused refresh spends its family-nonce proof: replayed with a corrected request, it is invalid_dpop_proof", async () => {
+    const { client, key, refreshToken } = await boundGrant();
+    const { tokens, nonce } = await refreshWithNonce(
+      client,
+      key,
+      refreshToken,
+      await serverNonce(client, key),
+    );
+    const current = tokens.refresh_token as string;
+    const proof = await key.proof("POST", TOKEN_URL, { nonce });
+    const body = (extra: Record<string, string>) =>
+      new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: current,
+        client_id: client.client_id,
+        ...extra,
+      }).toString();
+    // Refused by the family (a scope beyond the grant), and by the Worker (a malformed scope).
+    for (const scope of ["admin:everything", "bad\u0001scope"]) {
+      const refusal = await json<ErrorBody>(await sendProof(proof, body({ scope })));
+      expect(refusal.error).toBe("invalid_scope");
+    }
+    await expectError(await sendProof(proof, body({})), "invalid_dpop_proof");
+    // The rightful client's next proof works: the token was never rotated.
+    await refreshWithNonce(client, key, current, nonce);
+  });
+
+  it("userinfo refuses a family nonce that was not made here (a forged family part)", async () => {
+    const { client, key, refreshToken } = await boundGrant();
+    const { tokens, nonce } = await refreshWithNonce(
+      client,
+      key,
+      refreshToken,
+      await serverNonce(client, key),
+    );
+    const [period, serverMac, , family, mac] = nonce.split(".");
+    const res = await userinfoWith("DPoP", tokens.access_token, key, {
+      nonce: `${period}.${serverMac}.999.${family}.${mac}`,
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toContain('error="use_dpop_nonce"');
   });
 });
