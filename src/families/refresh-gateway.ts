@@ -4,20 +4,14 @@ import { otherGrantNonce, REPLAYED_PROOF, type TokenEndpointProof } from "../dpo
 import { invalidGrant, invalidScope, OAuthError } from "../errors";
 import { nowSeconds } from "../lib/time";
 import { currentRequestId, logError } from "../log";
+import type { Params } from "../params";
 import {
   claimedKind,
   encodeFamilyToken,
   openSuccessor,
   prepareSuccessor,
 } from "../tokens/family-token";
-import {
-  familyObject,
-  familyPolicy,
-  open,
-  presentedRecord,
-  refused,
-  targetRefusals,
-} from "./gateway";
+import { familyPolicy, open, presentedRecord, refused, targetRefusals } from "./gateway";
 import type { Grant, Refusal } from "./model";
 
 /**
@@ -187,21 +181,27 @@ export async function refreshFamily(
 }
 
 /**
- * RFC 9449 §11.1: a refresh refused after its proof was checked (by the
- * Worker or by the family) spends a proof its family records all the same,
- * in one more call, so that its request cannot be replayed with a corrected
- * body (./state.ts, `spendProof`). A proof recorded per key was spent before
- * the grant ran. Never throws: the refusal is what the client is told.
+ * RFC 9449 §11.1: a refresh refused after its proof was checked (by any
+ * step, or by the family) spends a proof its family records all the same, so
+ * that its request cannot be replayed with a corrected body (./state.ts,
+ * `spendProof`). Only with a genuine token of that family: a forged one
+ * reaches no family. Never throws: the refusal is what the client is told.
  */
-export async function spendRefusedProof(env: Env, proof: TokenEndpointProof): Promise<void> {
+export async function spendRefusedProof(
+  env: Env,
+  proof: TokenEndpointProof,
+  params: Params,
+): Promise<void> {
   const { recording } = proof;
-  if (recording.by !== "family") return;
+  const text = params.get("refresh_token");
+  if (recording.by !== "family" || text === undefined) return;
   try {
-    await familyObject(env, recording.familyId)?.spendProof({
-      jti: proof.jti,
-      until: proof.until,
-      epoch: recording.epoch,
-    });
+    const opened = await open(env, text, "refresh_token");
+    if (opened?.token.familyId !== recording.familyId) return;
+    await opened.family.spendProof(
+      { jti: proof.jti, until: proof.until, epoch: recording.epoch },
+      proof.jkt,
+    );
   } catch (error) {
     logError("refused_proof_not_spent", error, { familyId: recording.familyId });
   }

@@ -377,9 +377,13 @@ export function refresh(
 export function spendProof(
   state: FamilyState | undefined,
   proof: ProofClaim,
+  /** The proof's key: a family bound to another key never takes its proofs, so keeps no record of them. */
+  jkt: string,
   now: number,
 ): Step<{ ok: boolean }> {
-  if (state?.status !== "active") return { state, result: { ok: false } };
+  if (state?.status !== "active" || (state.jkt !== undefined && state.jkt !== jkt)) {
+    return { state, result: { ok: false } };
+  }
   const admitted = admitProof(state.proofs, proof, now);
   if (!admitted.ok) return { state, result: { ok: false } };
   return { state: { ...state, proofs: admitted.records }, result: { ok: true } };

@@ -136,8 +136,8 @@ export class TokenFamily extends DurableObject<Env> {
   }
 
   /** RFC 9449 §11.1: the DPoP proof of a refused refresh, recorded all the same (./state.ts). */
-  spendProof(proof: ProofClaim): boolean {
-    return this.apply((s, now) => spendProof(s, proof, now)).result.ok;
+  spendProof(proof: ProofClaim, jkt: string): boolean {
+    return this.apply((s, now) => spendProof(s, proof, jkt, now)).result.ok;
   }
 
   // ── RFC 8628: the device authorization grant (./device.ts) ──

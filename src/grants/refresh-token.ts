@@ -1,6 +1,6 @@
 import { refreshPolicy } from "../clients/policy";
 import { invalidGrant, invalidScope } from "../errors";
-import { refreshFamily, spendRefusedProof } from "../families/refresh-gateway";
+import { refreshFamily } from "../families/refresh-gateway";
 import { audit } from "../log";
 import type { ResourceRecord } from "../resources/model";
 import { parseScope } from "../scope";
@@ -28,15 +28,7 @@ export const refreshTokenGrant = defineGrant({
     const token = params.get("refresh_token");
     return token === undefined ? undefined : claimedFamilyId(token, "refresh_token");
   },
-  async handle(request) {
-    try {
-      return await refreshWith(request);
-    } catch (error) {
-      // RFC 9449 §11.1: the proof is spent even so (families/refresh-gateway.ts).
-      if (request.dpop) await spendRefusedProof(request.env, request.dpop);
-      throw error;
-    }
-  },
+  handle: (request) => refreshWith(request),
 });
 
 async function refreshWith(

@@ -1,7 +1,8 @@
 import { createMiddleware } from "hono/factory";
 import { checkDpop, type DpopCheck, nonceForResponse } from "../dpop/check";
-import { proofRecording, type TokenEndpointProof } from "../dpop/replay";
+import { proofRecording, spendAtKey, type TokenEndpointProof } from "../dpop/replay";
 import { OAuthError } from "../errors";
+import { spendRefusedProof } from "../families/refresh-gateway";
 import { PATHS } from "../paths";
 import type { StepEnv } from "./context";
 import { endpointUrl } from "./origin";
@@ -47,9 +48,21 @@ export const tokenEndpointProof = () =>
       case "valid": {
         const familyId = c.get("grant").proofFamily?.(c.get("params"));
         const recording = await proofRecording(c.env, check.proof, familyId);
+        // RFC 9449 §11.1 ("decline HTTP requests ... for which the jti value
+        // has been seen before"): a proof recorded per key is spent now,
+        // before any step can refuse the request, so no refusal leaves it
+        // usable with a corrected request (which a proof does not cover).
+        if (recording.by === "key") await spendAtKey(c.env, check.proof);
         c.set("dpop", { ...check.proof, recording });
         c.header("DPoP-Nonce", await nonceForResponse(c.env));
-        break;
+        await next();
+        // A proof its family records is spent in the refresh; a request
+        // refused by any step (the family's answer included) spends it too,
+        // in one more call on the refusal only.
+        if (recording.by === "family" && c.res.status !== 200) {
+          await spendRefusedProof(c.env, { ...check.proof, recording }, c.get("params"));
+        }
+        return;
       }
     }
     await next();

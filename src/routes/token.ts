@@ -3,7 +3,6 @@ import type { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { allowsGrant } from "../clients/model";
 import { noteClientUse } from "../clients/usage";
-import { spendAtKey } from "../dpop/replay";
 import { invalidTarget, OAuthError, unauthorizedClient } from "../errors";
 import { GRANT_HANDLERS } from "../grants";
 import type { AppEnv, StepContext, StepEnv } from "../http/context";
@@ -74,10 +73,6 @@ async function grantResponse(
     if (value !== undefined) values[name] = value;
   }
   const dpop = c.get("dpop");
-  // RFC 9449 §11.1: the proof's jti, recorded for its key before the grant
-  // uses anything (a refused replay changes nothing), unless the family the
-  // request refreshes records it itself (src/dpop/replay.ts).
-  if (dpop?.recording.by === "key") await spendAtKey(c.env, dpop);
   const certificate = c.get("certificate");
   const answer = await grant.handle({
     env: c.env,

@@ -298,4 +298,56 @@ describe("a refresh hands on its family's own nonce, and the family records the 
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toContain('error="use_dpop_nonce"');
   });
+
+  it("a request refused by any step spends its proof, in either record: replayed corrected, it is invalid_dpop_proof", async () => {
+    const { client, key, refreshToken } = await boundGrant();
+    const { tokens, nonce } = await refreshWithNonce(
+      client,
+      key,
+      refreshToken,
+      await serverNonce(client, key),
+    );
+    const current = tokens.refresh_token as string;
+    const form = (withClient: boolean, resources: string[] = []) => {
+      const body = new URLSearchParams({ grant_type: "refresh_token", refresh_token: current });
+      if (withClient) body.set("client_id", client.client_id);
+      for (const r of resources) body.append("resource", r);
+      return body.toString();
+    };
+    const refusals = [
+      // Client authentication refuses it (a public client names itself).
+      { body: form(false), status: 401 },
+      // The endpoint refuses two resources before the grant runs.
+      { body: form(true, ["https://a.example/", "https://b.example/"]), status: 400 },
+    ];
+    const nonces = { key: await serverNonce(client, key), family: nonce };
+    for (const [record, n] of Object.entries(nonces)) {
+      for (const { body, status } of refusals) {
+        const proof = await key.proof("POST", TOKEN_URL, { nonce: n });
+        expect((await sendProof(proof, body)).status, record).toBe(status);
+        await expectError(await sendProof(proof, form(true)), "invalid_dpop_proof");
+      }
+    }
+    await refreshWithNonce(client, key, current, nonce);
+  });
+
+  it("a forged token naming a family reaches no family: its refusal records nothing there", async () => {
+    const { client, key, refreshToken } = await boundGrant();
+    const { nonce } = await refreshWithNonce(
+      client,
+      key,
+      refreshToken,
+      await serverNonce(client, key),
+    );
+    const familyId = refreshToken.split(".")[1] as string;
+    // A token of this family's form whose tag does not hold.
+    const payload = refreshToken.split(".")[2] as string;
+    const forged = `rt1.${familyId}.${payload.startsWith("A") ? "B" : "A"}${payload.slice(1)}`;
+    const before = JSON.stringify(await storedFamily(refreshToken));
+    for (let i = 0; i < 3; i++) {
+      const proof = await key.proof("POST", TOKEN_URL, { nonce });
+      await expectError(await sendProof(proof, refreshBody(client, forged)), "invalid_grant");
+    }
+    expect(JSON.stringify(await storedFamily(refreshToken))).toBe(before);
+  });
 });
