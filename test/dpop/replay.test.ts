@@ -81,6 +81,16 @@ async function refreshWithNonce(
   return { tokens: await json<TokenSet>(res), nonce: next as string };
 }
 
+/** A bound grant refreshed once (its proof recorded per key), with the family nonce that refresh handed on. */
+async function refreshedGrant() {
+  const grant = await boundGrant();
+  const { client, key, refreshToken } = grant;
+  return {
+    ...grant,
+    ...(await refreshWithNonce(client, key, refreshToken, await serverNonce(client, key))),
+  };
+}
+
 /** The jtis the per-key record holds for `key`. */
 const keyRecord = (key: DpopKey) =>
   runInDurableObject(env.REPLAY_GUARD.getByName(`dpop:${key.jkt}`), (_o, state) =>
@@ -110,13 +120,7 @@ describe("a refresh hands on its family's own nonce, and the family records the 
   });
 
   it("a proof with its family's nonce is accepted once: sent again, it is invalid_dpop_proof and changes nothing", async () => {
-    const { client, key, refreshToken } = await boundGrant();
-    const { tokens, nonce } = await refreshWithNonce(
-      client,
-      key,
-      refreshToken,
-      await serverNonce(client, key),
-    );
+    const { client, key, refreshToken, tokens, nonce } = await refreshedGrant();
     const next = tokens.refresh_token as string;
     const proof = await key.proof("POST", TOKEN_URL, { nonce });
     const accepted = await sendProof(proof, refreshBody(client, next));
@@ -131,13 +135,7 @@ describe("a refresh hands on its family's own nonce, and the family records the 
   });
 
   it("of 16 parallel refreshes with one family-nonce proof, exactly one is accepted", async () => {
-    const { client, key, refreshToken } = await boundGrant();
-    const { tokens, nonce } = await refreshWithNonce(
-      client,
-      key,
-      refreshToken,
-      await serverNonce(client, key),
-    );
+    const { client, key, refreshToken, tokens, nonce } = await refreshedGrant();
     const proof = await key.proof("POST", TOKEN_URL, { nonce });
     const body = refreshBody(client, tokens.refresh_token as string);
     const results = await Promise.all(Array.from({ length: 16 }, () => sendProof(proof, body)));
@@ -191,13 +189,7 @@ describe("a refresh hands on its family's own nonce, and the family records the 
   });
 
   it("a forged family nonce (another family's MAC, or a changed epoch) is use_dpop_nonce and changes nothing", async () => {
-    const { client, key, refreshToken } = await boundGrant();
-    const { tokens, nonce } = await refreshWithNonce(
-      client,
-      key,
-      refreshToken,
-      await serverNonce(client, key),
-    );
+    const { client, key, refreshToken, tokens, nonce } = await refreshedGrant();
     const current = tokens.refresh_token as string;
     const [period, serverMac, epoch, family, mac] = nonce.split(".");
     const forged = [
@@ -213,13 +205,7 @@ describe("a refresh hands on its family's own nonce, and the family records the 
   });
 
   it(`a family nonce two epochs old (${PROOFS_PER_EPOCH} proofs each) is use_dpop_nonce with the current one`, async () => {
-    const { client, key, refreshToken } = await boundGrant();
-    let { tokens, nonce } = await refreshWithNonce(
-      client,
-      key,
-      refreshToken,
-      await serverNonce(client, key),
-    );
+    let { client, key, refreshToken, tokens, nonce } = await refreshedGrant();
     const first = nonce;
     for (let i = 0; i < 2 * PROOFS_PER_EPOCH; i++) {
       ({ tokens, nonce } = await refreshWithNonce(
@@ -245,25 +231,13 @@ describe("a refresh hands on its family's own nonce, and the family records the 
   });
 
   it("userinfo takes a family nonce as the server's (no retry after a refresh)", async () => {
-    const { client, key, refreshToken } = await boundGrant();
-    const { tokens, nonce } = await refreshWithNonce(
-      client,
-      key,
-      refreshToken,
-      await serverNonce(client, key),
-    );
+    const { key, tokens, nonce } = await refreshedGrant();
     const res = await userinfoWith("DPoP", tokens.access_token, key, { nonce });
     expect(res.status, await res.clone().text()).toBe(200);
   });
 
   it("a refused refresh spends its family-nonce proof: replayed with a corrected request, it is invalid_dpop_proof", async () => {
-    const { client, key, refreshToken } = await boundGrant();
-    const { tokens, nonce } = await refreshWithNonce(
-      client,
-      key,
-      refreshToken,
-      await serverNonce(client, key),
-    );
+    const { client, key, tokens, nonce } = await refreshedGrant();
     const current = tokens.refresh_token as string;
     const proof = await key.proof("POST", TOKEN_URL, { nonce });
     const body = (extra: Record<string, string>) =>
@@ -284,13 +258,7 @@ describe("a refresh hands on its family's own nonce, and the family records the 
   });
 
   it("userinfo refuses a family nonce that was not made here (a forged family part)", async () => {
-    const { client, key, refreshToken } = await boundGrant();
-    const { tokens, nonce } = await refreshWithNonce(
-      client,
-      key,
-      refreshToken,
-      await serverNonce(client, key),
-    );
+    const { key, tokens, nonce } = await refreshedGrant();
     const [period, serverMac, , family, mac] = nonce.split(".");
     const res = await userinfoWith("DPoP", tokens.access_token, key, {
       nonce: `${period}.${serverMac}.999.${family}.${mac}`,
@@ -300,13 +268,7 @@ describe("a refresh hands on its family's own nonce, and the family records the 
   });
 
   it("a request refused by any step spends its proof, in either record: replayed corrected, it is invalid_dpop_proof", async () => {
-    const { client, key, refreshToken } = await boundGrant();
-    const { tokens, nonce } = await refreshWithNonce(
-      client,
-      key,
-      refreshToken,
-      await serverNonce(client, key),
-    );
+    const { client, key, tokens, nonce } = await refreshedGrant();
     const current = tokens.refresh_token as string;
     const form = (withClient: boolean, resources: string[] = []) => {
       const body = new URLSearchParams({ grant_type: "refresh_token", refresh_token: current });
@@ -332,13 +294,7 @@ describe("a refresh hands on its family's own nonce, and the family records the 
   });
 
   it("a forged token naming a family reaches no family: its refusal records nothing there", async () => {
-    const { client, key, refreshToken } = await boundGrant();
-    const { nonce } = await refreshWithNonce(
-      client,
-      key,
-      refreshToken,
-      await serverNonce(client, key),
-    );
+    const { client, key, refreshToken, nonce } = await refreshedGrant();
     const familyId = refreshToken.split(".")[1] as string;
     // A token of this family's form whose tag does not hold.
     const payload = refreshToken.split(".")[2] as string;
