@@ -8,6 +8,7 @@ import type {
   Grant,
   TokenRecord,
 } from "../../src/families/model";
+import { admitProof, epochOf, type ProofClaim } from "../../src/families/proof-records";
 import { cleanupAt, revokeFamily, revokeWithToken } from "../../src/families/revocation";
 import {
   createPending,
@@ -59,6 +60,8 @@ type Action =
       policy: ModelPolicy;
       wrongClient: boolean;
       scope?: string[];
+      /** A DPoP proof the family records (RFC 9449 §11.1): a jti from a small pool, an epoch relative to the current. */
+      proof?: { jti: string; epochBack: number };
     }
   | { kind: "revokeWithToken"; pick: number; advanceMs: number; wrongClient: boolean }
   | { kind: "revoke"; advanceMs: number }
@@ -94,6 +97,13 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
       policy: policyArb,
       wrongClient: fc.integer({ min: 0, max: 9 }).map((n) => n < 2),
       scope: scopeArb,
+      proof: fc.option(
+        fc.record({
+          jti: fc.constantFrom("p1", "p2", "p3", "p4"),
+          epochBack: fc.integer({ min: -1, max: 2 }),
+        }),
+        { nil: undefined },
+      ),
     }),
   },
   {
@@ -154,6 +164,16 @@ interface Trace {
   now: number;
 }
 
+/** A proof made now (acceptable for a minute), naming an epoch relative to the family's current one. */
+function proofClaim(
+  state: FamilyState | undefined,
+  proof: { jti: string; epochBack: number },
+  now: number,
+): ProofClaim {
+  const current = state?.status === "active" ? epochOf(state.proofs) : 0;
+  return { jti: proof.jti, until: now + 60_000, epoch: current - proof.epochBack };
+}
+
 /**
  * Runs the actions against the state machine as the TokenFamily DO does
  * (one transition at a time), checking the step-local rules on the way, and
@@ -190,6 +210,7 @@ function run(initialPolicy: FamilyPolicy, actions: Action[]) {
               ? { kind: "rotate", successor: { ...successor, sealed: seal(successor) } }
               : { kind: "reuse" },
             ...(action.scope ? { scope: action.scope } : {}),
+            ...(action.proof ? { proof: proofClaim(state, action.proof, now) } : {}),
             policy: action.policy,
             accessTokenExpiresAt: now + 900_000,
           },
@@ -285,6 +306,27 @@ describe("the token family state machine (properties)", () => {
           if (live.size === 1 && t.after?.status === "active") {
             expect([...live][0]).toBe(id(t.after.refresh?.current as TokenRecord));
           }
+        }
+      }),
+      runs,
+    );
+  });
+
+  it("accepts a DPoP proof it records at most once while the proof could be accepted (RFC 9449 §11.1)", () => {
+    fc.assert(
+      fc.property(policyArb, actionsArb, (initial, actions) => {
+        const { traces } = run(initial, actions);
+        // When each (jti, epoch) was last accepted, and until when that proof was acceptable.
+        const accepted = new Map<string, number>();
+        for (const t of traces) {
+          if (t.action.kind !== "refresh" || !t.action.proof) continue;
+          if (!(t.result as RefreshResult).ok) continue;
+          const claim = proofClaim(t.before, t.action.proof, t.now);
+          const key = `${claim.jti}@${claim.epoch}`;
+          const until = accepted.get(key);
+          // A second acceptance is of another proof: the first could no longer be accepted.
+          if (until !== undefined) expect(t.now).toBeGreaterThanOrEqual(until);
+          accepted.set(key, claim.until);
         }
       }),
       runs,
@@ -387,6 +429,13 @@ describe("the token family state machine (properties)", () => {
           if (wrongClient || !chain || presented.generation >= chain.current.generation) continue;
           if (scope?.some((s) => !GRANT.scope.includes(s))) continue;
           if (t.now >= expiryOf(t.before.createdAt, t.before.lastUsedAt, policy)) continue;
+          // A DPoP proof the family cannot take (replayed, or of a dropped epoch) is refused
+          // first, changing nothing; the client's next proof meets the reuse detection.
+          if (
+            t.action.proof &&
+            !admitProof(t.before.proofs, proofClaim(t.before, t.action.proof, t.now), t.now).ok
+          )
+            continue;
           const prev = chain.previous;
           const inGrace =
             prev !== undefined &&
