@@ -33,7 +33,7 @@ export function spendProof(env: Env, proof: Proof): Promise<boolean> {
 export type ProofRecording =
   /** By the family the request refreshes, under the epoch its nonce names. */
   | { by: "family"; familyId: string; epoch: number }
-  /** Per key (`spendAtKey`), before the grant runs. */
+  /** Per key (`spendAtKey`), as soon as the proof is checked. */
   | { by: "key" };
 
 /** A proof at the token endpoint, with where its `jti` is recorded. */
@@ -69,7 +69,7 @@ export const otherGrantNonce = async (env: Env): Promise<OAuthError> =>
     headers: { "DPoP-Nonce": await currentNonce(env, nowSeconds()) },
   });
 
-/** The per-key record, before the grant uses anything (a refused replay changes nothing). */
+/** The per-key record, before any step uses anything (a refused replay changes nothing). */
 export async function spendAtKey(env: Env, proof: Proof): Promise<void> {
   if (!(await spendProof(env, proof))) throw new OAuthError("invalid_dpop_proof", REPLAYED_PROOF);
 }

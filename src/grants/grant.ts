@@ -19,8 +19,8 @@ export interface GrantRequest<R extends string = string, O extends string = stri
   params: GrantParams<R, O>;
   /**
    * The request's DPoP proof, fully checked (RFC 9449 §4.3), when it had
-   * one: the access token is bound to its key. Its replay is recorded
-   * before the grant runs, or by the family it refreshes (`proofFamily`).
+   * one: the access token is bound to its key. Its replay is recorded per
+   * key before the grant runs, or by the family it refreshes (`proofFamily`).
    */
   dpop?: TokenEndpointProof;
   /**
@@ -69,7 +69,7 @@ export interface GrantHandler<R extends string = string, O extends string = stri
    * RFC 9449 §11.1: the family that records the request's DPoP proof itself,
    * in the transaction that uses it (a refresh: the family its refresh token
    * claims; src/dpop/replay.ts), if any. Otherwise the token endpoint records
-   * the proof per key before the grant runs.
+   * the proof per key as soon as it has checked it.
    */
   proofFamily?(params: Params): string | undefined;
   handle(request: GrantRequest<R, O>): Promise<GrantAnswer>;

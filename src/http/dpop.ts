@@ -53,14 +53,15 @@ export const tokenEndpointProof = () =>
         // before any step can refuse the request, so no refusal leaves it
         // usable with a corrected request (which a proof does not cover).
         if (recording.by === "key") await spendAtKey(c.env, check.proof);
-        c.set("dpop", { ...check.proof, recording });
+        const proof = { ...check.proof, recording };
+        c.set("dpop", proof);
         c.header("DPoP-Nonce", await nonceForResponse(c.env));
         await next();
         // A proof its family records is spent in the refresh; a request
         // refused by any step (the family's answer included) spends it too,
         // in one more call on the refusal only.
         if (recording.by === "family" && c.res.status !== 200) {
-          await spendRefusedProof(c.env, { ...check.proof, recording }, c.get("params"));
+          await spendRefusedProof(c.env, proof, c.get("params"));
         }
         return;
       }
